@@ -1,0 +1,364 @@
+//! The command line: one binary, `aftercare`, with a subcommand per job.
+
+use crate::configuration::{self, ClinicSettings};
+use crate::engine::{self, Engine, Triage, load};
+use crate::eval;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aftercare",
+    version,
+    about = "Aftercare questions after skin needling, answered from curated intents; worrying reports escalated to clinic staff."
+)]
+pub struct Cli {
+    /// A TOML file of settings (same names as the environment variables, which win over it).
+    #[arg(long, global = true, env = "AFTERCARE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A folder of intent files to use instead of the built-in ones.
+    #[arg(long, global = true)]
+    pub intents: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Talk to the bot in this terminal (no Telegram needed). Type /help in the chat for commands.
+    Chat(ChatArgs),
+    /// Answer one message, or JSON lines from stdin with --json.
+    Ask(AskArgs),
+    /// Validate intent files; prints file:line: message for each problem.
+    Check {
+        /// The folder to check (default: the configured intents, or the built-in ones).
+        dir: Option<PathBuf>,
+    },
+    /// Score the engine on a labelled JSON-lines file; fails when a floor is not met.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Days since the treatment, if you want to start with one (change it with /day N).
+    #[arg(long)]
+    pub day: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// Days since the treatment (0 = the treatment day).
+    #[arg(long)]
+    pub day: Option<u32>,
+    /// Write JSON; without TEXT, read {"text": "...", "day": 3} lines from stdin.
+    #[arg(long)]
+    pub json: bool,
+    /// Show how the answer was reached.
+    #[arg(long)]
+    pub explain: bool,
+    /// The message (words are joined with spaces).
+    pub text: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    pub file: PathBuf,
+    #[arg(long, default_value_t = 1.0)]
+    pub min_emergency_recall: f64,
+    #[arg(long, default_value_t = 0.97)]
+    pub min_urgent_recall: f64,
+    #[arg(long, default_value_t = 0.90)]
+    pub min_routine_recall: f64,
+    #[arg(long, default_value_t = 0.03)]
+    pub max_false_alarms: f64,
+    #[arg(long, default_value_t = 0.90)]
+    pub min_answers: f64,
+    /// Write the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs an engine-only command. Returns None for commands that need the async runtime.
+pub fn run(cli: &Cli) -> ExitCode {
+    let result = match &cli.command {
+        Command::Check { dir } => return check(cli, dir.as_deref()),
+        Command::Ask(args) => build_engine(cli).map(|(engine, clinic)| ask(&engine, &clinic, args)),
+        Command::Eval(args) => build_engine(cli).map(|(engine, _)| run_eval(&engine, args)),
+        Command::Chat(args) => {
+            build_engine(cli).map(|(engine, clinic)| chat(&engine, &clinic, args))
+        }
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("{message}");
+        ExitCode::from(2)
+    })
+}
+
+/// The intents in force: `--intents`, else `AFTERCARE_INTENTS`, else the built-in copy.
+pub fn intent_sources(
+    cli: &Cli,
+    source: &configuration::Source,
+) -> Result<Vec<load::Source>, String> {
+    let dir = cli
+        .intents
+        .clone()
+        .or_else(|| configuration::intents_dir(source).map(PathBuf::from));
+    match dir {
+        Some(dir) => load::read_dir(&dir).map_err(|e| e.to_string()),
+        None => Ok(load::embedded_sources()),
+    }
+}
+
+pub fn build_engine(cli: &Cli) -> Result<(Engine, ClinicSettings), String> {
+    let source =
+        configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let clinic = ClinicSettings::load(&source).map_err(|e| e.to_string())?;
+    let sources = intent_sources(cli, &source)?;
+    let engine = Engine::from_sources(&sources, &clinic.clinic)
+        .map_err(|e| format!("the intents are invalid (run `aftercare check`):\n{e}"))?;
+    Ok((engine, clinic))
+}
+
+fn check(cli: &Cli, dir: Option<&Path>) -> ExitCode {
+    let sources = match dir {
+        Some(dir) => load::read_dir(dir).map_err(|e| e.to_string()),
+        None => configuration::Source::from_process(cli.config.as_deref())
+            .map_err(|e| e.to_string())
+            .and_then(|source| intent_sources(cli, &source)),
+    };
+    let sources = match sources {
+        Ok(sources) => sources,
+        Err(message) => {
+            println!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let errors = engine::check(&sources);
+    if errors.is_empty() {
+        let intents = sources
+            .iter()
+            .filter(|s| s.name.ends_with(".toml"))
+            .filter(|s| {
+                !matches!(
+                    load::base_name(&s.name),
+                    load::MESSAGES_FILE | load::LEXICON_FILE
+                )
+            })
+            .count();
+        println!("ok: {intents} intents checked");
+        ExitCode::SUCCESS
+    } else {
+        for error in &errors {
+            println!("{error}");
+        }
+        println!("{} problem(s)", errors.len());
+        ExitCode::FAILURE
+    }
+}
+
+fn today(clinic: &ClinicSettings) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&clinic.time_zone)
+        .date_naive()
+}
+
+#[derive(Debug, Deserialize)]
+struct AskLine {
+    text: String,
+    #[serde(default)]
+    day: Option<u32>,
+}
+
+fn triage_json(triage: &Triage, explain: bool) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "intent": triage.intent,
+        "category": triage.category,
+        "escalation": triage.escalation,
+        "reply": triage.reply,
+        "confidence": triage.confidence,
+        "red_flags": triage.red_flags.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        "day": triage.day,
+    });
+    if explain {
+        value["why"] = serde_json::json!(triage.why);
+    }
+    value
+}
+
+fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
+    let date = today(clinic);
+    if !args.text.is_empty() {
+        let triage = engine.analyse(&args.text.join(" "), args.day, Some(date));
+        if args.json {
+            println!("{}", triage_json(&triage, args.explain));
+        } else {
+            print_triage(&mut std::io::stdout(), &triage, args.explain);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (index, line) in stdin.lock().lines().enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
+                // Not UTF-8 or unreadable: one error line, and carry on with the next.
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"error": format!("line {}: {e}", index + 1), "line": index + 1})
+                );
+                continue;
+            }
+        };
+        if args.json {
+            let value = match serde_json::from_str::<AskLine>(&line) {
+                Ok(input) => triage_json(
+                    &engine.analyse(&input.text, input.day.or(args.day), Some(date)),
+                    args.explain,
+                ),
+                Err(e) => {
+                    serde_json::json!({"error": format!("line {}: {e}", index + 1), "line": index + 1})
+                }
+            };
+            if writeln!(out, "{value}").is_err() {
+                break;
+            }
+        } else if !line.trim().is_empty() {
+            print_triage(
+                &mut out,
+                &engine.analyse(&line, args.day, Some(date)),
+                args.explain,
+            );
+        }
+    }
+    let _ = out.flush();
+    ExitCode::SUCCESS
+}
+
+fn print_triage(out: &mut impl Write, triage: &Triage, explain: bool) {
+    let _ = writeln!(out, "{}", triage.reply);
+    if triage.escalation > engine::Level::None {
+        let labels: Vec<&str> = triage.red_flags.iter().map(|f| f.label.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "[escalation: {} — {}]",
+            triage.escalation,
+            labels.join(", ")
+        );
+    }
+    if explain {
+        let _ = writeln!(
+            out,
+            "[intent: {} ({}), confidence {:.2}, day {}]",
+            triage.intent.as_deref().unwrap_or("none"),
+            triage.category,
+            triage.confidence,
+            triage.day.map_or("unknown".into(), |d| d.to_string())
+        );
+        for reason in &triage.why {
+            let _ = writeln!(out, "  - {reason}");
+        }
+    }
+}
+
+fn run_eval(engine: &Engine, args: &EvalArgs) -> ExitCode {
+    let text = match std::fs::read(&args.file) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => {
+            eprintln!("{}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let cases = match eval::parse_cases(&text) {
+        Ok(cases) => cases,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{}: {e}", args.file.display());
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let floors = eval::Floors {
+        emergency_recall: args.min_emergency_recall,
+        urgent_recall: args.min_urgent_recall,
+        routine_recall: args.min_routine_recall,
+        max_false_alarms: args.max_false_alarms,
+        answers: args.min_answers,
+    };
+    let report = eval::score(engine, &cases, &floors);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.summary());
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn chat(engine: &Engine, clinic: &ClinicSettings, args: &ChatArgs) -> ExitCode {
+    let mut day = args.day;
+    println!(
+        "Aftercare, {} (local chat). Ask about your aftercare; /day N sets the days since treatment, /explain toggles reasons, /quit ends.",
+        clinic.clinic.name
+    );
+    let mut explain = false;
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    loop {
+        let _ = write!(out, "you> ");
+        let _ = out.flush();
+        let mut line = String::new();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("could not read that line ({e}); please type plain text");
+                continue;
+            }
+        }
+        let line = line.trim();
+        match line.split_whitespace().next() {
+            Some("/quit" | "/exit") => break,
+            Some("/help") => {
+                println!(
+                    "/day N  days since your treatment (0 = today)\n/explain  show how answers are chosen\n/quit  leave"
+                );
+                continue;
+            }
+            Some("/explain") => {
+                explain = !explain;
+                println!("explanations {}", if explain { "on" } else { "off" });
+                continue;
+            }
+            Some("/day") => {
+                match line.split_whitespace().nth(1).map(str::parse::<u32>) {
+                    Some(Ok(n)) => {
+                        day = Some(n);
+                        println!("ok: day {n} since treatment");
+                    }
+                    _ => println!("usage: /day N, for example /day 3"),
+                }
+                continue;
+            }
+            Some(command) if command.starts_with('/') => {
+                println!("unknown command {command}; try /help");
+                continue;
+            }
+            _ => {}
+        }
+        let triage = engine.analyse(line, day, Some(today(clinic)));
+        let _ = write!(out, "aftercare> ");
+        print_triage(&mut out, &triage, explain);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,364 @@
+//! Settings from environment variables, optionally added to by a TOML file (`--config`). The environment
+//! wins over the file. A missing or invalid setting is reported in one line that names it.
+
+use crate::engine::Clinic;
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Weekday};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("setting {name} is missing: {hint}")]
+    Missing {
+        name: &'static str,
+        hint: &'static str,
+    },
+    #[error("setting {name} is invalid ({value:?}): {hint}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        hint: String,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// Reads one environment variable (a function, so tests can pass their own environment).
+type EnvReader = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where settings come from: the environment, then the optional file.
+pub struct Source {
+    file: HashMap<String, String>,
+    env: EnvReader,
+}
+
+impl Source {
+    pub fn from_process(config_file: Option<&Path>) -> Result<Source, ConfigError> {
+        Source::new(config_file, |name| std::env::var(name).ok())
+    }
+
+    pub fn new(
+        config_file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Result<Source, ConfigError> {
+        let mut file = HashMap::new();
+        if let Some(path) = config_file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: shown.clone(),
+                        message: e.message().to_string(),
+                    })?;
+            for (key, value) in table {
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                file.insert(key.to_uppercase(), value);
+            }
+        }
+        Ok(Source {
+            file,
+            env: Box::new(env),
+        })
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        (self.env)(name)
+            .or_else(|| self.file.get(name).cloned())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// What the client-facing text needs: the clinic's facts, its hours and time zone.
+#[derive(Debug, Clone)]
+pub struct ClinicSettings {
+    pub clinic: Clinic,
+    pub hours: OpeningHours,
+    pub time_zone: Tz,
+}
+
+impl ClinicSettings {
+    pub fn load(source: &Source) -> Result<ClinicSettings, ConfigError> {
+        let defaults = Clinic::default();
+        let phone = source
+            .get("AFTERCARE_CLINIC_PHONE")
+            .unwrap_or(defaults.phone);
+        let hours_text = source
+            .get("AFTERCARE_OPENING_HOURS")
+            .unwrap_or_else(|| "Mon-Fri 09:00-17:00".into());
+        let hours = OpeningHours::parse(&hours_text).map_err(|hint| ConfigError::Invalid {
+            name: "AFTERCARE_OPENING_HOURS",
+            value: hours_text.clone(),
+            hint,
+        })?;
+        let zone_text = source
+            .get("AFTERCARE_TIMEZONE")
+            .unwrap_or_else(|| "Europe/London".into());
+        let time_zone: Tz = zone_text.parse().map_err(|_| ConfigError::Invalid {
+            name: "AFTERCARE_TIMEZONE",
+            value: zone_text.clone(),
+            hint: "use an IANA time zone name such as Europe/London or America/New_York".into(),
+        })?;
+        let emergency = source
+            .get("AFTERCARE_EMERGENCY_NUMBER")
+            .unwrap_or(defaults.emergency_number);
+        if !emergency.chars().all(|c| c.is_ascii_digit()) || emergency.len() > 6 {
+            return Err(ConfigError::Invalid {
+                name: "AFTERCARE_EMERGENCY_NUMBER",
+                value: emergency,
+                hint: "digits only, e.g. 999, 112 or 911".into(),
+            });
+        }
+        Ok(ClinicSettings {
+            clinic: Clinic {
+                name: source.get("AFTERCARE_CLINIC_NAME").unwrap_or(defaults.name),
+                booking_link: source
+                    .get("AFTERCARE_BOOKING_LINK")
+                    .unwrap_or_else(|| format!("a call to {phone}")),
+                phone,
+                emergency_number: emergency,
+                opening_hours: hours_text,
+            },
+            hours,
+            time_zone,
+        })
+    }
+}
+
+/// Everything `aftercare serve` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub clinic: ClinicSettings,
+    pub database_url: String,
+    pub intents_dir: Option<String>,
+    pub telegram_token: String,
+    pub telegram_api_url: Option<String>,
+    pub staff_chat: i64,
+    pub reminder_after: Duration,
+    pub webhook_url: Option<String>,
+    pub webhook_listen: String,
+    pub webhook_secret: Option<String>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://aftercare.db";
+
+pub fn database_url(source: &Source) -> String {
+    source
+        .get("DATABASE_URL")
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
+}
+
+pub fn intents_dir(source: &Source) -> Option<String> {
+    source.get("AFTERCARE_INTENTS")
+}
+
+impl Settings {
+    pub fn load(source: &Source) -> Result<Settings, ConfigError> {
+        let telegram_token = source.get("TELOXIDE_TOKEN").ok_or(ConfigError::Missing {
+            name: "TELOXIDE_TOKEN",
+            hint: "the bot token from BotFather, e.g. 123456:ABC-DEF...",
+        })?;
+        if !telegram_token.contains(':') {
+            return Err(ConfigError::Invalid {
+                name: "TELOXIDE_TOKEN",
+                value: "(hidden)".into(),
+                hint: "a BotFather token looks like 123456:ABC-DEF...".into(),
+            });
+        }
+        let telegram_api_url = source.get("TELOXIDE_API_URL");
+        if let Some(url) = &telegram_api_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "TELOXIDE_API_URL",
+                value: url.clone(),
+                hint: "an http:// or https:// base URL".into(),
+            });
+        }
+        let staff_text = source.get("AFTERCARE_STAFF_CHAT").ok_or(ConfigError::Missing {
+            name: "AFTERCARE_STAFF_CHAT",
+            hint: "the staff group's chat id, e.g. -1001234567890 (see README: finding the group's id)",
+        })?;
+        let staff_chat = staff_text
+            .parse::<i64>()
+            .map_err(|_| ConfigError::Invalid {
+                name: "AFTERCARE_STAFF_CHAT",
+                value: staff_text.clone(),
+                hint: "a number such as -1001234567890".into(),
+            })?;
+        let reminder_text = source
+            .get("AFTERCARE_REMINDER_MINUTES")
+            .unwrap_or_else(|| "15".into());
+        let reminder_minutes = reminder_text
+            .parse::<f64>()
+            .ok()
+            .filter(|m| *m > 0.0 && *m <= 24.0 * 60.0)
+            .ok_or(ConfigError::Invalid {
+                name: "AFTERCARE_REMINDER_MINUTES",
+                value: reminder_text.clone(),
+                hint: "minutes between 0 and 1440, e.g. 15".into(),
+            })?;
+        if source.get("AFTERCARE_CLINIC_PHONE").is_none() {
+            return Err(ConfigError::Missing {
+                name: "AFTERCARE_CLINIC_PHONE",
+                hint: "the number clients should call, e.g. \"020 7946 0000\"",
+            });
+        }
+        Ok(Settings {
+            clinic: ClinicSettings::load(source)?,
+            database_url: database_url(source),
+            intents_dir: intents_dir(source),
+            telegram_token,
+            telegram_api_url,
+            staff_chat,
+            reminder_after: Duration::milliseconds((reminder_minutes * 60_000.0) as i64),
+            webhook_url: source.get("AFTERCARE_WEBHOOK_URL"),
+            webhook_listen: source
+                .get("AFTERCARE_WEBHOOK_LISTEN")
+                .unwrap_or_else(|| "0.0.0.0:8443".into()),
+            webhook_secret: source.get("AFTERCARE_WEBHOOK_SECRET"),
+        })
+    }
+}
+
+/// When staff are there to answer, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-13:00".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpeningHours {
+    /// Per weekday (Monday first): opening and closing time.
+    days: [Option<(NaiveTime, NaiveTime)>; 7],
+}
+
+impl OpeningHours {
+    pub fn parse(text: &str) -> Result<OpeningHours, String> {
+        let mut days = [None; 7];
+        let hint = |part: &str| {
+            format!("could not read {part:?}; write e.g. \"Mon-Fri 09:00-17:00; Sat 10:00-13:00\"")
+        };
+        for part in text
+            .split([';', ','])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (day_part, time_part) = part.split_once(' ').ok_or_else(|| hint(part))?;
+            let (open, close) = time_part.trim().split_once('-').ok_or_else(|| hint(part))?;
+            let parse_time =
+                |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| hint(part));
+            let (open, close) = (parse_time(open)?, parse_time(close)?);
+            if close <= open {
+                return Err(format!("{part:?}: closing time must be after opening time"));
+            }
+            let (first, last) = match day_part.split_once('-') {
+                Some((a, b)) => (a, b),
+                None => (day_part, day_part),
+            };
+            let weekday = |d: &str| d.trim().parse::<Weekday>().map_err(|_| hint(part));
+            let (first, last) = (weekday(first)?, weekday(last)?);
+            let mut day = first;
+            loop {
+                days[day.num_days_from_monday() as usize] = Some((open, close));
+                if day == last {
+                    break;
+                }
+                day = day.succ();
+            }
+        }
+        if days.iter().all(Option::is_none) {
+            return Err("no opening hours given".into());
+        }
+        Ok(OpeningHours { days })
+    }
+
+    pub fn is_open<Z: TimeZone>(&self, at: &DateTime<Z>) -> bool {
+        self.days[at.weekday().num_days_from_monday() as usize]
+            .is_some_and(|(open, close)| at.time() >= open && at.time() < close)
+    }
+
+    /// The next time the clinic opens after `at` (at most a week ahead).
+    pub fn next_opening(&self, at: &DateTime<Tz>) -> Option<DateTime<Tz>> {
+        for ahead in 0..8 {
+            let date = at.date_naive() + Duration::days(ahead);
+            let Some((open, _)) = self.days[date.weekday().num_days_from_monday() as usize] else {
+                continue;
+            };
+            let candidate = at
+                .timezone()
+                .from_local_datetime(&date.and_time(open))
+                .earliest()?;
+            if candidate > *at {
+                return Some(candidate);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(pairs: &[(&str, &str)]) -> Source {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Source::new(None, move |name| map.get(name).cloned()).expect("no file")
+    }
+
+    #[test]
+    fn serve_needs_token_staff_chat_and_phone() {
+        let err = Settings::load(&source(&[])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("setting TELOXIDE_TOKEN is missing")
+        );
+        let err = Settings::load(&source(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("AFTERCARE_STAFF_CHAT", "staff"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("AFTERCARE_STAFF_CHAT is invalid"));
+        let ok = Settings::load(&source(&[
+            ("TELOXIDE_TOKEN", "1:a"),
+            ("AFTERCARE_STAFF_CHAT", "-100"),
+            ("AFTERCARE_CLINIC_PHONE", "0123"),
+        ]))
+        .expect("valid");
+        assert_eq!(ok.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(ok.reminder_after, Duration::minutes(15));
+        assert_eq!(ok.clinic.clinic.emergency_number, "999");
+    }
+
+    #[test]
+    fn bad_time_zone_and_emergency_number_are_named() {
+        let err =
+            ClinicSettings::load(&source(&[("AFTERCARE_TIMEZONE", "Mars/Olympus")])).unwrap_err();
+        assert!(err.to_string().contains("AFTERCARE_TIMEZONE"));
+        let err = ClinicSettings::load(&source(&[("AFTERCARE_EMERGENCY_NUMBER", "call 999")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("AFTERCARE_EMERGENCY_NUMBER"));
+    }
+
+    #[test]
+    fn opening_hours_and_next_opening() {
+        let hours = OpeningHours::parse("Mon-Fri 09:00-17:00; Sat 10:00-13:00").expect("valid");
+        let london: Tz = "Europe/London".parse().expect("zone");
+        // Saturday 2026-11-28 14:00: closed; opens Monday 09:00.
+        let saturday = london.with_ymd_and_hms(2026, 11, 28, 14, 0, 0).unwrap();
+        assert!(!hours.is_open(&saturday));
+        let next = hours.next_opening(&saturday).expect("opens again");
+        assert_eq!(next.weekday(), Weekday::Mon);
+        assert_eq!(next.time(), NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+        let tuesday = london.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
+        assert!(hours.is_open(&tuesday));
+        assert!(OpeningHours::parse("whenever").is_err());
+        assert!(OpeningHours::parse("Mon 17:00-09:00").is_err());
+    }
+}

@@ -1,0 +1,636 @@
+//! Is a finding affirmed? A small ConText (Harkema et al. 2009): trigger phrases before (or just after) a
+//! finding qualify it as negated, hypothetical, historical or about someone else, within a scope that ends at
+//! sentence punctuation or a contrasting word ("no swelling but there is pus": the pus counts).
+
+use rustc_hash::FxHashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qualifier {
+    Affirmed,
+    Negated,
+    Hypothetical,
+    Historical,
+    OtherPerson,
+}
+
+impl Qualifier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Qualifier::Affirmed => "affirmed",
+            Qualifier::Negated => "negated",
+            Qualifier::Hypothetical => "hypothetical",
+            Qualifier::Historical => "historical",
+            Qualifier::OtherPerson => "about someone else",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// Stops the scan and keeps the finding affirmed: "not sure if", "dont know".
+    Pseudo,
+    Qualifies(Qualifier),
+}
+
+const NEGATION: &[&str] = &[
+    "no",
+    "not",
+    "nor",
+    "without",
+    "never",
+    "none",
+    "zero",
+    "dont",
+    "doesnt",
+    "didnt",
+    "havent",
+    "hasnt",
+    "hadnt",
+    "isnt",
+    "arent",
+    "wasnt",
+    "werent",
+    "aint",
+    "cant see",
+    "cannot see",
+    "no sign of",
+    "no signs of",
+    "free of",
+    "denies",
+    "deny",
+    "no longer",
+    "nothing like",
+    "nothing",
+    "rather than",
+    "instead of",
+    "neither",
+];
+
+const HYPOTHETICAL: &[&str] = &[
+    "signs of",
+    "sign of",
+    "symptoms of",
+    "symptom of",
+    "what if",
+    "in case",
+    "incase",
+    "whether",
+    "risk of",
+    "risks of",
+    "chance of",
+    "chances of",
+    "prevent",
+    "preventing",
+    "avoid",
+    "avoiding",
+    "protect against",
+    "reduce the risk",
+    "look out for",
+    "watch out for",
+    "watch for",
+    "look for",
+    "worry if",
+    "worried if",
+    "when should i worry",
+    "when to worry",
+    "how do i know",
+    "how do you know",
+    "how can i tell",
+    "how would i know",
+    "how to tell",
+    "how to know",
+    "can i get",
+    "could i get",
+    "will i get",
+    "might i get",
+    "would i get",
+    "do i get",
+    "can you get",
+    "could you get",
+    "do people get",
+    "can people get",
+    "can it cause",
+    "could it cause",
+    "does it cause",
+    "will it cause",
+    "can cause",
+    "could cause",
+    "cause",
+    "causes",
+    "i might get",
+    "i could get",
+    "i may get",
+    "ill get",
+    "i will get",
+    "going to get",
+    "gonna get",
+    "worried about getting",
+    "scared of getting",
+    "afraid of getting",
+    "worried ill get",
+    "scared ill get",
+    "if i get",
+    "if i got",
+    "if i develop",
+    "if i start",
+    "if i notice",
+    "if i see",
+    "if i ever",
+    "if it gets",
+    "if it becomes",
+    "if it starts",
+    "if it turns",
+    "if you get",
+    "if you have",
+    "if you develop",
+    "if you notice",
+    "if you see",
+    "if someone",
+    "if there is ever",
+    "if my skin gets",
+    "if my skin starts",
+    "if my face gets",
+    "if my face starts",
+    "if the skin",
+    "what happens if",
+    "what do i do if",
+    "what should i do if",
+    "is it possible to get",
+    "possible to get",
+    "likely to get",
+    "common to get",
+    "any chance of",
+    "how common",
+    "is it common",
+];
+
+const HISTORICAL: &[&str] = &[
+    "history of",
+    "prone to",
+    "used to",
+    "i usually get",
+    "i often get",
+    "i always get",
+    "i tend to get",
+    "i normally get",
+    "i sometimes get",
+    "i occasionally get",
+    "i suffer from",
+    "i suffer with",
+    "ive had",
+    "in the past",
+    "previously had",
+    "previous",
+];
+
+/// Historical triggers that follow the finding: "I had a cold sore last year".
+const HISTORICAL_AFTER: &[&str] = &[
+    "last year",
+    "years ago",
+    "year ago",
+    "months ago",
+    "month ago",
+    "in the past",
+    "before my",
+    "before the",
+    "before treatment",
+    "as a kid",
+    "as a child",
+    "a while ago",
+    "when i was",
+    "ages ago",
+    "long ago",
+];
+
+/// Negations that follow the finding, when they close the clause: "the bleeding has stopped".
+const NEGATION_AFTER: &[&str] = &[
+    "stopped",
+    "has stopped",
+    "went away",
+    "gone away",
+    "gone down",
+    "went down",
+    "cleared up",
+    "disappeared",
+    "settled down",
+    "is gone",
+    "has gone",
+    "are gone",
+    "have gone",
+    "is fine now",
+];
+
+/// A post-negation preceded by one of these is itself negated: "it hasnt stopped", "not gone away".
+const NEGATED_AFTER_BLOCKERS: &[&str] = &[
+    "hasnt", "havent", "hadnt", "not", "isnt", "arent", "wont", "didnt", "never", "doesnt", "wasnt",
+];
+
+const OTHER_PERSON: &[&str] = &[
+    "friend",
+    "friends",
+    "colleague",
+    "coworker",
+    "someone",
+    "somebody",
+    "people",
+    "others",
+    "anyone",
+    "anybody",
+    "everyone",
+    "a girl",
+    "a lady",
+    "my sister",
+    "my cousin",
+    "my mate",
+    "her friend",
+    "other clients",
+    "other people",
+];
+
+const PSEUDO: &[&str] = &[
+    "not sure",
+    "dont know",
+    "dont think so",
+    "no idea",
+    "unsure",
+    "not certain",
+    "wondering if",
+    "wonder if",
+    "cant tell",
+    "not only",
+    "not just",
+    "not much",
+    "not a lot",
+    "no change",
+    "not gone",
+    "hasnt gone",
+    "not going",
+    "isnt going",
+    "wont go",
+    "not getting",
+    "not improving",
+    "no better",
+    "not better",
+    "not stopping",
+    "wont stop",
+    "doesnt stop",
+    "not stopped",
+    "hasnt stopped",
+    "cant stop",
+    "not helping",
+    "nothing helps",
+    "not working",
+    "not able to",
+    "cant open",
+    "cant see",
+    "dont feel well",
+    "not feeling well",
+    "not well",
+];
+
+/// Words that end a trigger's scope.
+const TERMINATORS: &[&str] = &[
+    ".",
+    "?",
+    "!",
+    ";",
+    "but",
+    "however",
+    "although",
+    "though",
+    "except",
+    "yet",
+    "whereas",
+    "apart",
+    "aside",
+    "otherwise",
+    "anyway",
+    "instead",
+    "now",
+    "then",
+    "today",
+    "also",
+];
+
+/// Tokens skipped when counting how far a trigger is from its finding ("no pus, fever or swelling").
+const FILLER: &[&str] = &[
+    ",", "or", "nor", "and", "any", "a", "an", "the", "of", "signs", "sign",
+];
+
+const SCOPE: usize = 6;
+
+pub struct ContextRules {
+    /// Triggers by their last word, longest first.
+    before: FxHashMap<String, Vec<(Vec<String>, Trigger)>>,
+    historical_after: Vec<Vec<String>>,
+    negation_after: Vec<Vec<String>>,
+}
+
+impl Default for ContextRules {
+    fn default() -> Self {
+        let mut before: FxHashMap<String, Vec<(Vec<String>, Trigger)>> = FxHashMap::default();
+        let mut add = |phrases: &[&str], trigger: Trigger| {
+            for phrase in phrases {
+                let words: Vec<String> = phrase.split(' ').map(String::from).collect();
+                let last = words.last().cloned().unwrap_or_default();
+                let entry = before.entry(last).or_default();
+                // A phrase listed twice keeps its first meaning.
+                if !entry.iter().any(|(w, _)| *w == words) {
+                    entry.push((words, trigger));
+                }
+            }
+        };
+        add(NEGATION, Trigger::Qualifies(Qualifier::Negated));
+        add(HYPOTHETICAL, Trigger::Qualifies(Qualifier::Hypothetical));
+        add(HISTORICAL, Trigger::Qualifies(Qualifier::Historical));
+        add(OTHER_PERSON, Trigger::Qualifies(Qualifier::OtherPerson));
+        add(PSEUDO, Trigger::Pseudo);
+        for triggers in before.values_mut() {
+            triggers.sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+        }
+        let split = |phrases: &[&str]| {
+            phrases
+                .iter()
+                .map(|p| p.split(' ').map(String::from).collect())
+                .collect()
+        };
+        ContextRules {
+            before,
+            historical_after: split(HISTORICAL_AFTER),
+            negation_after: split(NEGATION_AFTER),
+        }
+    }
+}
+
+impl ContextRules {
+    /// Qualifies the finding that spans tokens `first..=last` of `words` (the message's tokens).
+    pub fn qualify(
+        &self,
+        words: &[&str],
+        first: usize,
+        last: usize,
+    ) -> (Qualifier, Option<String>) {
+        if let Some(found) = self.scan_before(words, first) {
+            return found;
+        }
+        if let Some(found) = self.scan_after(words, last) {
+            return found;
+        }
+        (Qualifier::Affirmed, None)
+    }
+
+    fn scan_before(&self, words: &[&str], first: usize) -> Option<(Qualifier, Option<String>)> {
+        let mut distance = 0;
+        let mut end = first; // exclusive end of the candidate trigger
+        while end > 0 && distance <= SCOPE {
+            let position = end - 1;
+            if TERMINATORS.contains(&words[position]) {
+                return None;
+            }
+            for (phrase, trigger) in self
+                .before
+                .get(words[position])
+                .map_or(&[][..], |v| v.as_slice())
+            {
+                if phrase.len() > end
+                    || !phrase
+                        .iter()
+                        .zip(&words[end - phrase.len()..end])
+                        .all(|(p, w)| p == w)
+                {
+                    continue;
+                }
+                let shown = Some(phrase.join(" "));
+                match *trigger {
+                    Trigger::Pseudo => return Some((Qualifier::Affirmed, shown)),
+                    Trigger::Qualifies(Qualifier::Negated)
+                        if phrase.len() == 1
+                            && phrase[0] == "no"
+                            && !negates_what_follows(words, end) =>
+                    {
+                        continue;
+                    }
+                    Trigger::Qualifies(Qualifier::OtherPerson)
+                        if words[end..first].iter().any(|w| FIRST_PERSON.contains(w)) =>
+                    {
+                        continue;
+                    }
+                    Trigger::Qualifies(qualifier) => return Some((qualifier, shown)),
+                }
+            }
+            if !FILLER.contains(&words[position]) {
+                distance += 1;
+            }
+            end -= 1;
+        }
+        None
+    }
+
+    fn scan_after(&self, words: &[&str], last: usize) -> Option<(Qualifier, Option<String>)> {
+        let start = last + 1;
+        // "what does an allergic reaction look like?": a question about the finding in general.
+        let sentence_start = words[..start]
+            .iter()
+            .rposition(|w| matches!(*w, "." | "?" | "!" | ";"))
+            .map_or(0, |p| p + 1);
+        if matches!(words.get(sentence_start), Some(&("what" | "how" | "whats"))) {
+            let rest = &words[start..words.len().min(start + SCOPE)];
+            let end = rest
+                .iter()
+                .position(|w| matches!(*w, "." | "?" | "!" | ";"))
+                .unwrap_or(rest.len());
+            if rest[..end]
+                .windows(2)
+                .any(|w| matches!(w[0], "look" | "looks" | "feel" | "feels") && w[1] == "like")
+            {
+                return Some((Qualifier::Hypothetical, Some("what … look like".into())));
+            }
+        }
+        let limit = (start + SCOPE).min(words.len());
+        for position in start..limit {
+            if TERMINATORS.contains(&words[position]) && words[position] != "now" {
+                break;
+            }
+            for phrase in &self.historical_after {
+                if starts_with(words, position, phrase) {
+                    return Some((Qualifier::Historical, Some(phrase.join(" "))));
+                }
+            }
+            for phrase in &self.negation_after {
+                // "hasnt gone away" is a double negative: the finding is still there.
+                if position > 0 && NEGATED_AFTER_BLOCKERS.contains(&words[position - 1]) {
+                    continue;
+                }
+                let after = position + phrase.len();
+                let closes = after >= words.len()
+                    || matches!(
+                        words[after],
+                        "." | "," | "!" | "?" | ";" | "now" | "and" | "but"
+                    );
+                if closes && starts_with(words, position, phrase) {
+                    return Some((Qualifier::Negated, Some(phrase.join(" "))));
+                }
+            }
+        }
+        None
+    }
+}
+
+const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];
+
+/// "no" is an answer, not a negation, when a pronoun or punctuation follows: "no, i cant breathe".
+fn negates_what_follows(words: &[&str], after: usize) -> bool {
+    match words.get(after) {
+        None => false,
+        Some(next) => !matches!(
+            *next,
+            "," | "."
+                | "!"
+                | "?"
+                | "i"
+                | "im"
+                | "ive"
+                | "it"
+                | "its"
+                | "the"
+                | "my"
+                | "but"
+                | "and"
+                | "way"
+                | "idea"
+                | "matter"
+                | "one"
+        ),
+    }
+}
+
+fn starts_with(words: &[&str], at: usize, phrase: &[String]) -> bool {
+    words.len() >= at + phrase.len() && phrase.iter().zip(&words[at..]).all(|(p, w)| p == w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::normalize::Normalizer;
+
+    fn qualify(message: &str, finding: &str) -> Qualifier {
+        let normalizer = Normalizer::new(&[], "", Default::default());
+        let text = normalizer.normalize(message);
+        let start = text.text.find(finding).expect("finding in text");
+        let first = text.token_at(start);
+        let last = text.token_at(start + finding.len() - 1);
+        let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+        ContextRules::default().qualify(&words, first, last).0
+    }
+
+    #[test]
+    fn negations_in_scope() {
+        assert_eq!(
+            qualify("no pus or fever, just red", "fever"),
+            Qualifier::Negated
+        );
+        assert_eq!(
+            qualify("no pus or fever, just red", "pus"),
+            Qualifier::Negated
+        );
+        assert_eq!(
+            qualify("I don't have a fever, just wondering", "fever"),
+            Qualifier::Negated
+        );
+        assert_eq!(
+            qualify("the bleeding has stopped now", "bleeding"),
+            Qualifier::Negated
+        );
+        assert_eq!(
+            qualify("burning feeling hasnt gone away", "burning"),
+            Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn scope_ends_at_but_and_sentence_end() {
+        assert_eq!(
+            qualify("no swelling but there is pus", "pus"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(qualify("not red. there is pus", "pus"), Qualifier::Affirmed);
+        assert_eq!(
+            qualify(
+                "what are the signs of infection? i have yellow crust",
+                "yellow crust"
+            ),
+            Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn no_as_an_answer_does_not_negate() {
+        assert_eq!(
+            qualify("no, i cant breathe properly", "cant breathe"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("no i cant breathe", "cant breathe"),
+            Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn hypotheticals_history_and_other_people() {
+        assert_eq!(
+            qualify("what are the signs of infection?", "infection"),
+            Qualifier::Hypothetical
+        );
+        assert_eq!(
+            qualify("how do I know if it's infected", "infected"),
+            Qualifier::Hypothetical
+        );
+        assert_eq!(
+            qualify("what should i do if i get a fever", "fever"),
+            Qualifier::Hypothetical
+        );
+        assert_eq!(
+            qualify("I had a cold sore last year", "cold sore"),
+            Qualifier::Historical
+        );
+        assert_eq!(
+            qualify(
+                "what does an allergic reaction look like",
+                "allergic reaction"
+            ),
+            Qualifier::Hypothetical
+        );
+        assert_eq!(
+            qualify("my skin has blisters that look like cold sores", "blisters"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("my friend got an infection after hers", "infection"),
+            Qualifier::OtherPerson
+        );
+        assert_eq!(
+            qualify("my friend says my face is swollen", "swollen"),
+            Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn uncertainty_stays_affirmed() {
+        assert_eq!(
+            qualify("not sure if this is pus", "pus"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("i dont know if its infected", "infected"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("is it normal to have pus", "pus"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("what does it mean if i have blisters", "blisters"),
+            Qualifier::Affirmed
+        );
+    }
+}

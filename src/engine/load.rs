@@ -1,0 +1,411 @@
+//! Reads intent files and says exactly what is wrong with them: `file:line: message`.
+
+use super::model::{IntentFile, LexiconFile, MessagesFile, unknown_placeholders};
+use regex::Regex;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+include!(concat!(env!("OUT_DIR"), "/embedded_intents.rs"));
+
+pub const MESSAGES_FILE: &str = "messages.toml";
+pub const LEXICON_FILE: &str = "lexicon.toml";
+pub const WORDS_FILE: &str = "words.txt";
+const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+pub const MIN_EXAMPLES: usize = 8;
+
+/// One file's name and text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Errors from loading, as one value for `?`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct CheckErrors(pub Vec<CheckError>);
+
+/// The files the binary was built with.
+pub fn embedded_sources() -> Vec<Source> {
+    EMBEDDED_INTENTS
+        .iter()
+        .map(|(name, text)| Source {
+            name: name.to_string(),
+            text: text.to_string(),
+        })
+        .collect()
+}
+
+/// A clinic's folder. Files it does not have (the lexicon, the word list, the messages) come from the
+/// embedded copy, so a clinic only needs to keep the files it changed... except intents: the folder's
+/// intents replace the embedded ones entirely, so that deleting a file removes a topic.
+pub fn read_dir(dir: &Path) -> Result<Vec<Source>, CheckErrors> {
+    let shown = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        CheckErrors(vec![CheckError {
+            file: shown.clone(),
+            line: 0,
+            message: format!("cannot read the intents folder: {e}"),
+        }])
+    })?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "txt")))
+        .collect();
+    paths.sort();
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let error = |message: String| CheckError {
+            file: name.clone(),
+            line: 0,
+            message,
+        };
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+                errors.push(error(format!(
+                    "file is {} bytes; intent files are limited to {MAX_FILE_BYTES}",
+                    meta.len()
+                )));
+                continue;
+            }
+            Err(e) => {
+                errors.push(error(format!("cannot read: {e}")));
+                continue;
+            }
+            _ => {}
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) if text.contains('\0') => {
+                    errors.push(error("binary data (NUL bytes); expected TOML text".into()))
+                }
+                Ok(text) => sources.push(Source { name, text }),
+                Err(_) => errors.push(error("not UTF-8 text; expected TOML".into())),
+            },
+            Err(e) => errors.push(error(format!("cannot read: {e}"))),
+        }
+    }
+    for special in [MESSAGES_FILE, LEXICON_FILE, WORDS_FILE] {
+        if !sources.iter().any(|s| base_name(&s.name) == special)
+            && let Some(embedded) = embedded_sources().into_iter().find(|s| s.name == special)
+        {
+            sources.push(embedded);
+        }
+    }
+    if errors.is_empty() {
+        Ok(sources)
+    } else {
+        Err(CheckErrors(errors))
+    }
+}
+
+pub fn base_name(name: &str) -> &str {
+    Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(name)
+}
+
+/// The parsed content, before anything is compiled.
+pub struct Content {
+    pub intents: Vec<(Source, IntentFile)>,
+    pub messages: (Source, MessagesFile),
+    pub lexicon: LexiconFile,
+    pub words: String,
+}
+
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parses every file and checks what can be checked one file at a time, plus uniqueness across files.
+pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
+    let mut errors = Vec::new();
+    let mut intents = Vec::new();
+    let mut messages = None;
+    let mut lexicon = LexiconFile::default();
+    let mut words = String::new();
+    for source in sources {
+        let err = |errors: &mut Vec<CheckError>, offset: usize, message: String| {
+            errors.push(CheckError {
+                file: source.name.clone(),
+                line: line_of(&source.text, offset),
+                message,
+            })
+        };
+        let toml_error = |errors: &mut Vec<CheckError>, e: toml::de::Error| {
+            let offset = e.span().map_or(0, |s| s.start);
+            err(errors, offset, e.message().trim().to_string())
+        };
+        match base_name(&source.name) {
+            WORDS_FILE => words = source.text.clone(),
+            LEXICON_FILE => match toml::from_str::<LexiconFile>(&source.text) {
+                Ok(parsed) => lexicon = parsed,
+                Err(e) => toml_error(&mut errors, e),
+            },
+            MESSAGES_FILE => match toml::from_str::<MessagesFile>(&source.text) {
+                Ok(parsed) => {
+                    for field in [
+                        &parsed.fallback,
+                        &parsed.empty,
+                        &parsed.emergency_preamble,
+                        &parsed.ask_day,
+                    ] {
+                        check_text(&mut errors, source, field.span().start, field.get_ref());
+                    }
+                    messages = Some((source.clone(), parsed));
+                }
+                Err(e) => toml_error(&mut errors, e),
+            },
+            name if name.ends_with(".toml") => match toml::from_str::<IntentFile>(&source.text) {
+                Ok(intent) => {
+                    check_intent(&mut errors, source, &intent);
+                    intents.push((source.clone(), intent));
+                }
+                Err(e) => toml_error(&mut errors, e),
+            },
+            _ => {}
+        }
+    }
+    if messages.is_none() {
+        errors.push(CheckError {
+            file: MESSAGES_FILE.into(),
+            line: 0,
+            message:
+                "missing: the bot's own phrases (fallback, empty, emergency_preamble, ask_day)"
+                    .into(),
+        });
+    }
+    if intents.is_empty() {
+        errors.push(CheckError {
+            file: "intents".into(),
+            line: 0,
+            message: "no intent files found".into(),
+        });
+    }
+    check_unique(&mut errors, &intents);
+    match messages {
+        Some(messages) if errors.is_empty() => Ok(Content {
+            intents,
+            messages,
+            lexicon,
+            words,
+        }),
+        _ => Err(CheckErrors(errors)),
+    }
+}
+
+fn check_text(errors: &mut Vec<CheckError>, source: &Source, offset: usize, text: &str) {
+    if text.trim().is_empty() {
+        errors.push(CheckError {
+            file: source.name.clone(),
+            line: line_of(&source.text, offset),
+            message: "text is empty".into(),
+        });
+    }
+    for name in unknown_placeholders(text) {
+        errors.push(CheckError {
+            file: source.name.clone(),
+            line: line_of(&source.text, offset),
+            message: format!(
+                "unknown placeholder {{{name}}}; use one of {{clinic_name}}, {{clinic_phone}}, {{emergency_number}}, {{opening_hours}}, {{booking_link}}"
+            ),
+        });
+    }
+}
+
+fn push(errors: &mut Vec<CheckError>, source: &Source, offset: usize, message: String) {
+    errors.push(CheckError {
+        file: source.name.clone(),
+        line: line_of(&source.text, offset),
+        message,
+    });
+}
+
+fn check_intent(errors: &mut Vec<CheckError>, source: &Source, intent: &IntentFile) {
+    let id = intent.id.get_ref();
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        push(
+            errors,
+            source,
+            intent.id.span().start,
+            format!("id {id:?}: use lowercase letters, digits and '-'"),
+        );
+    }
+    if *intent.category.get_ref() == super::model::Category::Fallback {
+        let message = "category \"fallback\" is reserved for messages.toml".to_string();
+        push(errors, source, intent.category.span().start, message);
+    }
+    let examples = intent.examples.get_ref();
+    if examples.len() < MIN_EXAMPLES {
+        let message = format!(
+            "examples: {} given, at least {MIN_EXAMPLES} needed",
+            examples.len()
+        );
+        push(errors, source, intent.examples.span().start, message);
+    }
+    for text in examples.iter().chain(&intent.counter_examples) {
+        if text.get_ref().trim().is_empty() {
+            push(errors, source, text.span().start, "empty example".into());
+        }
+    }
+    for keyword in &intent.keywords {
+        let word = keyword.get_ref().trim();
+        if word.is_empty() || word.contains(' ') {
+            let message = format!("keyword {:?}: one word per keyword", keyword.get_ref());
+            push(errors, source, keyword.span().start, message);
+        }
+    }
+    for pattern in &intent.patterns {
+        check_regex(errors, source, pattern);
+    }
+    let answer = intent.answer.get_ref();
+    check_text(
+        errors,
+        source,
+        answer.text.span().start,
+        answer.text.get_ref(),
+    );
+    if let Some(general) = &answer.general {
+        check_text(errors, source, general.span().start, general.get_ref());
+        if intent.red_flags.is_empty() {
+            let message = "answer.general is only used by intents with red flags".to_string();
+            push(errors, source, general.span().start, message);
+        }
+    }
+    for window in &answer.by_day {
+        let w = window.get_ref();
+        if w.to.is_some_and(|to| to < w.from) {
+            let message = format!(
+                "by_day: to ({}) is before from ({})",
+                w.to.unwrap_or_default(),
+                w.from
+            );
+            push(errors, source, window.span().start, message);
+        }
+        check_text(errors, source, w.text.span().start, w.text.get_ref());
+    }
+    let level = *intent.escalation.get_ref();
+    if level != super::model::Level::None
+        && !intent
+            .red_flags
+            .iter()
+            .any(|f| *f.get_ref().level.get_ref() == level)
+    {
+        let message = format!(
+            "escalation {level}: add a red flag with level {level}, or nothing can raise it"
+        );
+        push(errors, source, intent.escalation.span().start, message);
+    }
+    for flag in &intent.red_flags {
+        let f = flag.get_ref();
+        let id = f.id.get_ref();
+        let at = flag.span().start;
+        if f.patterns.is_empty() {
+            push(errors, source, at, format!("red flag {id}: no patterns"));
+        }
+        if f.label.trim().is_empty() {
+            push(errors, source, at, format!("red flag {id}: empty label"));
+        }
+        if *f.level.get_ref() == super::model::Level::None {
+            push(
+                errors,
+                source,
+                f.level.span().start,
+                format!("red flag {id}: level none never escalates"),
+            );
+        }
+        if let (Some(from), Some(to)) = (f.from_day, f.to_day)
+            && to < from
+        {
+            push(
+                errors,
+                source,
+                at,
+                format!("red flag {id}: to_day before from_day"),
+            );
+        }
+        for pattern in &f.patterns {
+            check_regex(errors, source, pattern);
+        }
+    }
+}
+
+fn check_regex(errors: &mut Vec<CheckError>, source: &Source, pattern: &toml::Spanned<String>) {
+    if let Err(e) = Regex::new(pattern.get_ref()) {
+        let detail = e.to_string();
+        let last = detail.lines().last().unwrap_or_default().trim().to_string();
+        push(
+            errors,
+            source,
+            pattern.span().start,
+            format!("pattern {:?} does not compile: {last}", pattern.get_ref()),
+        );
+    }
+}
+
+/// Ids, red-flag ids and examples must be unique across all files.
+fn check_unique(errors: &mut Vec<CheckError>, intents: &[(Source, IntentFile)]) {
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut flags: HashMap<String, String> = HashMap::new();
+    let mut examples: HashMap<String, String> = HashMap::new();
+    for (source, intent) in intents {
+        let id = intent.id.get_ref().clone();
+        if let Some(other) = ids.insert(id.clone(), source.name.clone()) {
+            push(
+                errors,
+                source,
+                intent.id.span().start,
+                format!("duplicate id {id:?} (also in {other})"),
+            );
+        }
+        for flag in &intent.red_flags {
+            let flag_id = flag.get_ref().id.get_ref().clone();
+            if let Some(other) = flags.insert(flag_id.clone(), source.name.clone()) {
+                let message = format!("duplicate red flag id {flag_id:?} (also in {other})");
+                push(errors, source, flag.get_ref().id.span().start, message);
+            }
+        }
+        for example in intent.examples.get_ref() {
+            let key = example.get_ref().trim().to_lowercase();
+            match examples.get(&key) {
+                Some(other) if other != &id => {
+                    let message = format!(
+                        "example {:?} also belongs to intent {other}",
+                        example.get_ref()
+                    );
+                    push(errors, source, example.span().start, message);
+                }
+                Some(_) => {
+                    let message = format!("example {:?} is listed twice", example.get_ref());
+                    push(errors, source, example.span().start, message);
+                }
+                None => {
+                    examples.insert(key, id.clone());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The curated content as read from the intent files.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use toml::Spanned;
+
+/// How urgently clinic staff must hear about a message. Ordered: a higher level wins.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    None,
+    Routine,
+    Urgent,
+    Emergency,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::None, Level::Routine, Level::Urgent, Level::Emergency];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Routine => "routine",
+            Level::Urgent => "urgent",
+            Level::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|level| level.as_str() == text)
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    PostCare,
+    NormalReaction,
+    AbnormalReaction,
+    Emergency,
+    TreatmentInfo,
+    BookingAdmin,
+    SmallTalk,
+    /// Not a category an intent file may use: the answer when nothing curated fits.
+    Fallback,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::PostCare => "post-care",
+            Category::NormalReaction => "normal-reaction",
+            Category::AbnormalReaction => "abnormal-reaction",
+            Category::Emergency => "emergency",
+            Category::TreatmentInfo => "treatment-info",
+            Category::BookingAdmin => "booking-admin",
+            Category::SmallTalk => "small-talk",
+            Category::Fallback => "fallback",
+        }
+    }
+
+    /// Categories that describe the client's skin: when a red flag fires, its own answer replaces theirs.
+    pub fn is_about_symptoms(self) -> bool {
+        matches!(
+            self,
+            Category::NormalReaction
+                | Category::AbnormalReaction
+                | Category::Emergency
+                | Category::SmallTalk
+                | Category::Fallback
+        )
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One intent file, as written. Spans are kept so that `aftercare check` can name the line of a bad field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentFile {
+    pub id: Spanned<String>,
+    pub category: Spanned<Category>,
+    pub escalation: Spanned<Level>,
+    #[serde(default)]
+    pub keywords: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub patterns: Vec<Spanned<String>>,
+    pub examples: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub counter_examples: Vec<Spanned<String>>,
+    pub answer: Spanned<AnswerSpec>,
+    #[serde(default)]
+    pub red_flags: Vec<Spanned<RedFlagSpec>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSpec {
+    pub text: Spanned<String>,
+    /// For abnormal topics: the answer when the message asks about the topic without reporting it
+    /// ("what are the signs of infection?"), i.e. when none of this intent's red flags is affirmed.
+    pub general: Option<Spanned<String>>,
+    #[serde(default)]
+    pub by_day: Vec<Spanned<DayAnswer>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayAnswer {
+    pub from: u32,
+    pub to: Option<u32>,
+    pub text: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedFlagSpec {
+    pub id: Spanned<String>,
+    pub label: String,
+    pub level: Spanned<Level>,
+    pub patterns: Vec<Spanned<String>>,
+    pub from_day: Option<u32>,
+    pub to_day: Option<u32>,
+    #[serde(default)]
+    pub if_day_unknown: Option<bool>,
+}
+
+/// `messages.toml`: the bot's own phrases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesFile {
+    pub fallback: Spanned<String>,
+    pub empty: Spanned<String>,
+    pub emergency_preamble: Spanned<String>,
+    pub ask_day: Spanned<String>,
+}
+
+/// `lexicon.toml`: spelling normalisation.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconFile {
+    /// Word or phrase → replacement, applied to whole words after lower-casing.
+    #[serde(default)]
+    pub replace: std::collections::BTreeMap<String, String>,
+}
+
+/// The clinic's facts, from configuration. Answers refer to them by placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clinic {
+    pub name: String,
+    pub phone: String,
+    pub emergency_number: String,
+    pub opening_hours: String,
+    pub booking_link: String,
+}
+
+impl Default for Clinic {
+    fn default() -> Self {
+        Clinic {
+            name: "the clinic".into(),
+            phone: "the clinic's phone number".into(),
+            emergency_number: "999".into(),
+            opening_hours: "Mon-Fri 9:00-17:00".into(),
+            booking_link: "the clinic's booking page".into(),
+        }
+    }
+}
+
+pub const PLACEHOLDERS: [&str; 5] = [
+    "clinic_name",
+    "clinic_phone",
+    "emergency_number",
+    "opening_hours",
+    "booking_link",
+];
+
+impl Clinic {
+    pub fn value(&self, placeholder: &str) -> Option<&str> {
+        Some(match placeholder {
+            "clinic_name" => &self.name,
+            "clinic_phone" => &self.phone,
+            "emergency_number" => &self.emergency_number,
+            "opening_hours" => &self.opening_hours,
+            "booking_link" => &self.booking_link,
+            _ => return None,
+        })
+    }
+
+    /// Fills `{placeholder}`s. Unknown ones are rejected by validation, so they cannot reach here.
+    pub fn render(&self, template: &str) -> String {
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after.find('}') {
+                Some(close) if self.value(&after[..close]).is_some() => {
+                    out.push_str(self.value(&after[..close]).unwrap_or_default());
+                    rest = &after[close + 1..];
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The placeholders a text uses that are not known; empty when the text is fine.
+pub fn unknown_placeholders(text: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                if !PLACEHOLDERS.contains(&name) {
+                    unknown.push(name.to_string());
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                unknown.push(after.chars().take(20).collect());
+                break;
+            }
+        }
+    }
+    unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_ordered_by_urgency() {
+        assert!(Level::Emergency > Level::Urgent);
+        assert!(Level::Urgent > Level::Routine);
+        assert!(Level::Routine > Level::None);
+        assert_eq!(Level::parse("urgent"), Some(Level::Urgent));
+        assert_eq!(Level::parse("URGENT"), None);
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_unknown_ones_reported() {
+        let clinic = Clinic {
+            phone: "0123".into(),
+            emergency_number: "112".into(),
+            ..Clinic::default()
+        };
+        assert_eq!(
+            clinic.render("Call {emergency_number}, then {clinic_phone}."),
+            "Call 112, then 0123."
+        );
+        assert_eq!(
+            unknown_placeholders("ring {clinic_phone} or {doctor}"),
+            vec!["doctor"]
+        );
+        assert_eq!(
+            unknown_placeholders("a { without end"),
+            vec![" without end"]
+        );
+        assert!(unknown_placeholders("plain").is_empty());
+    }
+}

@@ -1,0 +1,370 @@
+//! Turns a message as typed on a phone into the normalised text that patterns and the matcher see.
+//!
+//! Lower case, apostrophes dropped, emoji removed, sentence punctuation kept as tokens (negation scopes end
+//! there), the curated lexicon applied, and unknown words corrected towards the vocabulary of the intent files.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
+
+/// A word or a punctuation mark in the normalised text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub text: String,
+    /// Byte range in [`Normalized::text`].
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token {
+    pub fn is_punct(&self) -> bool {
+        self.text.len() == 1 && self.text.as_bytes()[0].is_ascii_punctuation()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    /// Tokens joined by single spaces.
+    pub text: String,
+    pub tokens: Vec<Token>,
+    /// Words changed by typo correction, `(typed, corrected)`, for the explanation.
+    pub corrections: Vec<(String, String)>,
+}
+
+impl Normalized {
+    /// The index of the token that contains byte `offset` of the text (or the next one).
+    pub fn token_at(&self, offset: usize) -> usize {
+        self.tokens.partition_point(|t| t.end <= offset)
+    }
+
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.tokens
+            .iter()
+            .filter(|t| !t.is_punct())
+            .map(|t| t.text.as_str())
+    }
+}
+
+const MAX_INPUT_CHARS: usize = 4_000;
+const MAX_PHRASE_WORDS: usize = 4;
+
+pub struct Normalizer {
+    /// Lexicon entries keyed by their words; the value is the replacement's words (possibly none).
+    lexicon: FxHashMap<Vec<String>, Vec<String>>,
+    longest_phrase: usize,
+    /// First words of the lexicon's multi-word entries: only these need the longer lookups.
+    phrase_starts: FxHashSet<String>,
+    english: FxHashSet<String>,
+    domain: Vec<String>,
+    domain_frequency: FxHashMap<String, u32>,
+    /// SymSpell: every string reachable by deleting up to two letters of a domain word → those words.
+    deletions: FxHashMap<String, Vec<u32>>,
+}
+
+impl Normalizer {
+    /// `domain_words` are the words the intent files use, with how often they occur.
+    pub fn new(
+        lexicon: &[(String, String)],
+        english_words: &str,
+        domain_words: HashMap<String, u32>,
+    ) -> Normalizer {
+        let mut map = FxHashMap::default();
+        let mut longest_phrase = 1;
+        for (from, to) in lexicon {
+            let key: Vec<String> = from.split_whitespace().map(str::to_lowercase).collect();
+            if key.is_empty() {
+                continue;
+            }
+            longest_phrase = longest_phrase.max(key.len()).min(MAX_PHRASE_WORDS);
+            map.insert(
+                key,
+                to.split_whitespace()
+                    .map(str::to_lowercase)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let phrase_starts: FxHashSet<String> = map
+            .keys()
+            .filter(|k| k.len() > 1)
+            .map(|k| k[0].clone())
+            .collect();
+        let english: FxHashSet<String> = english_words
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| line.trim().to_string())
+            .filter(|word| !word.is_empty())
+            .collect();
+
+        let mut domain: Vec<String> = domain_words
+            .keys()
+            .filter(|w| w.chars().count() >= 3 && w.chars().all(|c| c.is_alphabetic()))
+            .cloned()
+            .collect();
+        domain.sort();
+        let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        for (index, word) in domain.iter().enumerate() {
+            for variant in deletion_variants(word, 2) {
+                deletions.entry(variant).or_default().push(index as u32);
+            }
+        }
+        Normalizer {
+            lexicon: map,
+            longest_phrase,
+            phrase_starts,
+            english,
+            domain,
+            domain_frequency: domain_words.into_iter().collect(),
+            deletions,
+        }
+    }
+
+    pub fn is_known(&self, word: &str) -> bool {
+        self.english.contains(word) || self.domain_frequency.contains_key(word)
+    }
+
+    pub fn normalize(&self, input: &str) -> Normalized {
+        let raw = split_raw(input);
+        let mut words: Vec<String> = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        'outer: while i < raw.len() {
+            let longest = if self.phrase_starts.contains(&raw[i]) {
+                self.longest_phrase
+            } else {
+                1
+            };
+            for len in (1..=longest.min(raw.len() - i)).rev() {
+                if let Some(replacement) = self.lexicon.get(&raw[i..i + len]) {
+                    words.extend(replacement.iter().cloned());
+                    i += len;
+                    continue 'outer;
+                }
+            }
+            words.push(raw[i].clone());
+            i += 1;
+        }
+
+        let mut out = Normalized::default();
+        for word in words {
+            let word = match self.correct(&word) {
+                Some(fixed) => {
+                    out.corrections.push((word, fixed.clone()));
+                    fixed
+                }
+                None => word,
+            };
+            if !out.text.is_empty() {
+                out.text.push(' ');
+            }
+            let start = out.text.len();
+            out.text.push_str(&word);
+            out.tokens.push(Token {
+                text: word,
+                start,
+                end: out.text.len(),
+            });
+        }
+        out
+    }
+
+    /// The domain word an unknown word was most likely meant to be, if any is close enough.
+    fn correct(&self, word: &str) -> Option<String> {
+        let length = word.chars().count();
+        if length < 4 || !word.chars().all(|c| c.is_ascii_alphabetic()) || self.is_known(word) {
+            return None;
+        }
+        let max_distance = if length >= 6 { 2 } else { 1 };
+        let mut best: Option<(usize, u32, usize)> = None;
+        for variant in
+            std::iter::once(word.to_string()).chain(deletion_variants(word, max_distance))
+        {
+            let Some(indices) = self.deletions.get(&variant) else {
+                continue;
+            };
+            for &index in indices {
+                let candidate = &self.domain[index as usize];
+                let distance = edit_distance(word, candidate);
+                if distance > max_distance {
+                    continue;
+                }
+                let frequency = self.domain_frequency.get(candidate).copied().unwrap_or(0);
+                // Closest first, then the word the intents use most, then alphabetical (deterministic).
+                let key = (distance, u32::MAX - frequency, index as usize);
+                if best.is_none_or(|(d, f, i)| key < (d, f, i)) {
+                    best = Some(key);
+                }
+            }
+        }
+        best.map(|(_, _, index)| self.domain[index].clone())
+    }
+}
+
+/// Lower-cases and splits into words and sentence punctuation; drops apostrophes, emoji and symbols.
+fn split_raw(input: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    let mut chars = input.chars().take(MAX_INPUT_CHARS).peekable();
+    let flush = |word: &mut String, tokens: &mut Vec<String>| {
+        if !word.is_empty() {
+            tokens.push(std::mem::take(word));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_alphanumeric() => word.extend(c.to_lowercase()),
+            '\'' | '’' | '‘' | '`' | '´' => {}
+            '.' if word.chars().last().is_some_and(|c| c.is_ascii_digit())
+                && chars.peek().is_some_and(|c| c.is_ascii_digit()) =>
+            {
+                word.push('.')
+            }
+            '.' | ',' | '!' | '?' | ';' | ':' | '\n' => {
+                flush(&mut word, &mut tokens);
+                let mark = if c == '\n' || c == ':' { '.' } else { c };
+                let mark = mark.to_string();
+                if tokens.last() != Some(&mark) {
+                    tokens.push(mark);
+                }
+            }
+            '&' | '+' => {
+                flush(&mut word, &mut tokens);
+                tokens.push("and".into());
+            }
+            _ => flush(&mut word, &mut tokens),
+        }
+    }
+    flush(&mut word, &mut tokens);
+    tokens
+}
+
+fn deletion_variants(word: &str, max_distance: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut frontier = vec![word.to_string()];
+    for _ in 0..max_distance {
+        let mut next = Vec::new();
+        for w in &frontier {
+            let chars: Vec<char> = w.chars().collect();
+            if chars.len() <= 2 {
+                continue;
+            }
+            for skip in 0..chars.len() {
+                let variant: String = chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, c)| c)
+                    .collect();
+                if !out.contains(&variant) {
+                    out.push(variant.clone());
+                    next.push(variant);
+                }
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut value = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                value = value.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = value;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalizer() -> Normalizer {
+        let lexicon = vec![
+            ("puss".to_string(), "pus".to_string()),
+            ("2moro".to_string(), "tomorrow".to_string()),
+            ("cant breath".to_string(), "cant breathe".to_string()),
+            ("ngl".to_string(), String::new()),
+        ];
+        let english = "painted\nfewer\nface\nmy\nis\nthe\nswollen\nbreath\n";
+        let domain: HashMap<String, u32> = [
+            ("swelling", 5),
+            ("temperature", 3),
+            ("fainted", 2),
+            ("fever", 4),
+            ("tomorrow", 2),
+        ]
+        .into_iter()
+        .map(|(w, n)| (w.to_string(), n))
+        .collect();
+        Normalizer::new(&lexicon, english, domain)
+    }
+
+    #[test]
+    fn splits_punctuation_drops_emoji_and_apostrophes() {
+        let n = normalizer().normalize("I can’t   SLEEP!!! 😭 it's 38.5 & hot");
+        assert_eq!(n.text, "i cant sleep ! its 38.5 and hot");
+        assert_eq!(n.tokens.len(), 8);
+        assert!(n.tokens[3].is_punct());
+        assert_eq!(&n.text[n.tokens[2].start..n.tokens[2].end], "sleep");
+    }
+
+    #[test]
+    fn lexicon_replaces_words_and_phrases() {
+        let n = normalizer();
+        assert_eq!(
+            n.normalize("puss on my face 2moro").text,
+            "pus on my face tomorrow"
+        );
+        assert_eq!(n.normalize("I cant breath ngl").text, "i cant breathe");
+    }
+
+    #[test]
+    fn corrects_typos_towards_domain_words_only() {
+        let n = normalizer();
+        assert_eq!(
+            n.normalize("sweling and temprature").text,
+            "swelling and temperature"
+        );
+        assert_eq!(n.normalize("feverr").text, "fever");
+        // Real words are left alone, however close they are to a symptom.
+        assert_eq!(n.normalize("painted fewer").text, "painted fewer");
+        // Gibberish is not forced onto the nearest word.
+        assert_eq!(n.normalize("qwrtzy").text, "qwrtzy");
+    }
+
+    #[test]
+    fn token_lookup_by_offset() {
+        let n = normalizer().normalize("my face is swollen");
+        assert_eq!(n.token_at(n.text.find("swollen").unwrap()), 3);
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("fever", "fever"), 0);
+        assert_eq!(edit_distance("fevre", "fever"), 1);
+        assert_eq!(edit_distance("sweling", "swelling"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn huge_input_is_cut_not_choked_on() {
+        let long = "red ".repeat(100_000);
+        let n = normalizer().normalize(&long);
+        assert!(n.tokens.len() <= MAX_INPUT_CHARS);
+    }
+}

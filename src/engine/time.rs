@@ -1,0 +1,191 @@
+//! The day since treatment, read from what the client wrote: "day 10", "2 weeks ago", "had it done
+//! yesterday". The current date is an argument (only "since monday" needs it): the engine reads no clock.
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use regex::Regex;
+
+pub struct DayPhrases {
+    day_number: Regex,
+    ordinal_day: Regex,
+    amount_ago: Regex,
+    today_phrase: Regex,
+    yesterday: Regex,
+    treatment_words: Regex,
+    weekday: Regex,
+}
+
+const NUMBER: &str = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|a couple of|couple of|a couple|couple|a few|few)";
+
+impl Default for DayPhrases {
+    fn default() -> Self {
+        let compile = |pattern: &str| Regex::new(pattern).expect("built-in day pattern compiles");
+        DayPhrases {
+            day_number: compile(&format!(r"\bday (?:number )?{NUMBER}\b")),
+            ordinal_day: compile(
+                r"\b(\d{1,2})(?:st|nd|rd|th) day\b|\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth) day\b",
+            ),
+            amount_ago: compile(&format!(
+                r"\b(?:(been|for|after|about|almost|nearly|over|like) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already))?\b"
+            )),
+            today_phrase: compile(
+                r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
+            ),
+            yesterday: compile(r"\b(yesterday|last night)\b"),
+            treatment_words: compile(
+                r"\b(had|got|did|done|treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b",
+            ),
+            weekday: compile(
+                r"\b(?:since|on|last) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+        }
+    }
+}
+
+fn number_value(word: &str) -> Option<u32> {
+    if let Ok(n) = word.parse::<u32>() {
+        return Some(n);
+    }
+    Some(match word {
+        "a" | "an" | "one" | "first" => 1,
+        "two" | "second" | "a couple of" | "couple of" | "a couple" | "couple" => 2,
+        "three" | "third" | "a few" | "few" => 3,
+        "four" | "fourth" => 4,
+        "five" | "fifth" => 5,
+        "six" | "sixth" => 6,
+        "seven" | "seventh" => 7,
+        "eight" | "eighth" => 8,
+        "nine" | "ninth" => 9,
+        "ten" | "tenth" => 10,
+        "eleven" => 11,
+        "twelve" => 12,
+        "thirteen" => 13,
+        "fourteen" => 14,
+        "fifteen" => 15,
+        "sixteen" => 16,
+        "seventeen" => 17,
+        "eighteen" => 18,
+        "nineteen" => 19,
+        "twenty" => 20,
+        "thirty" => 30,
+        _ => return None,
+    })
+}
+
+impl DayPhrases {
+    /// The day since treatment the normalised message states, with the phrase that said it.
+    pub fn find(&self, text: &str, today: Option<NaiveDate>) -> Option<(u32, String)> {
+        if let Some(c) = self.day_number.captures(text) {
+            let n = number_value(&c[1])?;
+            return Some((n, c[0].to_string()));
+        }
+        if let Some(c) = self.ordinal_day.captures(text) {
+            let word = c.get(1).or(c.get(2))?.as_str();
+            let n = number_value(word)?;
+            // "the first day" is the treatment day itself.
+            return Some((n.saturating_sub(1), c[0].to_string()));
+        }
+        for c in self.amount_ago.captures_iter(text) {
+            let lead = c.get(1).map(|m| m.as_str());
+            let trail = c.get(4).map(|m| m.as_str());
+            // "in 2 weeks" and "wait a week" are the future or a rule, not the client's day.
+            let about_the_past = lead.is_some_and(|l| l != "about")
+                || matches!(trail, Some(t) if t != "in" && t != "on");
+            if !about_the_past {
+                continue;
+            }
+            let Some(n) = number_value(&c[2]) else {
+                continue;
+            };
+            let unit = &c[3];
+            let days = if unit.starts_with('h') {
+                n / 24
+            } else if unit.starts_with('w') {
+                n * 7
+            } else if unit.starts_with('m') {
+                n * 30
+            } else if unit == "fortnight" {
+                14 * n.max(1)
+            } else {
+                n
+            };
+            return Some((days, c[0].to_string()));
+        }
+        // "yesterday" and "today" only date the treatment when the sentence is about it.
+        for sentence in text.split(['.', '?', '!', ';']) {
+            if !self.treatment_words.is_match(sentence) {
+                continue;
+            }
+            if let Some(m) = self.yesterday.find(sentence) {
+                return Some((1, m.as_str().to_string()));
+            }
+            if let Some(m) = self.today_phrase.find(sentence) {
+                return Some((0, m.as_str().to_string()));
+            }
+            if let (Some(c), Some(today)) = (self.weekday.captures(sentence), today) {
+                let weekday: Weekday = c[1].parse().ok()?;
+                let back = (7 + today.weekday().num_days_from_monday()
+                    - weekday.num_days_from_monday())
+                    % 7;
+                let back = if back == 0 { 7 } else { back };
+                return Some((back, c[0].to_string()));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> Option<u32> {
+        DayPhrases::default().find(text, None).map(|(d, _)| d)
+    }
+
+    #[test]
+    fn explicit_days_and_amounts() {
+        assert_eq!(day("its day 10 and still red"), Some(10));
+        assert_eq!(day("day three of peeling"), Some(3));
+        assert_eq!(day("on the 5th day now"), Some(4));
+        assert_eq!(day("still red and its been 2 weeks"), Some(14));
+        assert_eq!(day("had it 3 days ago"), Some(3));
+        assert_eq!(day("a week ago i had needling"), Some(7));
+        assert_eq!(day("red for two weeks"), Some(14));
+        assert_eq!(day("48 hours later still swollen"), Some(2));
+        assert_eq!(day("a couple of days ago"), Some(2));
+    }
+
+    #[test]
+    fn future_and_rules_are_not_the_clients_day() {
+        assert_eq!(day("i have a wedding in 2 weeks"), None);
+        assert_eq!(day("do i wait 2 weeks for waxing"), None);
+        assert_eq!(day("can i swim tomorrow"), None);
+    }
+
+    #[test]
+    fn today_and_yesterday_need_the_treatment_in_the_sentence() {
+        assert_eq!(day("i had it done yesterday"), Some(1));
+        assert_eq!(day("had my treatment this morning"), Some(0));
+        assert_eq!(day("it was fine yesterday but now its worse"), None);
+        assert_eq!(day("can i wash my face today"), None);
+    }
+
+    #[test]
+    fn weekdays_need_the_date() {
+        let wednesday = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let phrases = DayPhrases::default();
+        assert_eq!(
+            phrases
+                .find("had it done on monday", Some(wednesday))
+                .map(|d| d.0),
+            Some(2)
+        );
+        assert_eq!(phrases.find("had it done on monday", None), None);
+        assert_eq!(
+            phrases
+                .find("had it done last wednesday", Some(wednesday))
+                .map(|d| d.0),
+            Some(7)
+        );
+    }
+}

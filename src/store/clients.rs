@@ -1,0 +1,336 @@
+//! Clients, their consent and dialogue state, their treatments, and forgetting them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::columns::{date, date_text, instant, millis, optional_instant};
+use super::{BeginWrite, Db, StoreError};
+
+/// How many clients a staff search returns at most.
+const FIND_LIMIT: i64 = 10;
+
+/// A person who wrote to the bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub id: i64,
+    pub telegram_user_id: i64,
+    pub chat_id: i64,
+    pub first_name: String,
+    pub username: Option<String>,
+    /// `None` until the client has answered the consent question.
+    pub consent: Option<bool>,
+    pub consent_at: Option<DateTime<Utc>>,
+    /// The dialogue state, owned by the conversation code; `"new"` for a client never seen before.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClientRow {
+    id: i64,
+    telegram_user_id: i64,
+    chat_id: i64,
+    first_name: String,
+    username: Option<String>,
+    consent: Option<bool>,
+    consent_at: Option<i64>,
+    state: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        Ok(Client {
+            id: row.id,
+            telegram_user_id: row.telegram_user_id,
+            chat_id: row.chat_id,
+            first_name: row.first_name,
+            username: row.username,
+            consent: row.consent,
+            consent_at: optional_instant("clients.consent_at", row.consent_at)?,
+            state: row.state,
+            created_at: instant("clients.created_at", row.created_at)?,
+            updated_at: instant("clients.updated_at", row.updated_at)?,
+        })
+    }
+}
+
+/// The client half of a joined row. Its columns are selected with [`JOINED_CLIENT_COLUMNS`] so they cannot collide
+/// with the other table's `id` or `created_at`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JoinedClientRow {
+    #[sqlx(rename = "c_id")]
+    id: i64,
+    #[sqlx(rename = "c_telegram_user_id")]
+    telegram_user_id: i64,
+    #[sqlx(rename = "c_chat_id")]
+    chat_id: i64,
+    #[sqlx(rename = "c_first_name")]
+    first_name: String,
+    #[sqlx(rename = "c_username")]
+    username: Option<String>,
+    #[sqlx(rename = "c_consent")]
+    consent: Option<bool>,
+    #[sqlx(rename = "c_consent_at")]
+    consent_at: Option<i64>,
+    #[sqlx(rename = "c_state")]
+    state: String,
+    #[sqlx(rename = "c_created_at")]
+    created_at: i64,
+    #[sqlx(rename = "c_updated_at")]
+    updated_at: i64,
+}
+
+impl TryFrom<JoinedClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: JoinedClientRow) -> Result<Self, StoreError> {
+        Client::try_from(ClientRow {
+            id: row.id,
+            telegram_user_id: row.telegram_user_id,
+            chat_id: row.chat_id,
+            first_name: row.first_name,
+            username: row.username,
+            consent: row.consent,
+            consent_at: row.consent_at,
+            state: row.state,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The select list for a [`JoinedClientRow`], for queries that join `clients c`.
+macro_rules! joined_client_columns {
+    () => {
+        "c.id AS c_id, c.telegram_user_id AS c_telegram_user_id, c.chat_id AS c_chat_id, \
+         c.first_name AS c_first_name, c.username AS c_username, c.consent AS c_consent, \
+         c.consent_at AS c_consent_at, c.state AS c_state, c.created_at AS c_created_at, \
+         c.updated_at AS c_updated_at"
+    };
+}
+pub(crate) use joined_client_columns;
+
+/// Escapes `%`, `_` and the escape character itself so user input matches literally inside a LIKE pattern.
+fn like_literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+impl Db {
+    /// Creates the client on first contact; afterwards keeps its chat and names current (they can change in
+    /// Telegram) without touching consent, state or `created_at`.
+    pub async fn upsert_client(
+        &self,
+        telegram_user_id: i64,
+        chat_id: i64,
+        first_name: &str,
+        username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
+        let row: ClientRow = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $5)
+                 ON CONFLICT (telegram_user_id) DO UPDATE SET
+                     chat_id = excluded.chat_id,
+                     first_name = excluded.first_name,
+                     username = excluded.username,
+                     updated_at = excluded.updated_at
+                 RETURNING *",
+            )
+            .bind(telegram_user_id)
+            .bind(chat_id)
+            .bind(first_name)
+            .bind(username)
+            .bind(millis(now))
+            .fetch_one(pool)
+            .await?
+        });
+        row.try_into()
+    }
+
+    pub async fn client(&self, client_id: i64) -> Result<Option<Client>, StoreError> {
+        let row: Option<ClientRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM clients WHERE id = $1")
+                .bind(client_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Client::try_from).transpose()
+    }
+
+    pub async fn client_by_telegram_id(
+        &self,
+        telegram_user_id: i64,
+    ) -> Result<Option<Client>, StoreError> {
+        let row: Option<ClientRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM clients WHERE telegram_user_id = $1")
+                .bind(telegram_user_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Client::try_from).transpose()
+    }
+
+    /// Staff search: `@username`, `username` or a Telegram user id match exactly (and come first); otherwise any
+    /// client whose first name contains the query, ignoring case. At most 10 results.
+    ///
+    /// Case folding is done by the database's `lower()`, which on SQLite folds ASCII letters only.
+    pub async fn find_clients(&self, query: &str) -> Result<Vec<Client>, StoreError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let username = query.strip_prefix('@').unwrap_or(query).to_lowercase();
+        let telegram_user_id = query.parse::<i64>().ok();
+        let name_pattern = format!("%{}%", like_literal(&query.to_lowercase()));
+        let rows: Vec<ClientRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT * FROM clients
+                 WHERE lower(username) = $1
+                    OR telegram_user_id = $2
+                    OR lower(first_name) LIKE $3 ESCAPE '\\'
+                 ORDER BY CASE WHEN lower(username) = $1 OR telegram_user_id = $2 THEN 0 ELSE 1 END,
+                          first_name, id
+                 LIMIT $4",
+            )
+            .bind(&username)
+            .bind(telegram_user_id)
+            .bind(&name_pattern)
+            .bind(FIND_LIMIT)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    pub async fn set_consent(
+        &self,
+        client_id: i64,
+        consent: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query("UPDATE clients SET consent = $2, consent_at = $3, updated_at = $3 WHERE id = $1")
+                .bind(client_id)
+                .bind(consent)
+                .bind(millis(now))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        expect_one(rows_affected, "client", client_id)
+    }
+
+    pub async fn set_state(&self, client_id: i64, state: &str) -> Result<(), StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query("UPDATE clients SET state = $2 WHERE id = $1")
+                .bind(client_id)
+                .bind(state)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        expect_one(rows_affected, "client", client_id)
+    }
+
+    /// Records a treatment date. Dates may arrive out of order; the latest date is the current treatment.
+    pub async fn add_treatment(
+        &self,
+        client_id: i64,
+        treated_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO treatments (client_id, treated_on, created_at) VALUES ($1, $2, $3)")
+                .bind(client_id)
+                .bind(date_text(treated_on))
+                .bind(millis(now))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The latest treatment date of the client, if any.
+    pub async fn current_treatment(&self, client_id: i64) -> Result<Option<NaiveDate>, StoreError> {
+        // YYYY-MM-DD text sorts chronologically.
+        let treated_on: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT treated_on FROM treatments WHERE client_id = $1 ORDER BY treated_on DESC, id DESC LIMIT 1",
+            )
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        treated_on
+            .map(|text| date("treatments.treated_on", &text))
+            .transpose()
+    }
+
+    /// Deletes everything stored about the client (messages, treatments, escalations and their alert messages,
+    /// outbox rows, the client) in one transaction. Returns `false` if there was no such client.
+    ///
+    /// The foreign keys cascade too, but deleting explicitly keeps this correct even on a connection where
+    /// SQLite's foreign-key enforcement is off.
+    pub async fn forget_client(&self, client_id: i64) -> Result<bool, StoreError> {
+        // Order matters: messages point at escalations and escalations at their first message.
+        const DELETES: [&str; 6] = [
+            "DELETE FROM alert_messages WHERE escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",
+            "DELETE FROM outbox
+             WHERE client_id = $1 OR escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",
+            "UPDATE messages SET escalation_id = NULL WHERE client_id = $1",
+            "DELETE FROM escalations WHERE client_id = $1",
+            "DELETE FROM messages WHERE client_id = $1",
+            "DELETE FROM treatments WHERE client_id = $1",
+        ];
+        let deleted = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for statement in DELETES {
+                sqlx::query(statement).bind(client_id).execute(&mut *tx).await?;
+            }
+            let deleted = sqlx::query("DELETE FROM clients WHERE id = $1")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            deleted
+        });
+        Ok(deleted > 0)
+    }
+}
+
+/// Turns "no row was updated" into [`StoreError::NotFound`].
+pub(crate) fn expect_one(
+    rows_affected: u64,
+    what: &'static str,
+    id: i64,
+) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound { what, id })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_literal;
+
+    #[test]
+    fn like_wildcards_in_user_input_match_literally() {
+        assert_eq!(like_literal(r"50%_off\"), r"50\%\_off\\");
+    }
+}

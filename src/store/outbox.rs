@@ -1,0 +1,238 @@
+//! The outbox: Telegram sends that must survive a crash or an API outage, retried until they succeed or give up.
+//!
+//! A send is committed as a row first (in the same transaction as the change that caused it, where there is
+//! one), then a worker delivers due rows and records the outcome.
+
+use chrono::{DateTime, Utc};
+
+use super::clients::expect_one;
+use super::columns::{instant, json, json_text, millis, optional_instant};
+use super::{Db, StoreError};
+
+text_enum! {
+    pub enum OutboxStatus {
+        Pending => "pending",
+        Sent => "sent",
+        /// Given up: the error is permanent or the retries are exhausted.
+        Failed => "failed",
+    }
+}
+
+/// A send to queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutbox {
+    /// What to send; the worker interprets `payload` according to it.
+    pub kind: String,
+    pub chat_id: i64,
+    pub escalation_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub payload: serde_json::Value,
+    /// Queuing twice with the same key queues once, e.g. one reminder per escalation and round.
+    pub dedupe_key: Option<String>,
+    /// When it was queued; it is due at once.
+    pub at: DateTime<Utc>,
+}
+
+/// A queued send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub kind: String,
+    pub chat_id: i64,
+    pub escalation_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub payload: serde_json::Value,
+    pub dedupe_key: Option<String>,
+    pub status: OutboxStatus,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The Telegram message id of the delivered message, when the send produced one.
+    pub result_message_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    kind: String,
+    chat_id: i64,
+    escalation_id: Option<i64>,
+    client_id: Option<i64>,
+    payload: String,
+    dedupe_key: Option<String>,
+    status: String,
+    attempts: i32,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    sent_at: Option<i64>,
+    result_message_id: Option<i64>,
+}
+
+impl TryFrom<OutboxRow> for OutboxItem {
+    type Error = StoreError;
+
+    fn try_from(row: OutboxRow) -> Result<Self, StoreError> {
+        Ok(OutboxItem {
+            id: row.id,
+            kind: row.kind,
+            chat_id: row.chat_id,
+            escalation_id: row.escalation_id,
+            client_id: row.client_id,
+            payload: json("outbox.payload", &row.payload)?,
+            dedupe_key: row.dedupe_key,
+            status: OutboxStatus::from_column("outbox.status", &row.status)?,
+            attempts: i64::from(row.attempts),
+            next_attempt_at: instant("outbox.next_attempt_at", row.next_attempt_at)?,
+            last_error: row.last_error,
+            created_at: instant("outbox.created_at", row.created_at)?,
+            sent_at: optional_instant("outbox.sent_at", row.sent_at)?,
+            result_message_id: row.result_message_id,
+        })
+    }
+}
+
+/// The insert of a [`NewOutbox`], yielding `Some(id)`, or no row when its dedupe key is taken. A macro rather than
+/// a function so one statement serves both pools and transactions of both databases.
+macro_rules! insert_outbox {
+    ($item:expr, $escalation_id:expr, $payload_text:expr) => {
+        sqlx::query_scalar(
+            "INSERT INTO outbox (kind, chat_id, escalation_id, client_id, payload, dedupe_key, status, attempts,
+                                 next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)
+             ON CONFLICT (dedupe_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind($item.kind.as_str())
+        .bind($item.chat_id)
+        .bind($escalation_id)
+        .bind($item.client_id)
+        .bind($payload_text)
+        .bind($item.dedupe_key.as_deref())
+        .bind($crate::store::columns::millis($item.at))
+    };
+}
+pub(crate) use insert_outbox;
+
+impl Db {
+    /// Queues a send. Returns its id, or `None` when an item with the same dedupe key already exists (in any
+    /// status), in which case nothing is queued.
+    pub async fn enqueue(&self, item: &NewOutbox) -> Result<Option<i64>, StoreError> {
+        let payload = json_text(&item.payload)?;
+        let id: Option<i64> = on_pool!(self, pool => {
+            insert_outbox!(item, item.escalation_id, &payload)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(id)
+    }
+
+    /// Pending sends whose time has come, in the order they were queued.
+    pub async fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let rows: Vec<OutboxRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+            )
+            .bind(millis(now))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(OutboxItem::try_from).collect()
+    }
+
+    pub async fn outbox_sent(
+        &self,
+        id: i64,
+        result_message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $3, result_message_id = $2
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(result_message_id)
+            .bind(millis(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        expect_one(rows_affected, "outbox item", id)
+    }
+
+    /// Records a failed attempt that is worth repeating at `next_attempt_at`.
+    pub async fn outbox_retry(
+        &self,
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(millis(next_attempt_at))
+            .bind(error)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        expect_one(rows_affected, "outbox item", id)
+    }
+
+    /// Gives up on a send.
+    pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        expect_one(rows_affected, "outbox item", id)
+    }
+
+    /// Takes a due item for this worker: it is pushed `lease` into the future, so another instance (several
+    /// can share a PostgreSQL database) will not send it too. True when this call got it.
+    pub async fn claim_outbox(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $3
+                 WHERE id = $1 AND status = 'pending' AND next_attempt_at <= $2",
+            )
+            .bind(id)
+            .bind(millis(now))
+            .bind(millis(now + lease))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows_affected == 1)
+    }
+
+    pub async fn pending_outbox_count(&self) -> Result<i64, StoreError> {
+        let count: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+}

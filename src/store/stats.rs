@@ -1,0 +1,96 @@
+//! Figures for the staff `/stats` command.
+
+use chrono::{DateTime, Utc};
+
+use super::columns::millis;
+use super::escalations::level_rank;
+use super::{Db, StoreError};
+
+const MILLIS_PER_MINUTE: f64 = 60_000.0;
+
+/// Activity since a given instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Clients first seen since then.
+    pub clients: i64,
+    /// Messages received from clients since then.
+    pub inbound_messages: i64,
+    /// Escalations opened since then, per level, least severe first; levels without any are left out.
+    pub escalations_by_level: Vec<(String, i64)>,
+    /// Escalations not resolved yet, however old.
+    pub open_escalations: i64,
+    /// Median time from opening to acknowledgement of the escalations opened since then and acknowledged.
+    pub median_minutes_to_ack: Option<f64>,
+}
+
+impl Db {
+    pub async fn stats(&self, since: DateTime<Utc>) -> Result<Stats, StoreError> {
+        let since = millis(since);
+        let (clients, inbound_messages, open_escalations, mut escalations_by_level, ack_delays) = on_pool!(
+            self,
+            pool => {
+                let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE created_at >= $1")
+                    .bind(since)
+                    .fetch_one(pool)
+                    .await?;
+                let inbound: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND created_at >= $1",
+                )
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+                let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM escalations WHERE status <> 'resolved'")
+                    .fetch_one(pool)
+                    .await?;
+                let by_level: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT level, COUNT(*) FROM escalations WHERE opened_at >= $1 GROUP BY level",
+                )
+                .bind(since)
+                .fetch_all(pool)
+                .await?;
+                let ack_delays: Vec<i64> = sqlx::query_scalar(
+                    "SELECT acknowledged_at - opened_at FROM escalations
+                     WHERE opened_at >= $1 AND acknowledged_at IS NOT NULL",
+                )
+                .bind(since)
+                .fetch_all(pool)
+                .await?;
+                (clients, inbound, open, by_level, ack_delays)
+            }
+        );
+        escalations_by_level.sort_by_key(|(level, _)| level_rank(level));
+        Ok(Stats {
+            clients,
+            inbound_messages,
+            escalations_by_level,
+            open_escalations,
+            median_minutes_to_ack: median(ack_delays).map(|millis| millis / MILLIS_PER_MINUTE),
+        })
+    }
+}
+
+/// The median, averaging the middle two of an even count.
+fn median(mut values: Vec<i64>) -> Option<f64> {
+    values.sort_unstable();
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => None,
+        len if len % 2 == 1 => Some(values[middle] as f64),
+        _ => Some(f64::midpoint(
+            values[middle - 1] as f64,
+            values[middle] as f64,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![7, 1, 3]), Some(3.0));
+        assert_eq!(median(vec![4, 1, 3, 2]), Some(2.5));
+    }
+}

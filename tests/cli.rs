@@ -1,0 +1,213 @@
+//! The `aftercare` binary as a user runs it: check, ask, eval and chat.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn aftercare(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(args)
+        .env_remove("AFTERCARE_INTENTS")
+        .env_remove("AFTERCARE_CONFIG")
+        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("binary finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_shipped_intents() {
+    let out = aftercare(
+        &["check", concat!(env!("CARGO_MANIFEST_DIR"), "/intents")],
+        "",
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("ok:"));
+}
+
+#[test]
+fn check_reports_file_and_line_for_each_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/intents/makeup.toml"))
+        .expect("makeup intent");
+    std::fs::write(dir.path().join("makeup.toml"), &good).expect("write");
+    // The same id again, a regex that does not compile, too few examples and an unknown placeholder.
+    let broken = r#"id = "makeup"
+category = "post-care"
+escalation = "none"
+patterns = ['(unclosed']
+examples = ["one", "two"]
+
+[answer]
+text = "Call {doctor_name}."
+"#;
+    std::fs::write(dir.path().join("copy.toml"), broken).expect("write");
+    std::fs::write(
+        dir.path().join("syntax.toml"),
+        "id = \"x\"\ncategory = \"post-care\"\nescalation = \n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("binary.toml"), [0u8, 159, 146, 150, 0]).expect("write");
+    let out = aftercare(&["check", dir.path().to_str().expect("utf-8 path")], "");
+    let text = stdout(&out);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("binary.toml:0: binary data") || text.contains("binary.toml:0: not UTF-8"),
+        "{text}"
+    );
+    let out = {
+        std::fs::remove_file(dir.path().join("binary.toml")).expect("remove");
+        aftercare(&["check", dir.path().to_str().expect("utf-8 path")], "")
+    };
+    let text = stdout(&out);
+    assert!(!out.status.success());
+    assert!(text.contains("syntax.toml:3:"), "{text}");
+    assert!(
+        text.contains("copy.toml:4: pattern \"(unclosed\" does not compile"),
+        "{text}"
+    );
+    assert!(
+        text.contains("copy.toml:5: examples: 2 given, at least 8 needed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("copy.toml:8: unknown placeholder {doctor_name}"),
+        "{text}"
+    );
+    assert!(text.contains("duplicate id \"makeup\""), "{text}");
+}
+
+#[test]
+fn check_finds_examples_that_pick_the_wrong_intent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["makeup.toml", "sunscreen.toml"] {
+        let text =
+            std::fs::read_to_string(format!("{}/intents/{name}", env!("CARGO_MANIFEST_DIR")))
+                .expect("intent");
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    // A counter-example that is really about makeup must fail the check.
+    let path = dir.path().join("makeup.toml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let text = text.replacen(
+        "counter_examples = [",
+        "counter_examples = [\n  \"when can i wear makeup again\",",
+        1,
+    );
+    std::fs::write(&path, text).expect("write");
+    let out = aftercare(&["check", dir.path().to_str().expect("path")], "");
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("counter-example \"when can i wear makeup again\" picks makeup"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn ask_json_answers_one_line_per_input_line_even_when_one_is_malformed() {
+    let input = "{\"text\": \"can i wear makeup tomorrow\", \"day\": 0}\nnot json at all\n{\"text\": \"there is pus on my chin\"}\n{\"text\": \"hi\", \"day\": null}\n";
+    let out = aftercare(&["ask", "--json"], input);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["intent"], "makeup");
+    assert_eq!(lines[0]["escalation"], "none");
+    for field in ["category", "reply", "confidence", "red_flags"] {
+        assert!(lines[0].get(field).is_some(), "missing {field}");
+    }
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .expect("error text")
+            .starts_with("line 2:")
+    );
+    assert_eq!(lines[2]["escalation"], "urgent");
+    assert!(
+        lines[2]["red_flags"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+    );
+    assert_eq!(lines[3]["category"], "small-talk");
+}
+
+#[test]
+fn ask_with_text_and_day() {
+    let out = aftercare(
+        &["ask", "--day", "12", "my", "face", "is", "still", "red"],
+        "",
+    );
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("[escalation: routine"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn eval_meets_the_quality_bar_on_the_labelled_sets() {
+    for file in ["tests/eval/clients.jsonl", "tests/eval/holdout.jsonl"] {
+        let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let out = aftercare(
+            &[
+                "eval",
+                &path,
+                "--min-emergency-recall",
+                "1.0",
+                "--min-urgent-recall",
+                "0.97",
+                "--min-routine-recall",
+                "0.90",
+                "--max-false-alarms",
+                "0.03",
+                "--min-answers",
+                "0.90",
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{file}:\n{}", stdout(&out));
+    }
+}
+
+#[test]
+fn eval_fails_when_a_floor_is_not_met_and_on_malformed_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("set.jsonl");
+    // The fallback cannot answer this with the expected pattern, so the answers floor fails.
+    std::fs::write(&path, "{\"id\": 1, \"text\": \"hello there\", \"day\": null, \"level\": \"none\", \"accept\": [], \"reply\": [\"zebra\"]}\n").expect("write");
+    let out = aftercare(&["eval", path.to_str().expect("path")], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("FAILED: answers"));
+    std::fs::write(&path, "{\"id\": 1, \"text\": \"x\"\n").expect("write");
+    let out = aftercare(&["eval", path.to_str().expect("path")], "");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn chat_answers_in_the_terminal_without_telegram() {
+    let out = aftercare(
+        &["chat"],
+        "/day 0\ncan i wear makeup tomorrow\n/nonsense\nmy tongue is swelling and i cant breathe\n/quit\n",
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("24"), "{text}");
+    assert!(text.contains("unknown command /nonsense"), "{text}");
+    assert!(text.contains("999"), "{text}");
+}

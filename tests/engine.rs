@@ -1,0 +1,187 @@
+//! The engine seen from outside, on the shipped intents: the behaviours the clinic relies on.
+
+use aftercare::engine::{Category, Clinic, Engine, Level};
+
+fn engine() -> Engine {
+    Engine::embedded(&Clinic {
+        name: "Test Clinic".into(),
+        phone: "0100 000 000".into(),
+        emergency_number: "112".into(),
+        opening_hours: "Mon-Fri 09:00-17:00".into(),
+        booking_link: "https://book.example".into(),
+    })
+    .expect("shipped intents are valid")
+}
+
+#[test]
+fn a_question_and_a_red_flag_in_one_message_get_the_answer_and_the_escalation() {
+    let t = engine().analyse(
+        "can I wear makeup tomorrow? also there is yellow crust on my chin",
+        Some(0),
+        None,
+    );
+    assert_eq!(t.intent.as_deref(), Some("makeup"), "{t:#?}");
+    assert_eq!(t.escalation, Level::Urgent, "{t:#?}");
+    assert!(
+        t.reply.contains("24"),
+        "the makeup answer is kept: {}",
+        t.reply
+    );
+    assert!(
+        t.reply.contains("0100 000 000"),
+        "the client is told to contact the clinic: {}",
+        t.reply
+    );
+}
+
+#[test]
+fn negations_and_hypotheticals_do_not_escalate() {
+    let e = engine();
+    for text in [
+        "no pus or fever, just red",
+        "what are the signs of infection?",
+        "I don't have a fever, just wondering",
+        "my friend got an infection after hers, how do I avoid that?",
+        "I had a cold sore last year, should I do anything?",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(
+            t.escalation,
+            Level::None,
+            "{text:?} escalated: {:#?}",
+            t.why
+        );
+    }
+}
+
+#[test]
+fn negation_scope_ends_at_but() {
+    let t = engine().analyse("no swelling but there is pus", Some(3), None);
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+}
+
+#[test]
+fn typos_and_text_speak_still_escalate() {
+    let e = engine();
+    assert_eq!(
+        e.analyse("theres puss coming out of my cheek", Some(3), None)
+            .escalation,
+        Level::Urgent
+    );
+    assert_eq!(
+        e.analyse("high temprature and shivery", Some(2), None)
+            .escalation,
+        Level::Urgent
+    );
+    assert_eq!(
+        e.analyse("i cant breath properly 😭", Some(0), None)
+            .escalation,
+        Level::Emergency
+    );
+}
+
+#[test]
+fn the_same_words_mean_different_things_on_different_days() {
+    let e = engine();
+    let early = e.analyse("my face is still red", Some(1), None);
+    assert_eq!(early.escalation, Level::None);
+    assert!(
+        early.reply.to_lowercase().contains("normal")
+            || early.reply.to_lowercase().contains("expected")
+    );
+    let late = e.analyse("my face is still red", Some(12), None);
+    assert_eq!(late.escalation, Level::Routine, "{:#?}", late.why);
+}
+
+#[test]
+fn the_day_can_come_from_the_message() {
+    let e = engine();
+    let t = e.analyse("still really red and it's been 2 weeks", None, None);
+    assert_eq!(t.day, Some(14));
+    assert_eq!(t.escalation, Level::Routine);
+    let t = e.analyse("had it done yesterday and my face is red", None, None);
+    assert_eq!(t.day, Some(1));
+    assert_eq!(t.escalation, Level::None);
+}
+
+#[test]
+fn when_the_day_matters_and_is_unknown_the_answer_says_what_is_normal_when_or_asks() {
+    let t = engine().analyse("my skin is peeling", None, None);
+    assert_eq!(t.escalation, Level::None);
+    assert!(
+        t.reply.contains("day") || t.reply.contains("days"),
+        "{}",
+        t.reply
+    );
+}
+
+#[test]
+fn an_emergency_answer_starts_with_the_emergency_number() {
+    let t = engine().analyse(
+        "my lips and tongue are swelling and it's hard to breathe",
+        Some(0),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Emergency);
+    assert_eq!(t.category, Category::Emergency);
+    let first_line = t.reply.lines().next().unwrap_or_default();
+    assert!(first_line.contains("112"), "first line: {first_line}");
+}
+
+#[test]
+fn out_of_scope_and_gibberish_get_the_fallback() {
+    let e = engine();
+    for text in [
+        "asdfgh jkl",
+        "who won the football last night",
+        "can you recommend a pizza place",
+        "🙂",
+        "",
+    ] {
+        let t = e.analyse(text, None, None);
+        assert_eq!(
+            t.intent, None,
+            "{text:?} matched {:?}: {:#?}",
+            t.intent, t.why
+        );
+        assert_eq!(t.category, Category::Fallback);
+        assert_eq!(t.escalation, Level::None);
+        assert!(!t.reply.is_empty());
+    }
+}
+
+#[test]
+fn results_are_deterministic_and_explained() {
+    let e = engine();
+    let a = e.analyse("sweling under my eyes day 2", None, None);
+    let b = e.analyse("sweling under my eyes day 2", None, None);
+    assert_eq!(a.reply, b.reply);
+    assert_eq!(a.intent, b.intent);
+    assert!(!a.why.is_empty());
+    assert!(a.why.iter().any(|w| w.contains("swelling")), "{:#?}", a.why);
+}
+
+#[test]
+fn clinic_facts_come_from_configuration() {
+    let t = engine().analyse("what's your phone number", None, None);
+    assert!(t.reply.contains("0100 000 000"), "{}", t.reply);
+    assert!(!t.reply.contains('{'), "no placeholder left: {}", t.reply);
+}
+
+#[test]
+fn hostile_input_gets_an_answer_not_a_panic() {
+    let e = engine();
+    let huge = "pus ".repeat(200_000);
+    let t = e.analyse(&huge, Some(3), None);
+    assert_eq!(t.escalation, Level::Urgent);
+    for text in [
+        "\u{0}\u{1}\u{2}",
+        "𝕡𝕦𝕤",
+        "day 99999999999999999999",
+        "ＰＵＳ",
+        "'''''",
+        "?!?!?!",
+    ] {
+        let _ = e.analyse(text, Some(u32::MAX), None);
+    }
+}
