@@ -39,6 +39,10 @@ pub enum Command {
     },
     /// Score the engine on a labelled JSON-lines file; fails when a floor is not met.
     Eval(EvalArgs),
+    /// Run the Telegram bot (long polling). Settings come from the environment; see the README.
+    Serve,
+    /// Apply the database migrations and exit (serve applies them too).
+    Migrate,
 }
 
 #[derive(Debug, Args)]
@@ -81,7 +85,7 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-/// Runs an engine-only command. Returns None for commands that need the async runtime.
+/// Runs a command. Problems with settings or intents are reported in one line and exit with status 2.
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Check { dir } => return check(cli, dir.as_deref()),
@@ -90,11 +94,41 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Chat(args) => {
             build_engine(cli).map(|(engine, clinic)| chat(&engine, &clinic, args))
         }
+        Command::Serve => serve(cli),
+        Command::Migrate => migrate(cli),
     };
     result.unwrap_or_else(|message| {
         eprintln!("{message}");
         ExitCode::from(2)
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn serve(cli: &Cli) -> Result<ExitCode, String> {
+    let source =
+        configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let settings = configuration::Settings::load(&source).map_err(|e| e.to_string())?;
+    let sources = intent_sources(cli, &source)?;
+    let engine = Engine::from_sources(&sources, &settings.clinic.clinic)
+        .map_err(|e| format!("the intents are invalid (run `aftercare check`):\n{e}"))?;
+    runtime()?
+        .block_on(crate::startup::serve(settings, engine))
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn migrate(cli: &Cli) -> Result<ExitCode, String> {
+    let source =
+        configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let url = configuration::database_url(&source);
+    let done = runtime()?
+        .block_on(crate::startup::migrate(&url))
+        .map_err(|e| format!("{e:#}"))?;
+    println!("{done}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The intents in force: `--intents`, else `AFTERCARE_INTENTS`, else the built-in copy.

@@ -143,6 +143,8 @@ pub struct Settings {
     pub telegram_api_url: Option<String>,
     pub staff_chat: i64,
     pub reminder_after: Duration,
+    /// How long one instance reserves a queued send; pending sends resume this long after a crash.
+    pub outbox_lease: Duration,
     pub webhook_url: Option<String>,
     pub webhook_listen: String,
     pub webhook_secret: Option<String>,
@@ -206,6 +208,18 @@ impl Settings {
                 value: reminder_text.clone(),
                 hint: "minutes between 0 and 1440, e.g. 15".into(),
             })?;
+        let lease_text = source
+            .get("AFTERCARE_OUTBOX_LEASE_SECONDS")
+            .unwrap_or_else(|| "30".into());
+        let lease_seconds = lease_text
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or(ConfigError::Invalid {
+                name: "AFTERCARE_OUTBOX_LEASE_SECONDS",
+                value: lease_text.clone(),
+                hint: "seconds between 1 and 3600, e.g. 30".into(),
+            })?;
         if source.get("AFTERCARE_CLINIC_PHONE").is_none() {
             return Err(ConfigError::Missing {
                 name: "AFTERCARE_CLINIC_PHONE",
@@ -220,6 +234,7 @@ impl Settings {
             telegram_api_url,
             staff_chat,
             reminder_after: Duration::milliseconds((reminder_minutes * 60_000.0) as i64),
+            outbox_lease: Duration::seconds(lease_seconds),
             webhook_url: source.get("AFTERCARE_WEBHOOK_URL"),
             webhook_listen: source
                 .get("AFTERCARE_WEBHOOK_LISTEN")

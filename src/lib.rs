@@ -2,7 +2,11 @@
 
 pub mod cli;
 pub mod configuration;
+pub mod delivery;
 pub mod engine;
 pub mod eval;
+pub mod flows;
+pub mod startup;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;

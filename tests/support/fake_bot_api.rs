@@ -465,6 +465,19 @@ impl FakeBotApi {
         }
     }
 
+    /// Like [`FakeBotApi::fail_next`], but only for calls addressed to `chat_id` (e.g. the staff chat), so
+    /// that other chats are served normally.
+    pub fn fail_next_to(&self, method: &str, chat_id: i64, failure: Failure, times: usize) {
+        let mut st = self.shared.lock();
+        let q = st
+            .failures
+            .entry(format!("{}@{chat_id}", canonical_method(method)))
+            .or_default();
+        for _ in 0..times {
+            q.push_back(failure.clone());
+        }
+    }
+
     /// Drops every scripted failure not yet used.
     pub fn clear_failures(&self) {
         self.shared.lock().failures.clear();
@@ -936,7 +949,10 @@ async fn handle(
     } else {
         let (down, failure) = {
             let mut st = shared.lock();
-            let failure = st.failures.get_mut(&method).and_then(VecDeque::pop_front);
+            let chat_key = field_i64(&params, "chat_id").map(|chat| format!("{method}@{chat}"));
+            let failure = chat_key
+                .and_then(|key| st.failures.get_mut(&key).and_then(VecDeque::pop_front))
+                .or_else(|| st.failures.get_mut(&method).and_then(VecDeque::pop_front));
             (st.down, failure)
         };
         if down {

@@ -1,0 +1,370 @@
+//! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
+//! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
+
+use crate::flows::{Service, alerts, outbox_kind};
+use crate::store::{AlertKind, OutboxItem, StoreError};
+use chrono::{Duration, Utc};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::{Notify, watch};
+
+/// Why a send failed, as far as retrying is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Telegram's flood control: wait this many seconds.
+    RetryAfter(u32),
+    /// Network trouble or a server error: worth trying again later.
+    Transient(String),
+    /// The request itself is wrong or can never succeed (bot blocked, chat gone).
+    Permanent(String),
+}
+
+pub type Buttons = Vec<Vec<(String, String)>>;
+
+/// The one thing the worker needs from a messenger. Telegram implements it; tests may too.
+pub trait Messenger: Send + Sync + 'static {
+    fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+        buttons: &Buttons,
+        reply_to: Option<i64>,
+    ) -> impl Future<Output = Result<i64, SendError>> + Send;
+    fn send_photo(
+        &self,
+        chat_id: i64,
+        file_id: &str,
+        caption: &str,
+        reply_to: Option<i64>,
+    ) -> impl Future<Output = Result<i64, SendError>> + Send;
+    fn edit_text(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+        text: &str,
+        buttons: &Buttons,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+const BATCH: i64 = 50;
+const MAX_ATTEMPTS: i64 = 50;
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+enum Outcome {
+    Sent(Option<i64>),
+    /// Waiting for something else first (a follow-up waits for its alert).
+    Later(Duration, String),
+    Failed(SendError),
+}
+
+/// Sends what is due until `stop` turns true. `wake` shortens the wait when something new is queued. An item
+/// being sent is reserved for `lease` (several instances may share a PostgreSQL database); after a crash,
+/// what was in flight is sent again once its lease has passed.
+pub async fn run_outbox<M: Messenger>(
+    service: Service,
+    messenger: Arc<M>,
+    lease: Duration,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let sent_any = match deliver_due(&service, messenger.as_ref(), lease).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: database error; retrying");
+                false
+            }
+        };
+        if sent_any {
+            continue;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// One pass over what is due. Returns how many items were handled.
+pub async fn deliver_due<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    lease: Duration,
+) -> Result<usize, StoreError> {
+    let now = Utc::now();
+    let due = service.db.due_outbox(now, BATCH).await?;
+    let mut handled = 0;
+    for item in due {
+        if !service.db.claim_outbox(item.id, now, lease).await? {
+            continue;
+        }
+        handled += 1;
+        let outcome = match deliver(service, messenger, &item).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
+        };
+        let now = Utc::now();
+        let result = match outcome {
+            Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
+            Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
+            Outcome::Failed(SendError::RetryAfter(seconds)) => {
+                tracing::warn!(
+                    item = item.id,
+                    seconds,
+                    "outbox: Telegram asked us to slow down"
+                );
+                service
+                    .db
+                    .outbox_retry(
+                        item.id,
+                        now + Duration::seconds(seconds.max(1).into()),
+                        "429 retry_after",
+                    )
+                    .await
+            }
+            Outcome::Failed(SendError::Transient(e)) if item.attempts + 1 < MAX_ATTEMPTS => {
+                let wait = backoff(item.attempts);
+                tracing::warn!(item = item.id, kind = %item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
+                service.db.outbox_retry(item.id, now + wait, &e).await
+            }
+            Outcome::Failed(SendError::Transient(e) | SendError::Permanent(e)) => {
+                tracing::error!(item = item.id, kind = %item.kind, error = %e, "outbox: giving up on a send");
+                service.db.outbox_failed(item.id, &e).await
+            }
+        };
+        match result {
+            // The client may have used /forget meanwhile: their queued sends are gone with them.
+            Err(StoreError::NotFound { .. }) => {}
+            other => other?,
+        }
+    }
+    Ok(handled)
+}
+
+/// 1, 2, 4 … seconds, at most five minutes.
+fn backoff(attempts: i64) -> Duration {
+    Duration::seconds(1i64 << attempts.clamp(0, 8)).min(Duration::minutes(5))
+}
+
+async fn deliver<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    item: &OutboxItem,
+) -> Result<Outcome, StoreError> {
+    let db = &service.db;
+    let zone = service.clinic.time_zone;
+    let today = service.today(Utc::now());
+    if item.kind == outbox_kind::CLIENT {
+        let text = item.payload["text"].as_str().unwrap_or_default();
+        return Ok(
+            match messenger
+                .send_text(item.chat_id, text, &Vec::new(), None)
+                .await
+            {
+                Ok(id) => Outcome::Sent(Some(id)),
+                Err(e) => Outcome::Failed(e),
+            },
+        );
+    }
+    let Some(escalation_id) = item.escalation_id else {
+        return Ok(Outcome::Failed(SendError::Permanent(format!(
+            "{} without an escalation",
+            item.kind
+        ))));
+    };
+    let Some(escalation) = db.escalation(escalation_id).await? else {
+        return Ok(Outcome::Failed(SendError::Permanent(
+            "escalation no longer exists".into(),
+        )));
+    };
+    let Some(client) = db.client(escalation.client_id).await? else {
+        return Ok(Outcome::Failed(SendError::Permanent(
+            "client no longer exists".into(),
+        )));
+    };
+    let alert = db.alert_message_id(escalation_id).await?;
+    let render = |reminder: i64, messages: &[crate::store::StoredMessage], treated| {
+        alerts::alert_text(
+            &escalation,
+            &client,
+            treated,
+            today,
+            messages,
+            reminder,
+            zone,
+        )
+    };
+    match item.kind.as_str() {
+        outbox_kind::ALERT | outbox_kind::REMINDER => {
+            let reminder = item.kind == outbox_kind::REMINDER;
+            if reminder && escalation.status != crate::store::EscalationStatus::Open {
+                return Ok(Outcome::Sent(None));
+            }
+            let messages = db.escalation_messages(escalation_id).await?;
+            let treated = db.current_treatment(client.id).await?;
+            let round = if reminder {
+                escalation.reminder_count.max(1)
+            } else {
+                0
+            };
+            let text = render(round, &messages, treated);
+            let reply_to = if reminder {
+                alert.map(|(_, id)| id)
+            } else {
+                None
+            };
+            match messenger
+                .send_text(
+                    item.chat_id,
+                    &text,
+                    &alerts::alert_buttons(&escalation),
+                    reply_to,
+                )
+                .await
+            {
+                Ok(id) => {
+                    let kind = if reminder {
+                        AlertKind::Reminder
+                    } else {
+                        AlertKind::Alert
+                    };
+                    db.record_alert_message(escalation_id, item.chat_id, id, kind, Utc::now())
+                        .await?;
+                    Ok(Outcome::Sent(Some(id)))
+                }
+                Err(e) => Ok(Outcome::Failed(e)),
+            }
+        }
+        outbox_kind::FOLLOWUP | outbox_kind::PHOTO => {
+            let Some((chat, alert_id)) = alert else {
+                return Ok(Outcome::Later(
+                    Duration::seconds(1),
+                    "waiting for the alert to be delivered".into(),
+                ));
+            };
+            let message_id = item.payload["message_id"].as_i64().unwrap_or_default();
+            let result = if item.kind == outbox_kind::PHOTO {
+                let file_id = item.payload["file_id"].as_str().unwrap_or_default();
+                let caption =
+                    alerts::photo_caption(&client, item.payload["caption"].as_str(), escalation_id);
+                messenger
+                    .send_photo(chat, file_id, &caption, Some(alert_id))
+                    .await
+            } else {
+                let Some(message) = db.message(message_id).await? else {
+                    return Ok(Outcome::Sent(None));
+                };
+                messenger
+                    .send_text(
+                        chat,
+                        &alerts::followup_text(&client, &message, zone),
+                        &Vec::new(),
+                        Some(alert_id),
+                    )
+                    .await
+            };
+            match result {
+                Ok(id) => {
+                    let kind = if item.kind == outbox_kind::PHOTO {
+                        AlertKind::Photo
+                    } else {
+                        AlertKind::Followup
+                    };
+                    db.record_alert_message(escalation_id, chat, id, kind, Utc::now())
+                        .await?;
+                    Ok(Outcome::Sent(Some(id)))
+                }
+                Err(e) => Ok(Outcome::Failed(e)),
+            }
+        }
+        outbox_kind::ALERT_UPDATE => {
+            // Not alerted yet: the alert, when it goes, shows the current status anyway.
+            let Some((chat, alert_id)) = alert else {
+                return Ok(Outcome::Sent(None));
+            };
+            let messages = db.escalation_messages(escalation_id).await?;
+            let treated = db.current_treatment(client.id).await?;
+            let text = render(0, &messages, treated);
+            match messenger
+                .edit_text(chat, alert_id, &text, &alerts::alert_buttons(&escalation))
+                .await
+            {
+                Ok(()) => Ok(Outcome::Sent(None)),
+                Err(e) => Ok(Outcome::Failed(e)),
+            }
+        }
+        other => Ok(Outcome::Failed(SendError::Permanent(format!(
+            "unknown outbox kind {other:?}"
+        )))),
+    }
+}
+
+/// Queues a reminder for every urgent or emergency alert nobody has acknowledged in time.
+pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize, StoreError> {
+    let now = Utc::now();
+    let due = service.db.due_reminders(now, after).await?;
+    for escalation in &due {
+        service.db.note_reminder(escalation.id, now).await?;
+        service
+            .db
+            .enqueue(&crate::store::NewOutbox {
+                kind: outbox_kind::REMINDER.into(),
+                chat_id: service.staff_chat,
+                escalation_id: Some(escalation.id),
+                client_id: Some(escalation.client_id),
+                payload: serde_json::json!({}),
+                dedupe_key: Some(format!(
+                    "reminder:{}:{}",
+                    escalation.id,
+                    escalation.reminder_count + 1
+                )),
+                at: now,
+            })
+            .await?;
+        tracing::info!(
+            escalation = escalation.id,
+            "reminder queued: not acknowledged"
+        );
+    }
+    Ok(due.len())
+}
+
+pub async fn run_reminders(
+    service: Service,
+    after: Duration,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = (after / 4).clamp(Duration::milliseconds(200), Duration::seconds(30));
+    let every = every.to_std().unwrap_or(std::time::Duration::from_secs(30));
+    loop {
+        match queue_reminders(&service, after).await {
+            Ok(n) if n > 0 => wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "reminders: database error"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), Duration::seconds(1));
+        assert_eq!(backoff(3), Duration::seconds(8));
+        assert_eq!(backoff(40), Duration::minutes(5));
+    }
+}

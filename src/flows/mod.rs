@@ -1,0 +1,791 @@
+//! What happens to a message: store it, triage it, answer, escalate, notify. Shared by every front end (the
+//! Telegram adapter, the local chat), so they behave the same. No Telegram types here.
+
+pub mod alerts;
+pub mod dates;
+mod texts;
+
+use crate::configuration::ClinicSettings;
+use crate::engine::{Engine, Level, Triage};
+use crate::store::{
+    Client, Db, Direction, EscalationStatus, MessageKind, NewMessage, NewOutbox, StoreError,
+    Transition, TriageRecord,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::sync::Arc;
+
+/// Who wrote: a Telegram user (client or staff).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub user_id: i64,
+    pub chat_id: i64,
+    pub first_name: String,
+    pub username: Option<String>,
+}
+
+impl Person {
+    pub fn display(&self) -> String {
+        match &self.username {
+            Some(u) => format!("{} (@{u})", self.first_name),
+            None => self.first_name.clone(),
+        }
+    }
+}
+
+/// What a client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientInput {
+    Text {
+        text: String,
+        message_id: Option<i64>,
+    },
+    Edited {
+        text: String,
+        message_id: Option<i64>,
+    },
+    Photo {
+        file_id: String,
+        caption: Option<String>,
+        message_id: Option<i64>,
+    },
+    /// Voice notes, stickers, documents, locations: anything the bot cannot read.
+    Unsupported {
+        kind: MessageKind,
+        message_id: Option<i64>,
+    },
+    /// A button press: the button's data, which the client's app could have forged.
+    Button(String),
+}
+
+/// A message for the person who wrote, with optional buttons: rows of (label, data).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Say {
+    pub text: String,
+    pub buttons: Vec<Vec<(String, String)>>,
+}
+
+impl Say {
+    fn text(text: impl Into<String>) -> Say {
+        Say {
+            text: text.into(),
+            buttons: Vec::new(),
+        }
+    }
+}
+
+/// Outbox kinds: what the delivery worker sends.
+pub mod outbox_kind {
+    pub const ALERT: &str = "alert";
+    pub const REMINDER: &str = "reminder";
+    pub const FOLLOWUP: &str = "followup";
+    pub const PHOTO: &str = "photo";
+    pub const ALERT_UPDATE: &str = "alert_update";
+    pub const CLIENT: &str = "client";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+mod state {
+    pub const NEW: &str = "new";
+    pub const AWAITING_CONSENT: &str = "awaiting_consent";
+    pub const AWAITING_DATE: &str = "awaiting_date";
+    pub const READY: &str = "ready";
+    pub const CONFIRM_FORGET: &str = "confirm_forget";
+}
+
+/// Everything a front end needs to run the conversations.
+#[derive(Clone)]
+pub struct Service {
+    pub db: Db,
+    pub engine: Arc<Engine>,
+    pub clinic: ClinicSettings,
+    /// The staff chat, where alerts go.
+    pub staff_chat: i64,
+    /// Wakes the delivery worker when something is queued.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl Service {
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.clinic.time_zone).date_naive()
+    }
+
+    /// A client's message or button press. Returns what to send back, in order.
+    pub async fn on_client(
+        &self,
+        who: &Person,
+        input: ClientInput,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        let client = self
+            .db
+            .upsert_client(
+                who.user_id,
+                who.chat_id,
+                &who.first_name,
+                who.username.as_deref(),
+                now,
+            )
+            .await?;
+        let says = match input {
+            ClientInput::Button(data) => self.client_button(&client, &data, now).await?,
+            ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
+                self.client_command(&client, &text, message_id, now).await?
+            }
+            ClientInput::Text { text, message_id } => {
+                self.client_text(&client, &text, message_id, MessageKind::Text, now)
+                    .await?
+            }
+            ClientInput::Edited { text, message_id } => {
+                self.client_text(&client, &text, message_id, MessageKind::Edit, now)
+                    .await?
+            }
+            ClientInput::Photo {
+                file_id,
+                caption,
+                message_id,
+            } => {
+                self.client_photo(&client, &file_id, caption.as_deref(), message_id, now)
+                    .await?
+            }
+            ClientInput::Unsupported { kind, message_id } => {
+                if client.consent == Some(true) {
+                    self.store_inbound(&client, kind, None, None, message_id, None, now)
+                        .await?;
+                }
+                vec![Say::text(texts::UNSUPPORTED)]
+            }
+        };
+        if client.consent == Some(true)
+            || self.db.client(client.id).await?.and_then(|c| c.consent) == Some(true)
+        {
+            for say in &says {
+                self.db
+                    .record_message(&NewMessage {
+                        client_id: client.id,
+                        direction: Direction::Out,
+                        telegram_message_id: None,
+                        kind: MessageKind::Text,
+                        text: Some(say.text.clone()),
+                        photo_file_id: None,
+                        triage: None,
+                        escalation_id: None,
+                        at: now,
+                    })
+                    .await
+                    .ok();
+            }
+        }
+        Ok(says)
+    }
+
+    fn welcome(&self, client: &Client) -> Say {
+        Say {
+            text: texts::welcome(&client.first_name, &self.clinic.clinic),
+            buttons: vec![vec![
+                ("Yes, that's fine".into(), "consent:yes".into()),
+                ("No".into(), "consent:no".into()),
+            ]],
+        }
+    }
+
+    fn ask_date(&self) -> Say {
+        Say {
+            text: texts::ASK_DATE.into(),
+            buttons: vec![vec![
+                ("Today".into(), "treated:today".into()),
+                ("Yesterday".into(), "treated:yesterday".into()),
+            ]],
+        }
+    }
+
+    async fn client_command(
+        &self,
+        client: &Client,
+        text: &str,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        let command = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        Ok(match command.as_str() {
+            "/start" => {
+                if client.consent == Some(true) {
+                    self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                    vec![
+                        Say::text(texts::welcome_back(&client.first_name)),
+                        self.ask_date(),
+                    ]
+                } else {
+                    self.db
+                        .set_state(client.id, state::AWAITING_CONSENT)
+                        .await?;
+                    vec![self.welcome(client)]
+                }
+            }
+            "/help" => vec![Say::text(texts::help(&self.clinic.clinic))],
+            "/treatment" => {
+                if client.consent == Some(true) {
+                    self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                    vec![self.ask_date()]
+                } else {
+                    self.db
+                        .set_state(client.id, state::AWAITING_CONSENT)
+                        .await?;
+                    vec![self.welcome(client)]
+                }
+            }
+            "/forget" => {
+                self.db.set_state(client.id, state::CONFIRM_FORGET).await?;
+                vec![Say {
+                    text: texts::FORGET_CONFIRM.into(),
+                    buttons: vec![vec![
+                        ("Yes, delete everything".into(), "forget:yes".into()),
+                        ("No, keep it".into(), "forget:no".into()),
+                    ]],
+                }]
+            }
+            "/open" | "/history" | "/unanswered" | "/stats" => vec![Say::text(texts::STAFF_ONLY)],
+            _ => {
+                // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
+                let mut says = vec![Say::text(texts::UNKNOWN_COMMAND)];
+                let rest = text.trim_start().trim_start_matches('/');
+                if client.consent == Some(true) && rest.split_whitespace().count() > 1 {
+                    let triage = self.engine.analyse(rest, None, Some(self.today(now)));
+                    if triage.escalation > Level::None {
+                        says = self
+                            .client_text(client, rest, message_id, MessageKind::Text, now)
+                            .await?;
+                    }
+                }
+                says
+            }
+        })
+    }
+
+    async fn client_button(
+        &self,
+        client: &Client,
+        data: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        let today = self.today(now);
+        Ok(match data {
+            "consent:yes" => {
+                self.db.set_consent(client.id, true, now).await?;
+                match self.db.current_treatment(client.id).await? {
+                    Some(date) => {
+                        self.db.set_state(client.id, state::READY).await?;
+                        vec![Say::text(texts::date_saved(date, today))]
+                    }
+                    None => {
+                        self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                        vec![Say::text(texts::CONSENT_THANKS), self.ask_date()]
+                    }
+                }
+            }
+            "consent:no" => {
+                self.db.set_consent(client.id, false, now).await?;
+                self.db.set_state(client.id, state::NEW).await?;
+                vec![Say::text(texts::no_consent(&self.clinic.clinic))]
+            }
+            "treated:today" | "treated:yesterday" if client.consent == Some(true) => {
+                let date = if data.ends_with("today") {
+                    today
+                } else {
+                    today - Duration::days(1)
+                };
+                self.save_date(client, date, now).await?
+            }
+            "forget:yes" if client.state == state::CONFIRM_FORGET => {
+                self.db.forget_client(client.id).await?;
+                vec![Say::text(texts::FORGOTTEN)]
+            }
+            "forget:no" => {
+                self.db.set_state(client.id, state::READY).await?;
+                vec![Say::text(texts::NOT_FORGOTTEN)]
+            }
+            _ => vec![Say::text(texts::STALE_BUTTON)],
+        })
+    }
+
+    async fn save_date(
+        &self,
+        client: &Client,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        self.db.add_treatment(client.id, date, now).await?;
+        self.db.set_state(client.id, state::READY).await?;
+        Ok(vec![Say::text(texts::date_saved(date, self.today(now)))])
+    }
+
+    async fn client_text(
+        &self,
+        client: &Client,
+        text: &str,
+        message_id: Option<i64>,
+        kind: MessageKind,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        let today = self.today(now);
+        if client.consent != Some(true) {
+            // Nothing is stored without consent, but the client still gets the curated answer: an emergency
+            // is never left waiting behind a consent question.
+            let triage = self.engine.analyse(text, None, Some(today));
+            let mut says = vec![Say::text(triage.reply)];
+            if triage.escalation > Level::None {
+                says.push(Say::text(texts::not_passed_on(&self.clinic.clinic)));
+            }
+            if client.consent.is_none() {
+                self.db
+                    .set_state(client.id, state::AWAITING_CONSENT)
+                    .await?;
+                says.push(self.welcome(client));
+            }
+            return Ok(says);
+        }
+        if client.state == state::AWAITING_DATE {
+            match dates::parse_treatment_date(text, today) {
+                Ok(date) => return self.save_date(client, date, now).await,
+                Err(reason) if looks_like_a_date(text) => {
+                    return Ok(vec![Say::text(reason), self.ask_date()]);
+                }
+                Err(_) => {}
+            }
+        }
+        let day = self.day_since_treatment(client.id, today).await?;
+        let triage = self.engine.analyse(text, day, Some(today));
+        let mut says = self
+            .report(client, &triage, kind, Some(text), None, message_id, now)
+            .await?;
+        if client.state == state::AWAITING_DATE {
+            says.push(self.ask_date());
+        } else if client.state != state::READY {
+            self.db.set_state(client.id, state::READY).await?;
+        }
+        Ok(says)
+    }
+
+    async fn client_photo(
+        &self,
+        client: &Client,
+        file_id: &str,
+        caption: Option<&str>,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        if client.consent != Some(true) {
+            let mut says = vec![Say::text(texts::photo_needs_consent(&self.clinic.clinic))];
+            if client.consent.is_none() {
+                says.push(self.welcome(client));
+            }
+            return Ok(says);
+        }
+        let today = self.today(now);
+        let day = self.day_since_treatment(client.id, today).await?;
+        let triage = self
+            .engine
+            .analyse(caption.unwrap_or_default(), day, Some(today));
+        self.report(
+            client,
+            &triage,
+            MessageKind::Photo,
+            caption,
+            Some(file_id),
+            message_id,
+            now,
+        )
+        .await
+    }
+
+    async fn day_since_treatment(
+        &self,
+        client_id: i64,
+        today: NaiveDate,
+    ) -> Result<Option<u32>, FlowError> {
+        Ok(self
+            .db
+            .current_treatment(client_id)
+            .await?
+            .map(|date| (today - date).num_days().max(0) as u32))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn store_inbound(
+        &self,
+        client: &Client,
+        kind: MessageKind,
+        text: Option<&str>,
+        photo: Option<&str>,
+        message_id: Option<i64>,
+        triage: Option<&Triage>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, FlowError> {
+        Ok(self
+            .db
+            .record_message(&NewMessage {
+                client_id: client.id,
+                direction: Direction::In,
+                telegram_message_id: message_id,
+                kind,
+                text: text.map(str::to_string),
+                photo_file_id: photo.map(str::to_string),
+                triage: triage.map(|t| TriageRecord {
+                    intent: t.intent.clone(),
+                    category: t.category.as_str().to_string(),
+                    escalation: t.escalation.as_str().to_string(),
+                    confidence: t.confidence,
+                    red_flags: t.red_flags.iter().map(|f| f.id.clone()).collect(),
+                }),
+                escalation_id: None,
+                at: now,
+            })
+            .await?)
+    }
+
+    /// Stores the message, escalates when needed (or adds to the open escalation), and says what happens next.
+    #[allow(clippy::too_many_arguments)]
+    async fn report(
+        &self,
+        client: &Client,
+        triage: &Triage,
+        kind: MessageKind,
+        text: Option<&str>,
+        photo: Option<&str>,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Say>, FlowError> {
+        let message = self
+            .store_inbound(client, kind, text, photo, message_id, Some(triage), now)
+            .await?;
+        let open = self.db.open_escalation_for_client(client.id).await?;
+        // A photo always goes to staff: at least as a routine report.
+        let level = if photo.is_some() {
+            triage.escalation.max(Level::Routine)
+        } else {
+            triage.escalation
+        };
+        let flags: Vec<String> = triage.red_flags.iter().map(|f| f.label.clone()).collect();
+        let mut says = Vec::new();
+        let has_answer =
+            photo.is_none() || triage.intent.is_some() || triage.escalation > Level::None;
+        if has_answer {
+            says.push(Say::text(triage.reply.clone()));
+        }
+        let escalation_id = match open {
+            Some(open) => {
+                let raise = (level > Level::None).then_some(level.as_str());
+                self.db.attach_message(open.id, message, raise).await?;
+                self.enqueue_staff(open.id, client, message, photo, text, now)
+                    .await?;
+                says.push(Say::text(texts::added_to_open(photo.is_some())));
+                open.id
+            }
+            None if level > Level::None => {
+                let escalation = self
+                    .db
+                    .open_escalation_with_alert(
+                        client.id,
+                        level.as_str(),
+                        &flags,
+                        message,
+                        now,
+                        NewOutbox {
+                            kind: outbox_kind::ALERT.into(),
+                            chat_id: self.staff_chat,
+                            escalation_id: None,
+                            client_id: Some(client.id),
+                            payload: serde_json::json!({}),
+                            dedupe_key: Some(format!("alert:{message}")),
+                            at: now,
+                        },
+                    )
+                    .await?;
+                tracing::info!(escalation = escalation.id, level = %level, "escalation opened");
+                if let Some(file_id) = photo {
+                    self.enqueue_photo(escalation.id, client, message, file_id, text, now)
+                        .await?;
+                }
+                says.push(Say::text(self.next_steps(level, photo.is_some(), now)));
+                escalation.id
+            }
+            None => return Ok(says),
+        };
+        let _ = escalation_id;
+        Ok(says)
+    }
+
+    async fn enqueue_staff(
+        &self,
+        escalation_id: i64,
+        client: &Client,
+        message: i64,
+        photo: Option<&str>,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), FlowError> {
+        if let Some(file_id) = photo {
+            return self
+                .enqueue_photo(escalation_id, client, message, file_id, text, now)
+                .await;
+        }
+        self.db
+            .enqueue(&NewOutbox {
+                kind: outbox_kind::FOLLOWUP.into(),
+                chat_id: self.staff_chat,
+                escalation_id: Some(escalation_id),
+                client_id: Some(client.id),
+                payload: serde_json::json!({ "message_id": message }),
+                dedupe_key: Some(format!("followup:{message}")),
+                at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn enqueue_photo(
+        &self,
+        escalation_id: i64,
+        client: &Client,
+        message: i64,
+        file_id: &str,
+        caption: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), FlowError> {
+        self.db
+            .enqueue(&NewOutbox {
+                kind: outbox_kind::PHOTO.into(),
+                chat_id: self.staff_chat,
+                escalation_id: Some(escalation_id),
+                client_id: Some(client.id),
+                payload: serde_json::json!({ "file_id": file_id, "caption": caption, "message_id": message }),
+                dedupe_key: Some(format!("photo:{message}")),
+                at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn next_steps(&self, level: Level, photo: bool, now: DateTime<Utc>) -> String {
+        let local = now.with_timezone(&self.clinic.time_zone);
+        let open = self.clinic.hours.is_open(&local);
+        let reopens = self
+            .clinic
+            .hours
+            .next_opening(&local)
+            .map(|t| t.format("%A at %H:%M").to_string())
+            .unwrap_or_else(|| "on its next working day".into());
+        texts::next_steps(level, photo, open, &reopens, &self.clinic.clinic)
+    }
+
+    /// A staff member pressed Acknowledge or Resolve (already checked to be a member of the staff chat).
+    pub async fn on_staff_button(
+        &self,
+        staff: &Person,
+        data: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, FlowError> {
+        let Some((action, id)) = data.split_once(':') else {
+            return Ok(texts::INVALID_BUTTON.into());
+        };
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(texts::INVALID_BUTTON.into());
+        };
+        let name = staff.display();
+        let transition = match action {
+            "ack" => self.db.acknowledge(id, staff.user_id, &name, now).await?,
+            "res" => self.db.resolve(id, staff.user_id, &name, now).await?,
+            _ => return Ok(texts::INVALID_BUTTON.into()),
+        };
+        let escalation = match transition {
+            Transition::NotFound => return Ok(texts::ESCALATION_GONE.into()),
+            Transition::Already(e) => {
+                let by = match e.status {
+                    EscalationStatus::Resolved => {
+                        format!("resolved by {}", e.resolved_by_name.unwrap_or_default())
+                    }
+                    _ => format!(
+                        "acknowledged by {}",
+                        e.acknowledged_by_name.unwrap_or_default()
+                    ),
+                };
+                return Ok(format!("Already {by}."));
+            }
+            Transition::Done(e) => e,
+        };
+        tracing::info!(
+            escalation = id,
+            action,
+            staff = staff.user_id,
+            "staff action"
+        );
+        self.db
+            .enqueue(&NewOutbox {
+                kind: outbox_kind::ALERT_UPDATE.into(),
+                chat_id: self.staff_chat,
+                escalation_id: Some(id),
+                client_id: Some(escalation.client_id),
+                payload: serde_json::json!({ "status": escalation.status.as_str() }),
+                dedupe_key: Some(format!("update:{id}:{}", escalation.status.as_str())),
+                at: now,
+            })
+            .await?;
+        if let Some(client) = self.db.client(escalation.client_id).await? {
+            let notice = match escalation.status {
+                EscalationStatus::Resolved => texts::resolved_notice(&self.clinic.clinic),
+                _ => texts::acknowledged_notice(&self.clinic.clinic),
+            };
+            self.send_to_client(
+                &client,
+                &notice,
+                Some(id),
+                &format!("notice:{id}:{}", escalation.status.as_str()),
+                now,
+            )
+            .await?;
+        }
+        Ok(match escalation.status {
+            EscalationStatus::Resolved => "Resolved. The client has been told.".into(),
+            _ => "Acknowledged. The client has been told a nurse has seen it.".into(),
+        })
+    }
+
+    /// A staff member replied to an alert: the text goes to that client. `None` if it was not about an alert.
+    pub async fn on_staff_reply(
+        &self,
+        staff: &Person,
+        staff_message_id: i64,
+        reply_to_message_id: i64,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, FlowError> {
+        let Some(escalation) = self
+            .db
+            .escalation_by_staff_message(self.staff_chat, reply_to_message_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(client) = self.db.client(escalation.client_id).await? else {
+            return Ok(Some(texts::ESCALATION_GONE.into()));
+        };
+        let relayed = texts::relayed(&self.clinic.clinic, &staff.first_name, text);
+        self.send_to_client(
+            &client,
+            &relayed,
+            Some(escalation.id),
+            &format!("relay:{staff_message_id}"),
+            now,
+        )
+        .await?;
+        Ok(Some(format!("✓ Sent to {}.", client.first_name)))
+    }
+
+    async fn send_to_client(
+        &self,
+        client: &Client,
+        text: &str,
+        escalation_id: Option<i64>,
+        dedupe_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), FlowError> {
+        let queued = self
+            .db
+            .enqueue(&NewOutbox {
+                kind: outbox_kind::CLIENT.into(),
+                chat_id: client.chat_id,
+                escalation_id,
+                client_id: Some(client.id),
+                payload: serde_json::json!({ "text": text }),
+                dedupe_key: Some(dedupe_key.to_string()),
+                at: now,
+            })
+            .await?;
+        if queued.is_some() {
+            self.db
+                .record_message(&NewMessage {
+                    client_id: client.id,
+                    direction: Direction::Out,
+                    telegram_message_id: None,
+                    kind: MessageKind::Text,
+                    text: Some(text.to_string()),
+                    photo_file_id: None,
+                    triage: None,
+                    escalation_id,
+                    at: now,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `/open`, `/history <client>`, `/unanswered`, `/stats` from a member of the staff chat.
+    pub async fn on_staff_command(
+        &self,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, FlowError> {
+        let mut words = text.split_whitespace();
+        let command = words
+            .next()
+            .unwrap_or_default()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        let argument = words.collect::<Vec<_>>().join(" ");
+        let zone = self.clinic.time_zone;
+        Ok(Some(match command.as_str() {
+            "/open" => alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone),
+            "/history" if argument.is_empty() => {
+                "Usage: /history <name, @username or Telegram id>".into()
+            }
+            "/history" => {
+                let found = self.db.find_clients(&argument).await?;
+                match found.as_slice() {
+                    [] => format!("No client matches {argument:?}."),
+                    [client] => {
+                        alerts::history(client, &self.db.client_history(client.id, 20).await?, zone)
+                    }
+                    many => alerts::client_choices(many),
+                }
+            }
+            "/unanswered" => alerts::unanswered(&self.db.unanswered(20).await?, zone),
+            "/stats" => alerts::stats(&self.db.stats(now - Duration::days(7)).await?),
+            "/help" | "/start" => texts::STAFF_HELP.into(),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// Short, with a digit or a date word: the client was trying to give a date, so say why it failed.
+fn looks_like_a_date(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    text.split_whitespace().count() <= 4
+        && (lower.chars().any(|c| c.is_ascii_digit())
+            || [
+                "today",
+                "yesterday",
+                "ago",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+            ]
+            .iter()
+            .any(|w| lower.contains(w)))
+}

@@ -1,0 +1,168 @@
+//! Wiring for `aftercare serve` and `aftercare migrate`.
+
+use crate::configuration::Settings;
+use crate::delivery;
+use crate::engine::Engine;
+use crate::flows::Service;
+use crate::store::Db;
+use crate::telegram::{self, App, TelegramMessenger};
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+use tokio::sync::{Notify, watch};
+
+pub async fn migrate(database_url: &str) -> anyhow::Result<String> {
+    let db = Db::connect(database_url)
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
+    db.migrate().await.context("applying migrations")?;
+    let backend = db.backend_name();
+    db.close().await;
+    Ok(format!("migrations applied ({backend})"))
+}
+
+/// Runs the bot until SIGTERM or Ctrl-C. Sends in progress finish; pending ones resume at the next start.
+pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url)
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
+    db.migrate().await.context("applying migrations")?;
+    tracing::info!(
+        backend = db.backend_name(),
+        intents = engine.intent_count(),
+        "storage ready"
+    );
+
+    let wake = Arc::new(Notify::new());
+    let service = Service {
+        db: db.clone(),
+        engine: Arc::new(engine),
+        clinic: settings.clinic.clone(),
+        staff_chat: settings.staff_chat,
+        wake: wake.clone(),
+    };
+    let mut bot = Bot::new(&settings.telegram_token);
+    if let Some(url) = &settings.telegram_api_url {
+        bot = bot.set_api_url(
+            url.trim_end_matches('/')
+                .parse()
+                .context("TELOXIDE_API_URL is not a URL")?,
+        );
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let (signalled, mut signal) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = signalled.send(true);
+    });
+
+    // Telegram may be unreachable at start (network down): wait for it rather than crash.
+    let mut delay = Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            me = bot.get_me() => match me {
+                Ok(me) => {
+                    tracing::info!(bot = %me.username(), "connected to Telegram");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?delay, "Telegram is not reachable yet");
+                }
+            },
+            _ = signal.changed() => return Ok(()),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = signal.changed() => return Ok(()),
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
+    telegram::register_commands(&bot, ChatId(settings.staff_chat)).await;
+
+    let outbox = tokio::spawn(delivery::run_outbox(
+        service.clone(),
+        Arc::new(TelegramMessenger { bot: bot.clone() }),
+        settings.outbox_lease,
+        wake.clone(),
+        stopped.clone(),
+    ));
+    let reminders = tokio::spawn(delivery::run_reminders(
+        service.clone(),
+        settings.reminder_after,
+        wake.clone(),
+        stopped.clone(),
+    ));
+
+    let app = Arc::new(App {
+        service,
+        staff_chat: ChatId(settings.staff_chat),
+    });
+    let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
+        .dependencies(dptree::deps![app])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text(
+            "an update could not be handled",
+        ))
+        .build();
+    let token = dispatcher.shutdown_token();
+    let stop_on_signal = tokio::spawn(async move {
+        let _ = signal.changed().await;
+        tracing::info!("shutting down: finishing the messages in progress");
+        // The dispatcher may still be starting; try until it accepts.
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    let listener = Polling::builder(bot.clone())
+        .timeout(Duration::from_secs(10))
+        .build();
+    if let Err(e) = dispatcher
+        .try_dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("polling Telegram"),
+        )
+        .await
+    {
+        tracing::error!(error = %e, "could not start receiving updates");
+    }
+    let _ = stop.send(true);
+    stop_on_signal.abort();
+    let _ = outbox.await;
+    let _ = reminders.await;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM (Docker, systemd) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,721 @@
+//! End to end: the real `aftercare serve` binary against a fake Telegram Bot API (tests/support), with a fresh
+//! database per test. What a client and the clinic's staff would see.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use support::db::{TestDb, fresh_postgres, fresh_sqlite};
+use support::fake_bot_api::{Call, Failure, FakeBotApi, User};
+
+const STAFF: i64 = -1_001_234_567;
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Running(Child);
+
+impl Running {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM, as Docker or systemd would stop it; returns whether it exited by itself in time.
+    fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn start_bot(fake: &FakeBotApi, database_url: &str, extra: &[(&str, &str)]) -> Running {
+    let polls_before = fake.calls_to("getupdates").len();
+    let child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("serve")
+        .env_remove("AFTERCARE_CONFIG")
+        .env_remove("AFTERCARE_INTENTS")
+        .env("TELOXIDE_TOKEN", fake.token())
+        .env("TELOXIDE_API_URL", fake.url())
+        .env("DATABASE_URL", database_url)
+        .env("AFTERCARE_STAFF_CHAT", STAFF.to_string())
+        .env("AFTERCARE_CLINIC_NAME", "Test Clinic")
+        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+        .env("AFTERCARE_EMERGENCY_NUMBER", "112")
+        .env("AFTERCARE_OPENING_HOURS", "Mon-Sun 00:00-23:59")
+        .env("AFTERCARE_TIMEZONE", "UTC")
+        .env("RUST_LOG", "warn,aftercare=info")
+        .envs(extra.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the aftercare binary starts");
+    let polling = fake
+        .wait_for_count(|c| c.method == "getupdates", polls_before + 1, WAIT)
+        .await;
+    assert!(
+        polling.len() > polls_before,
+        "the bot never polled for updates"
+    );
+    Running(child)
+}
+
+fn nurse() -> User {
+    User::new(900, "Ann").with_username("nurse_ann")
+}
+
+fn client() -> User {
+    User::new(1001, "Jane").with_username("jane")
+}
+
+/// The `n` messages sent to `chat` after the first `after` ones.
+async fn messages_to(fake: &FakeBotApi, chat: i64, after: usize, n: usize) -> Vec<Call> {
+    let calls = fake
+        .wait_for_count(|c| c.is_send_to(chat), after + n, WAIT)
+        .await;
+    assert!(
+        calls.len() >= after + n,
+        "expected {n} new message(s) to {chat}, got: {:#?}",
+        calls
+            .iter()
+            .skip(after)
+            .map(|c| c.text().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    );
+    calls[after..after + n].to_vec()
+}
+
+fn sent_count(fake: &FakeBotApi, chat: i64) -> usize {
+    fake.messages_to(chat).len()
+}
+
+/// /start, consent by button, the treatment date typed as "3 days ago".
+async fn onboard(fake: &FakeBotApi, user: &User) {
+    let before = sent_count(fake, user.id);
+    fake.client_text(user, "/start");
+    let welcome = &messages_to(fake, user.id, before, 1).await[0];
+    let text = welcome.text().unwrap_or_default();
+    assert!(text.contains("can't diagnose"), "{text}");
+    assert!(
+        text.contains("112"),
+        "the welcome names the emergency number: {text}"
+    );
+    assert!(welcome.callback_data().contains(&"consent:yes".to_string()));
+    let welcome_id = welcome.response_message_id.expect("message id");
+
+    fake.callback(user, user.id, welcome_id, "consent:yes");
+    let asked = messages_to(fake, user.id, before + 1, 2).await;
+    assert!(
+        asked[1]
+            .text()
+            .unwrap_or_default()
+            .contains("When was your treatment")
+    );
+    assert!(
+        asked[1]
+            .callback_data()
+            .contains(&"treated:today".to_string())
+    );
+
+    fake.client_text(user, "3 days ago");
+    let saved = &messages_to(fake, user.id, before + 3, 1).await[0];
+    assert!(
+        saved.text().unwrap_or_default().contains("day 3 today"),
+        "{:?}",
+        saved.text()
+    );
+}
+
+async fn sqlite() -> TestDb {
+    fresh_sqlite().await
+}
+
+#[tokio::test]
+async fn start_consent_and_treatment_date_by_button() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    fake.client_text(&jane, "/start");
+    let welcome = &messages_to(&fake, jane.id, 0, 1).await[0];
+    fake.callback(
+        &jane,
+        jane.id,
+        welcome.response_message_id.expect("id"),
+        "consent:yes",
+    );
+    let asked = messages_to(&fake, jane.id, 1, 2).await;
+    fake.callback(
+        &jane,
+        jane.id,
+        asked[1].response_message_id.expect("id"),
+        "treated:yesterday",
+    );
+    let saved = &messages_to(&fake, jane.id, 3, 1).await[0];
+    assert!(
+        saved.text().unwrap_or_default().contains("day 1 today"),
+        "{:?}",
+        saved.text()
+    );
+    // Buttons are taken away once used, and the press is answered.
+    assert!(
+        fake.wait_for(|c| c.method == "editmessagereplymarkup", WAIT)
+            .await
+            .is_some()
+    );
+    assert!(
+        fake.wait_for(|c| c.method == "answercallbackquery", WAIT)
+            .await
+            .is_some()
+    );
+    let client = db
+        .db
+        .client_by_telegram_id(jane.id)
+        .await
+        .expect("query")
+        .expect("client stored");
+    assert_eq!(client.consent, Some(true));
+    assert!(
+        db.db
+            .current_treatment(client.id)
+            .await
+            .expect("query")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_question_is_answered_from_the_intents() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "can i wear makeup tmrw?");
+    let answer = &messages_to(&fake, jane.id, before, 1).await[0];
+    assert!(
+        answer.text().unwrap_or_default().contains("mineral makeup"),
+        "{:?}",
+        answer.text()
+    );
+    // A plain question alerts nobody.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sent_count(&fake, STAFF), 0);
+}
+
+/// The whole life of an urgent report: alert with buttons, acknowledge, client told, staff reply relayed,
+/// a further client message shown under the same alert, resolve.
+async fn urgent_report_lifecycle(db: &TestDb) {
+    let fake = FakeBotApi::start().await;
+    fake.add_chat_member(STAFF, nurse().id);
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "there's yellow crust on my chin and it's oozing");
+    let replies = messages_to(&fake, jane.id, before, 2).await;
+    assert!(
+        replies[0]
+            .text()
+            .unwrap_or_default()
+            .contains("0100 000 000")
+    );
+    assert!(
+        replies[1].text().unwrap_or_default().contains("as urgent"),
+        "{:?}",
+        replies[1].text()
+    );
+
+    let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+    let text = alert.text().unwrap_or_default();
+    for expected in [
+        "URGENT",
+        "Jane (@jane)",
+        "Day since treatment: 3",
+        "yellow crust",
+        "Status: OPEN",
+    ] {
+        assert!(text.contains(expected), "alert lacks {expected:?}: {text}");
+    }
+    let buttons = alert.callback_data();
+    assert!(
+        buttons.iter().any(|b| b.starts_with("ack:"))
+            && buttons.iter().any(|b| b.starts_with("res:"))
+    );
+    let alert_id = alert.response_message_id.expect("alert id");
+    let ack = buttons
+        .iter()
+        .find(|b| b.starts_with("ack:"))
+        .expect("ack button")
+        .clone();
+    let resolve = buttons
+        .iter()
+        .find(|b| b.starts_with("res:"))
+        .expect("resolve button")
+        .clone();
+
+    let client_before = sent_count(&fake, jane.id);
+    fake.callback(&nurse(), STAFF, alert_id, &ack);
+    let edited = fake
+        .wait_for(
+            |c| {
+                c.method == "editmessagetext"
+                    && c.text().is_some_and(|t| t.contains("acknowledged by Ann"))
+            },
+            WAIT,
+        )
+        .await
+        .expect("the alert shows who acknowledged it");
+    assert_eq!(edited.i64_field("message_id"), Some(alert_id));
+    let told = &messages_to(&fake, jane.id, client_before, 1).await[0];
+    assert!(
+        told.text()
+            .unwrap_or_default()
+            .contains("has seen your message")
+    );
+
+    fake.staff_reply(
+        STAFF,
+        &nurse(),
+        alert_id,
+        "Hi Jane, please send a photo and come in at 3pm.",
+    );
+    let relayed = &messages_to(&fake, jane.id, client_before + 1, 1).await[0];
+    let relayed_text = relayed.text().unwrap_or_default();
+    assert!(
+        relayed_text.contains("Test Clinic (Ann)") && relayed_text.contains("come in at 3pm"),
+        "{relayed_text}"
+    );
+
+    let staff_before = sent_count(&fake, STAFF);
+    fake.client_text(&jane, "ok, it's also a bit more swollen now");
+    let followup = &messages_to(&fake, STAFF, staff_before, 1).await[0];
+    assert_eq!(
+        followup.reply_to(),
+        Some(alert_id),
+        "shown under the same alert"
+    );
+    assert!(followup.text().unwrap_or_default().contains("more swollen"));
+    assert!(
+        followup.callback_data().is_empty(),
+        "a follow-up is not a new alert"
+    );
+
+    fake.callback(&nurse(), STAFF, alert_id, &resolve);
+    fake.wait_for(
+        |c| {
+            c.method == "editmessagetext" && c.text().is_some_and(|t| t.contains("resolved by Ann"))
+        },
+        WAIT,
+    )
+    .await
+    .expect("the alert shows who resolved it");
+    let client = db
+        .db
+        .client_by_telegram_id(jane.id)
+        .await
+        .expect("query")
+        .expect("client");
+    assert!(
+        db.db
+            .open_escalation_for_client(client.id)
+            .await
+            .expect("query")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn urgent_report_lifecycle_on_sqlite() {
+    urgent_report_lifecycle(&fresh_sqlite().await).await;
+}
+
+#[tokio::test]
+async fn urgent_report_lifecycle_on_postgres() {
+    urgent_report_lifecycle(&fresh_postgres().await).await;
+}
+
+#[tokio::test]
+async fn an_emergency_answer_gives_the_emergency_number_first() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "my tongue is swelling and i cant breathe properly");
+    let answer = &messages_to(&fake, jane.id, before, 1).await[0];
+    let first_line = answer
+        .text()
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(first_line.contains("call 112"), "{first_line}");
+    let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+    assert!(alert.text().unwrap_or_default().contains("EMERGENCY"));
+}
+
+#[tokio::test]
+async fn a_photo_is_forwarded_to_staff_and_the_client_told() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    fake.client_photo(
+        &jane,
+        "PHOTO-FILE-1",
+        Some("is this normal? chin looks weird"),
+    );
+    let told = messages_to(&fake, jane.id, before, 1).await;
+    assert!(
+        told.iter()
+            .any(|c| c.text().unwrap_or_default().contains("passed your photo")),
+        "{told:#?}"
+    );
+    let alert = &messages_to(&fake, STAFF, 0, 2).await;
+    assert!(alert[0].text().unwrap_or_default().contains("Routine"));
+    let photo = fake
+        .wait_for(
+            |c| c.method == "sendphoto" && c.chat_id() == Some(STAFF),
+            WAIT,
+        )
+        .await
+        .expect("the photo reaches the staff chat");
+    assert_eq!(photo.str_field("photo"), Some("PHOTO-FILE-1"));
+    assert!(photo.text().unwrap_or_default().contains("Jane (@jane)"));
+    assert_eq!(photo.reply_to(), alert[0].response_message_id);
+}
+
+#[tokio::test]
+async fn voice_notes_get_a_request_to_type_and_other_groups_are_ignored() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    fake.client_voice(&jane);
+    let answer = &messages_to(&fake, jane.id, before, 1).await[0];
+    assert!(
+        answer
+            .text()
+            .unwrap_or_default()
+            .contains("type your question")
+    );
+    fake.group_text(-5555, &jane, "hello group, i have pus");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sent_count(&fake, -5555), 0);
+    assert_eq!(sent_count(&fake, STAFF), 0);
+}
+
+#[tokio::test]
+async fn an_unacknowledged_alert_is_sent_again_as_a_reminder() {
+    let fake = FakeBotApi::start().await;
+    fake.add_chat_member(STAFF, nurse().id);
+    let db = sqlite().await;
+    // 0.03 minutes: a reminder every ~2 s.
+    let _bot = start_bot(&fake, &db.url, &[("AFTERCARE_REMINDER_MINUTES", "0.03")]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    fake.client_text(&jane, "i have a fever and pus on my cheek");
+    let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+    let reminder = &messages_to(&fake, STAFF, 1, 1).await[0];
+    assert!(
+        reminder.text().unwrap_or_default().contains("REMINDER"),
+        "{:?}",
+        reminder.text()
+    );
+    assert_eq!(reminder.reply_to(), alert.response_message_id);
+    let ack = alert
+        .callback_data()
+        .into_iter()
+        .find(|b| b.starts_with("ack:"))
+        .expect("ack");
+    fake.callback(
+        &nurse(),
+        STAFF,
+        alert.response_message_id.expect("id"),
+        &ack,
+    );
+    fake.wait_for(|c| c.method == "editmessagetext", WAIT)
+        .await
+        .expect("acknowledged");
+    let after_ack = sent_count(&fake, STAFF);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        sent_count(&fake, STAFF),
+        after_ack,
+        "no reminders once acknowledged"
+    );
+}
+
+#[tokio::test]
+async fn killed_before_the_alert_is_delivered_the_alert_arrives_once_after_restart() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let settings = [("AFTERCARE_OUTBOX_LEASE_SECONDS", "2")];
+    let mut bot = start_bot(&fake, &db.url, &settings).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    // The staff chat is unreachable: Telegram answers 502 (teloxide waits 10 s before reporting it).
+    fake.fail_next_to("sendmessage", STAFF, Failure::Status(502), 1);
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "theres pus coming out of my cheek");
+    messages_to(&fake, jane.id, before, 2).await;
+    fake.wait_for(
+        |c| c.method == "sendmessage" && c.failed && c.chat_id() == Some(STAFF),
+        WAIT,
+    )
+    .await
+    .expect("the alert was attempted");
+    bot.kill();
+    assert_eq!(
+        sent_count(&fake, STAFF),
+        0,
+        "nothing delivered before the crash"
+    );
+
+    let _bot = start_bot(&fake, &db.url, &settings).await;
+    let alerts = messages_to(&fake, STAFF, 0, 1).await;
+    assert!(alerts[0].text().unwrap_or_default().contains("pus"));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sent_count(&fake, STAFF), 1, "delivered exactly once");
+}
+
+#[tokio::test]
+async fn telegram_429_and_5xx_are_retried() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    // Flood control on the client's answer and on the alert; then a server error on the alert's next try.
+    fake.fail_next_to("sendmessage", jane.id, Failure::RetryAfter(1), 1);
+    fake.fail_next_to("sendmessage", STAFF, Failure::RetryAfter(1), 1);
+    fake.fail_next_to("sendmessage", STAFF, Failure::Status(502), 1);
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "high temperature and chills since last night");
+    let answers = messages_to(&fake, jane.id, before, 2).await;
+    assert!(answers[1].text().unwrap_or_default().contains("as urgent"));
+    let alert = fake
+        .wait_for(|c| c.is_send_to(STAFF), Duration::from_secs(40))
+        .await
+        .expect("the alert arrives after a 429 and a 502");
+    assert!(alert.text().unwrap_or_default().contains("URGENT"));
+    let failed: Vec<Call> = fake
+        .calls_to("sendmessage")
+        .into_iter()
+        .filter(|c| c.failed)
+        .collect();
+    assert_eq!(failed.len(), 3, "each scripted failure was met once");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sent_count(&fake, STAFF), 1, "one alert");
+}
+
+#[tokio::test]
+async fn forget_deletes_everything_after_confirmation() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    fake.client_text(&jane, "there is pus on my chin");
+    messages_to(&fake, STAFF, 0, 1).await;
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "/forget");
+    let confirm = &messages_to(&fake, jane.id, before, 1).await[0];
+    assert!(confirm.callback_data().contains(&"forget:yes".to_string()));
+    assert!(
+        db.db
+            .client_by_telegram_id(jane.id)
+            .await
+            .expect("query")
+            .is_some(),
+        "nothing deleted yet"
+    );
+    fake.callback(
+        &jane,
+        jane.id,
+        confirm.response_message_id.expect("id"),
+        "forget:yes",
+    );
+    let done = &messages_to(&fake, jane.id, before + 1, 1).await[0];
+    assert!(done.text().unwrap_or_default().contains("deleted"));
+    assert!(
+        db.db
+            .client_by_telegram_id(jane.id)
+            .await
+            .expect("query")
+            .is_none()
+    );
+    assert_eq!(db.db.open_escalations().await.expect("query").len(), 0);
+}
+
+#[tokio::test]
+async fn non_members_cannot_use_staff_buttons_or_commands() {
+    let fake = FakeBotApi::start().await;
+    fake.add_chat_member(STAFF, nurse().id);
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    fake.client_text(&jane, "i've got blisters on my lip");
+    let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+    let ack = alert
+        .callback_data()
+        .into_iter()
+        .find(|b| b.starts_with("ack:"))
+        .expect("ack");
+    let stranger = User::new(666, "Mallory");
+    fake.callback(
+        &stranger,
+        STAFF,
+        alert.response_message_id.expect("id"),
+        &ack,
+    );
+    let refused = fake
+        .wait_for(
+            |c| c.method == "answercallbackquery" && c.text().is_some(),
+            WAIT,
+        )
+        .await
+        .expect("the press is answered");
+    assert!(
+        refused
+            .text()
+            .unwrap_or_default()
+            .contains("Only clinic staff"),
+        "{refused:?}"
+    );
+    fake.staff_text(STAFF, &stranger, "/open");
+    let reply = &messages_to(&fake, STAFF, 1, 1).await[0];
+    assert!(reply.text().unwrap_or_default().contains("staff chat only"));
+    // A client trying the staff command in private, and a forged button: refused, nothing changes.
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "/open");
+    assert!(
+        messages_to(&fake, jane.id, before, 1).await[0]
+            .text()
+            .unwrap_or_default()
+            .contains("clinic staff only")
+    );
+    fake.callback(&jane, jane.id, 1, &ack);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let client = db
+        .db
+        .client_by_telegram_id(jane.id)
+        .await
+        .expect("query")
+        .expect("client");
+    let open = db
+        .db
+        .open_escalation_for_client(client.id)
+        .await
+        .expect("query")
+        .expect("still open");
+    assert!(open.acknowledged_at.is_none());
+    // A member's /open lists it.
+    fake.staff_text(STAFF, &nurse(), "/open");
+    let listed = fake
+        .wait_for(
+            |c| c.is_send_to(STAFF) && c.text().is_some_and(|t| t.contains("open report")),
+            WAIT,
+        )
+        .await
+        .expect("/open answers");
+    assert!(
+        listed
+            .text()
+            .unwrap_or_default()
+            .contains("NOT acknowledged")
+    );
+}
+
+#[tokio::test]
+async fn an_update_delivered_again_after_a_restart_is_handled_once() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let mut bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    // Hold back the poll that would confirm the next update, so that a restart receives it again.
+    fake.fail_next("getupdates", Failure::Delay(Duration::from_secs(8)), 1);
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "how long should i avoid the gym");
+    messages_to(&fake, jane.id, before, 1).await;
+    bot.kill();
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sent_count(&fake, jane.id), before + 1, "answered once");
+}
+
+#[tokio::test]
+async fn a_failing_handler_apologises_and_the_bot_keeps_going() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    // Break storage under the running bot: the next report cannot be stored.
+    if let aftercare::store::Db::Sqlite(pool) = &db.db {
+        sqlx::query("DROP TABLE outbox")
+            .execute(pool)
+            .await
+            .expect("drop");
+    }
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "pus on my chin");
+    let apology = &messages_to(&fake, jane.id, before, 1).await[0];
+    let text = apology.text().unwrap_or_default();
+    assert!(
+        text.contains("Sorry") && text.contains("0100 000 000"),
+        "{text}"
+    );
+    fake.client_text(&jane, "/help");
+    let help = &messages_to(&fake, jane.id, before + 1, 1).await[0];
+    assert!(help.text().unwrap_or_default().contains("/forget"));
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_bot_cleanly() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let mut bot = start_bot(&fake, &db.url, &[]).await;
+    assert!(bot.terminate(), "exits within 10 s of SIGTERM");
+    assert_eq!(
+        bot.0.try_wait().ok().flatten().and_then(|s| s.code()),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("serve")
+        .env_clear()
+        .env("TELOXIDE_TOKEN", "1:abc")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("AFTERCARE_STAFF_CHAT"), "{stderr}");
+}
