@@ -147,7 +147,7 @@ pub async fn deliver_due<M: Messenger>(
 
 /// 1, 2, 4 … seconds, at most five minutes.
 fn backoff(attempts: i64) -> Duration {
-    Duration::seconds(1i64 << attempts.clamp(0, 8)).min(Duration::minutes(5))
+    Duration::seconds(1i64 << attempts.clamp(0, 9)).min(Duration::minutes(5))
 }
 
 async fn deliver<M: Messenger>(

@@ -28,6 +28,8 @@ contract_tests!(
     forgetting_a_client_removes_everything_about_them,
     unanswered_lists_inbound_fallbacks_newest_first,
     stats_summarise_activity_since_an_instant,
+    a_client_turn_brings_its_context_and_spots_repeated_updates,
+    several_messages_are_stored_in_one_go_in_order,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ async fn the_latest_treatment_date_is_the_current_one(db: &Db) {
     db.add_treatment(client.id, date(2025, 2, 10), at(0))
         .await
         .expect("add");
-    // Entered later but earlier in the calendar: a correction of history, not the current treatment.
+    // Entered later but earlier in the calendar: the client corrected the date (/treatment), so it counts.
     db.add_treatment(client.id, date(2025, 1, 5), at(1))
         .await
         .expect("add");
@@ -229,7 +231,7 @@ async fn the_latest_treatment_date_is_the_current_one(db: &Db) {
         .expect("add");
     assert_eq!(
         db.current_treatment(client.id).await.expect("read"),
-        Some(date(2025, 2, 10))
+        Some(date(2025, 1, 5))
     );
 
     db.add_treatment(client.id, date(2025, 3, 1), at(3))
@@ -1151,6 +1153,114 @@ fn at(minute: i64) -> DateTime<Utc> {
 
 fn date(year: i32, month: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, day).expect("valid date")
+}
+
+async fn a_client_turn_brings_its_context_and_spots_repeated_updates(db: &Db) {
+    let first = db
+        .client_turn(Some(10), 7, 7, "Jane", Some("jane"), at(0))
+        .await
+        .expect("turn");
+    assert!(first.first_delivery);
+    assert_eq!(first.client.first_name, "Jane");
+    assert_eq!((first.treated_on, first.open_escalation), (None, None));
+
+    db.add_treatment(first.client.id, date(2025, 3, 1), at(1))
+        .await
+        .expect("add");
+    db.add_treatment(first.client.id, date(2025, 2, 27), at(2))
+        .await
+        .expect("corrected");
+    let message = db
+        .record_message(&inbound(first.client.id, "pus", at(3)))
+        .await
+        .expect("message");
+    let escalation = db
+        .open_escalation_with_alert(
+            first.client.id,
+            "urgent",
+            &[],
+            message,
+            at(3),
+            staff_alert("turn", at(3)),
+        )
+        .await
+        .expect("open");
+
+    let next = db
+        .client_turn(Some(11), 7, 7, "Jane B", None, at(4))
+        .await
+        .expect("turn");
+    assert!(next.first_delivery);
+    assert_eq!(next.client.id, first.client.id);
+    assert_eq!(next.client.first_name, "Jane B");
+    assert_eq!(
+        next.treated_on,
+        Some(date(2025, 2, 27)),
+        "the date entered last counts"
+    );
+    assert_eq!(next.open_escalation, Some(escalation.id));
+
+    // Telegram delivering update 11 (or an older one) again, e.g. after a restart before it was confirmed.
+    assert!(
+        !db.client_turn(Some(11), 7, 7, "Jane B", None, at(5))
+            .await
+            .expect("turn")
+            .first_delivery
+    );
+    assert!(
+        !db.client_turn(Some(10), 7, 7, "Jane B", None, at(5))
+            .await
+            .expect("turn")
+            .first_delivery
+    );
+    assert!(
+        db.client_turn(Some(12), 7, 7, "Jane B", None, at(5))
+            .await
+            .expect("turn")
+            .first_delivery
+    );
+    // Without an update id (the local chat), every turn counts.
+    assert!(
+        db.client_turn(None, 7, 7, "Jane B", None, at(6))
+            .await
+            .expect("turn")
+            .first_delivery
+    );
+    assert!(
+        !db.client_turn(Some(12), 7, 7, "Jane B", None, at(6))
+            .await
+            .expect("turn")
+            .first_delivery
+    );
+    // Another client's update ids are their own.
+    assert!(
+        db.client_turn(Some(5), 8, 8, "Ann", None, at(6))
+            .await
+            .expect("turn")
+            .first_delivery
+    );
+}
+
+async fn several_messages_are_stored_in_one_go_in_order(db: &Db) {
+    let client = add_client(db, 1).await;
+    assert!(db.record_messages(&[]).await.expect("nothing").is_empty());
+    let mut question = inbound(client.id, "can i wear makeup", at(1));
+    question.triage = Some(triage("post-care", "none", &[]));
+    let mut answer = inbound(client.id, "after 24 hours", at(1));
+    answer.direction = Direction::Out;
+    answer.triage = None;
+    let ids = db
+        .record_messages(&[question, answer])
+        .await
+        .expect("stored");
+    assert_eq!(ids.len(), 2);
+    let stored = db.client_messages(client.id, 10).await.expect("read");
+    let by_id = |id: i64| stored.iter().find(|m| m.id == id).expect("stored message");
+    assert_eq!(by_id(ids[0]).text.as_deref(), Some("can i wear makeup"));
+    assert_eq!(by_id(ids[0]).direction, Direction::In);
+    assert!(by_id(ids[0]).triage.is_some());
+    assert_eq!(by_id(ids[1]).text.as_deref(), Some("after 24 hours"));
+    assert_eq!(by_id(ids[1]).direction, Direction::Out);
 }
 
 async fn add_client(db: &Db, telegram_user_id: i64) -> Client {

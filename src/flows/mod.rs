@@ -8,8 +8,8 @@ mod texts;
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level, Triage};
 use crate::store::{
-    Client, Db, Direction, EscalationStatus, MessageKind, NewMessage, NewOutbox, StoreError,
-    Transition, TriageRecord,
+    Client, ClientTurn, Db, Direction, EscalationStatus, MessageKind, MessageLog, NewMessage,
+    NewOutbox, StoreError, Transition, TriageRecord,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
@@ -107,6 +107,8 @@ pub struct Service {
     pub staff_chat: i64,
     /// Wakes the delivery worker when something is queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Stores conversation messages, several conversations per statement under load.
+    pub log: MessageLog,
 }
 
 impl Service {
@@ -115,15 +117,19 @@ impl Service {
     }
 
     /// A client's message or button press. Returns what to send back, in order.
+    ///
+    /// `update_id` identifies the Telegram update: one delivered twice is answered once.
     pub async fn on_client(
         &self,
         who: &Person,
         input: ClientInput,
+        update_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Say>, FlowError> {
-        let client = self
+        let turn = self
             .db
-            .upsert_client(
+            .client_turn(
+                update_id,
                 who.user_id,
                 who.chat_id,
                 &who.first_name,
@@ -131,17 +137,25 @@ impl Service {
                 now,
             )
             .await?;
-        let says = match input {
-            ClientInput::Button(data) => self.client_button(&client, &data, now).await?,
+        if !turn.first_delivery {
+            tracing::info!(
+                update = update_id,
+                "update delivered again: already handled"
+            );
+            return Ok(Vec::new());
+        }
+        let client = &turn.client;
+        let (says, replies_stored) = match input {
+            ClientInput::Button(data) => (self.client_button(client, &data, now).await?, false),
             ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
-                self.client_command(&client, &text, message_id, now).await?
+                self.client_command(&turn, &text, message_id, now).await?
             }
             ClientInput::Text { text, message_id } => {
-                self.client_text(&client, &text, message_id, MessageKind::Text, now)
+                self.client_text(&turn, &text, message_id, MessageKind::Text, now)
                     .await?
             }
             ClientInput::Edited { text, message_id } => {
-                self.client_text(&client, &text, message_id, MessageKind::Edit, now)
+                self.client_text(&turn, &text, message_id, MessageKind::Edit, now)
                     .await?
             }
             ClientInput::Photo {
@@ -149,35 +163,30 @@ impl Service {
                 caption,
                 message_id,
             } => {
-                self.client_photo(&client, &file_id, caption.as_deref(), message_id, now)
+                self.client_photo(&turn, &file_id, caption.as_deref(), message_id, now)
                     .await?
             }
             ClientInput::Unsupported { kind, message_id } => {
+                let says = vec![Say::text(texts::UNSUPPORTED)];
                 if client.consent == Some(true) {
-                    self.store_inbound(&client, kind, None, None, message_id, None, now)
-                        .await?;
+                    let mut rows = vec![inbound(client, kind, None, None, message_id, None, now)];
+                    rows.extend(says.iter().map(|say| outbound(client, &say.text, now)));
+                    self.log.record(rows).await?;
                 }
-                vec![Say::text(texts::UNSUPPORTED)]
+                (says, client.consent == Some(true))
             }
         };
-        if client.consent == Some(true)
-            || self.db.client(client.id).await?.and_then(|c| c.consent) == Some(true)
-        {
-            for say in &says {
-                self.db
-                    .record_message(&NewMessage {
-                        client_id: client.id,
-                        direction: Direction::Out,
-                        telegram_message_id: None,
-                        kind: MessageKind::Text,
-                        text: Some(say.text.clone()),
-                        photo_file_id: None,
-                        triage: None,
-                        escalation_id: None,
-                        at: now,
-                    })
-                    .await
-                    .ok();
+        // Replies are stored too, once the client has agreed to it (possibly with the button just pressed).
+        let consented = client.consent == Some(true)
+            || self.db.client(client.id).await?.and_then(|c| c.consent) == Some(true);
+        if consented && !replies_stored {
+            let rows: Vec<NewMessage> = says
+                .iter()
+                .map(|say| outbound(client, &say.text, now))
+                .collect();
+            if let Err(e) = self.log.record(rows).await {
+                // The reply still goes out: losing its copy loses nothing the client reported.
+                tracing::error!(error = %e, "could not store the bot's reply");
             }
         }
         Ok(says)
@@ -205,11 +214,12 @@ impl Service {
 
     async fn client_command(
         &self,
-        client: &Client,
+        turn: &ClientTurn,
         text: &str,
         message_id: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
+    ) -> Result<(Vec<Say>, bool), FlowError> {
+        let client = &turn.client;
         let command = text
             .split_whitespace()
             .next()
@@ -218,7 +228,7 @@ impl Service {
             .next()
             .unwrap_or_default()
             .to_lowercase();
-        Ok(match command.as_str() {
+        let says = match command.as_str() {
             "/start" => {
                 if client.consent == Some(true) {
                     self.db.set_state(client.id, state::AWAITING_DATE).await?;
@@ -258,19 +268,19 @@ impl Service {
             "/open" | "/history" | "/unanswered" | "/stats" => vec![Say::text(texts::STAFF_ONLY)],
             _ => {
                 // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
-                let mut says = vec![Say::text(texts::UNKNOWN_COMMAND)];
                 let rest = text.trim_start().trim_start_matches('/');
                 if client.consent == Some(true) && rest.split_whitespace().count() > 1 {
                     let triage = self.engine.analyse(rest, None, Some(self.today(now)));
                     if triage.escalation > Level::None {
-                        says = self
-                            .client_text(client, rest, message_id, MessageKind::Text, now)
-                            .await?;
+                        return self
+                            .client_text(turn, rest, message_id, MessageKind::Text, now)
+                            .await;
                     }
                 }
-                says
+                vec![Say::text(texts::UNKNOWN_COMMAND)]
             }
-        })
+        };
+        Ok((says, false))
     }
 
     async fn client_button(
@@ -332,12 +342,13 @@ impl Service {
 
     async fn client_text(
         &self,
-        client: &Client,
+        turn: &ClientTurn,
         text: &str,
         message_id: Option<i64>,
         kind: MessageKind,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
+    ) -> Result<(Vec<Say>, bool), FlowError> {
+        let client = &turn.client;
         let today = self.today(now);
         if client.consent != Some(true) {
             // Nothing is stored without consent, but the client still gets the curated answer: an emergency
@@ -353,52 +364,57 @@ impl Service {
                     .await?;
                 says.push(self.welcome(client));
             }
-            return Ok(says);
+            return Ok((says, false));
         }
         if client.state == state::AWAITING_DATE {
             match dates::parse_treatment_date(text, today) {
-                Ok(date) => return self.save_date(client, date, now).await,
+                Ok(date) => return Ok((self.save_date(client, date, now).await?, false)),
                 Err(reason) if looks_like_a_date(text) => {
-                    return Ok(vec![Say::text(reason), self.ask_date()]);
+                    return Ok((vec![Say::text(reason), self.ask_date()], false));
                 }
                 Err(_) => {}
             }
         }
-        let day = self.day_since_treatment(client.id, today).await?;
-        let triage = self.engine.analyse(text, day, Some(today));
-        let mut says = self
-            .report(client, &triage, kind, Some(text), None, message_id, now)
+        let triage = self
+            .engine
+            .analyse(text, day_since(turn, today), Some(today));
+        let (mut says, stored) = self
+            .report(turn, &triage, kind, Some(text), None, message_id, now)
             .await?;
         if client.state == state::AWAITING_DATE {
             says.push(self.ask_date());
-        } else if client.state != state::READY {
+            return Ok((says, false));
+        }
+        if client.state != state::READY {
             self.db.set_state(client.id, state::READY).await?;
         }
-        Ok(says)
+        Ok((says, stored))
     }
 
     async fn client_photo(
         &self,
-        client: &Client,
+        turn: &ClientTurn,
         file_id: &str,
         caption: Option<&str>,
         message_id: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
+    ) -> Result<(Vec<Say>, bool), FlowError> {
+        let client = &turn.client;
         if client.consent != Some(true) {
             let mut says = vec![Say::text(texts::photo_needs_consent(&self.clinic.clinic))];
             if client.consent.is_none() {
                 says.push(self.welcome(client));
             }
-            return Ok(says);
+            return Ok((says, false));
         }
         let today = self.today(now);
-        let day = self.day_since_treatment(client.id, today).await?;
-        let triage = self
-            .engine
-            .analyse(caption.unwrap_or_default(), day, Some(today));
+        let triage = self.engine.analyse(
+            caption.unwrap_or_default(),
+            day_since(turn, today),
+            Some(today),
+        );
         self.report(
-            client,
+            turn,
             &triage,
             MessageKind::Photo,
             caption,
@@ -409,90 +425,51 @@ impl Service {
         .await
     }
 
-    async fn day_since_treatment(
-        &self,
-        client_id: i64,
-        today: NaiveDate,
-    ) -> Result<Option<u32>, FlowError> {
-        Ok(self
-            .db
-            .current_treatment(client_id)
-            .await?
-            .map(|date| (today - date).num_days().max(0) as u32))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn store_inbound(
-        &self,
-        client: &Client,
-        kind: MessageKind,
-        text: Option<&str>,
-        photo: Option<&str>,
-        message_id: Option<i64>,
-        triage: Option<&Triage>,
-        now: DateTime<Utc>,
-    ) -> Result<i64, FlowError> {
-        Ok(self
-            .db
-            .record_message(&NewMessage {
-                client_id: client.id,
-                direction: Direction::In,
-                telegram_message_id: message_id,
-                kind,
-                text: text.map(str::to_string),
-                photo_file_id: photo.map(str::to_string),
-                triage: triage.map(|t| TriageRecord {
-                    intent: t.intent.clone(),
-                    category: t.category.as_str().to_string(),
-                    escalation: t.escalation.as_str().to_string(),
-                    confidence: t.confidence,
-                    red_flags: t.red_flags.iter().map(|f| f.id.clone()).collect(),
-                }),
-                escalation_id: None,
-                at: now,
-            })
-            .await?)
-    }
-
     /// Stores the message, escalates when needed (or adds to the open escalation), and says what happens next.
+    /// Returns the replies and whether they are stored already.
     #[allow(clippy::too_many_arguments)]
     async fn report(
         &self,
-        client: &Client,
+        turn: &ClientTurn,
         triage: &Triage,
         kind: MessageKind,
         text: Option<&str>,
         photo: Option<&str>,
         message_id: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
-        let message = self
-            .store_inbound(client, kind, text, photo, message_id, Some(triage), now)
-            .await?;
-        let open = self.db.open_escalation_for_client(client.id).await?;
+    ) -> Result<(Vec<Say>, bool), FlowError> {
+        let client = &turn.client;
         // A photo always goes to staff: at least as a routine report.
         let level = if photo.is_some() {
             triage.escalation.max(Level::Routine)
         } else {
             triage.escalation
         };
-        let flags: Vec<String> = triage.red_flags.iter().map(|f| f.label.clone()).collect();
         let mut says = Vec::new();
         let has_answer =
             photo.is_none() || triage.intent.is_some() || triage.escalation > Level::None;
         if has_answer {
             says.push(Say::text(triage.reply.clone()));
         }
-        let escalation_id = match open {
+        let message = inbound(client, kind, text, photo, message_id, Some(triage), now);
+        if turn.open_escalation.is_none() && level == Level::None {
+            // The common case, a question: the message and its answer in one statement.
+            let mut rows = vec![message];
+            rows.extend(says.iter().map(|say| outbound(client, &say.text, now)));
+            self.log.record(rows).await?;
+            return Ok((says, true));
+        }
+        let message = self.db.record_message(&message).await?;
+        match turn.open_escalation {
             Some(open) => {
                 let raise = (level > Level::None).then_some(level.as_str());
-                self.db.attach_message(open.id, message, raise).await?;
-                self.enqueue_staff(open.id, client, message, photo, text, now)
+                self.db.attach_message(open, message, raise).await?;
+                self.enqueue_staff(open, client, message, photo, text, now)
                     .await?;
                 says.push(Say::text(texts::added_to_open(photo.is_some())));
-                open.id
             }
-            None if level > Level::None => {
+            None => {
+                let flags: Vec<String> = triage.red_flags.iter().map(|f| f.label.clone()).collect();
                 let escalation = self
                     .db
                     .open_escalation_with_alert(
@@ -518,12 +495,9 @@ impl Service {
                         .await?;
                 }
                 says.push(Say::text(self.next_steps(level, photo.is_some(), now)));
-                escalation.id
             }
-            None => return Ok(says),
-        };
-        let _ = escalation_id;
-        Ok(says)
+        }
+        Ok((says, false))
     }
 
     async fn enqueue_staff(
@@ -766,6 +740,53 @@ impl Service {
             "/help" | "/start" => texts::STAFF_HELP.into(),
             _ => return Ok(None),
         }))
+    }
+}
+
+fn day_since(turn: &ClientTurn, today: NaiveDate) -> Option<u32> {
+    turn.treated_on
+        .map(|date| (today - date).num_days().max(0) as u32)
+}
+
+fn inbound(
+    client: &Client,
+    kind: MessageKind,
+    text: Option<&str>,
+    photo: Option<&str>,
+    message_id: Option<i64>,
+    triage: Option<&Triage>,
+    now: DateTime<Utc>,
+) -> NewMessage {
+    NewMessage {
+        client_id: client.id,
+        direction: Direction::In,
+        telegram_message_id: message_id,
+        kind,
+        text: text.map(str::to_string),
+        photo_file_id: photo.map(str::to_string),
+        triage: triage.map(|t| TriageRecord {
+            intent: t.intent.clone(),
+            category: t.category.as_str().to_string(),
+            escalation: t.escalation.as_str().to_string(),
+            confidence: t.confidence,
+            red_flags: t.red_flags.iter().map(|f| f.id.clone()).collect(),
+        }),
+        escalation_id: None,
+        at: now,
+    }
+}
+
+fn outbound(client: &Client, text: &str, now: DateTime<Utc>) -> NewMessage {
+    NewMessage {
+        client_id: client.id,
+        direction: Direction::Out,
+        telegram_message_id: None,
+        kind: MessageKind::Text,
+        text: Some(text.to_string()),
+        photo_file_id: None,
+        triage: None,
+        escalation_id: None,
+        at: now,
     }
 }
 

@@ -25,6 +25,26 @@ pub struct Client {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A client with what one conversation turn needs to know about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientTurn {
+    pub client: Client,
+    pub treated_on: Option<NaiveDate>,
+    /// The escalation not yet resolved, if any.
+    pub open_escalation: Option<i64>,
+    /// False when this Telegram update was processed before (delivered twice): do nothing with it.
+    pub first_delivery: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientTurnRow {
+    #[sqlx(flatten)]
+    client: ClientRow,
+    current_treated_on: Option<String>,
+    open_escalation_id: Option<i64>,
+    last_update_repeated: bool,
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
     id: i64,
@@ -159,6 +179,64 @@ impl Db {
         row.try_into()
     }
 
+    /// [`Db::upsert_client`] for a conversation turn, in one statement: also returns the current treatment date
+    /// and the open escalation, and tells whether the Telegram update was handled before. Update ids only grow
+    /// and one chat's updates are handled in order, so an id not above the client's last one is a repeat
+    /// delivery. (One statement per turn: each is a hand-off to SQLite's worker thread and a commit, which bounded
+    /// the bot's throughput; see benches/bot_throughput.rs.)
+    pub async fn client_turn(
+        &self,
+        update_id: Option<i64>,
+        telegram_user_id: i64,
+        chat_id: i64,
+        first_name: &str,
+        username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ClientTurn, StoreError> {
+        let row: ClientTurnRow = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at,
+                                      last_update_id, last_update_repeated)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, FALSE)
+                 ON CONFLICT (telegram_user_id) DO UPDATE SET
+                     chat_id = excluded.chat_id,
+                     first_name = excluded.first_name,
+                     username = excluded.username,
+                     updated_at = excluded.updated_at,
+                     last_update_repeated = (excluded.last_update_id IS NOT NULL
+                         AND clients.last_update_id IS NOT NULL
+                         AND excluded.last_update_id <= clients.last_update_id),
+                     last_update_id = CASE
+                         WHEN excluded.last_update_id IS NULL THEN clients.last_update_id
+                         WHEN clients.last_update_id IS NOT NULL AND clients.last_update_id >= excluded.last_update_id
+                             THEN clients.last_update_id
+                         ELSE excluded.last_update_id END
+                 RETURNING *,
+                     (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
+                      ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
+                     (SELECT e.id FROM escalations e WHERE e.client_id = clients.id AND e.status <> 'resolved'
+                      ORDER BY e.id DESC LIMIT 1) AS open_escalation_id",
+            )
+            .bind(telegram_user_id)
+            .bind(chat_id)
+            .bind(first_name)
+            .bind(username)
+            .bind(millis(now))
+            .bind(update_id)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(ClientTurn {
+            client: row.client.try_into()?,
+            treated_on: row
+                .current_treated_on
+                .map(|text| date("treatments.treated_on", &text))
+                .transpose()?,
+            open_escalation: row.open_escalation_id,
+            first_delivery: !row.last_update_repeated,
+        })
+    }
+
     pub async fn client(&self, client_id: i64) -> Result<Option<Client>, StoreError> {
         let row: Option<ClientRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM clients WHERE id = $1")
@@ -263,12 +341,11 @@ impl Db {
         Ok(())
     }
 
-    /// The latest treatment date of the client, if any.
+    /// The client's current treatment date: the one entered last (a later entry corrects or replaces it).
     pub async fn current_treatment(&self, client_id: i64) -> Result<Option<NaiveDate>, StoreError> {
-        // YYYY-MM-DD text sorts chronologically.
         let treated_on: Option<String> = on_pool!(self, pool => {
             sqlx::query_scalar(
-                "SELECT treated_on FROM treatments WHERE client_id = $1 ORDER BY treated_on DESC, id DESC LIMIT 1",
+                "SELECT treated_on FROM treatments WHERE client_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(client_id)
             .fetch_optional(pool)

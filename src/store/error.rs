@@ -37,4 +37,8 @@ pub enum StoreError {
 
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
+
+    /// The message log's writer has stopped (the process is shutting down).
+    #[error("the message log is closed")]
+    Closed,
 }

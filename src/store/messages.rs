@@ -172,6 +172,51 @@ impl Db {
         Ok(id)
     }
 
+    /// Stores several messages in one statement (a client's message and the replies to it) and returns their
+    /// ids in the order given.
+    pub async fn record_messages(&self, messages: &[NewMessage]) -> Result<Vec<i64>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut flags = Vec::with_capacity(messages.len());
+        for message in messages {
+            flags.push(
+                message
+                    .triage
+                    .as_ref()
+                    .map(|triage| json_text(&triage.red_flags))
+                    .transpose()?,
+            );
+        }
+        let mut ids: Vec<i64> = on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO messages (client_id, direction, telegram_message_id, kind, text, photo_file_id,
+                                       intent, category, escalation, confidence, red_flags, escalation_id, created_at) ",
+            );
+            query.push_values(messages.iter().zip(&flags), |mut row, (message, flags)| {
+                let triage = message.triage.as_ref();
+                row.push_bind(message.client_id)
+                    .push_bind(message.direction.as_str())
+                    .push_bind(message.telegram_message_id)
+                    .push_bind(message.kind.as_str())
+                    .push_bind(message.text.as_deref())
+                    .push_bind(message.photo_file_id.as_deref())
+                    .push_bind(triage.and_then(|triage| triage.intent.as_deref()))
+                    .push_bind(triage.map(|triage| triage.category.as_str()))
+                    .push_bind(triage.map(|triage| triage.escalation.as_str()))
+                    .push_bind(triage.map(|triage| triage.confidence))
+                    .push_bind(flags.as_deref())
+                    .push_bind(message.escalation_id)
+                    .push_bind(millis(message.at));
+            });
+            query.push(" RETURNING id");
+            query.build_query_scalar::<i64>().fetch_all(pool).await?
+        });
+        // RETURNING order is unspecified, but one statement assigns increasing ids in VALUES order.
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>, StoreError> {
         let row: Option<MessageRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM messages WHERE id = $1")

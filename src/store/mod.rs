@@ -71,16 +71,18 @@ mod clients;
 mod columns;
 mod error;
 mod escalations;
+mod message_log;
 mod messages;
 mod outbox;
 mod stats;
 mod updates;
 
-pub use clients::Client;
+pub use clients::{Client, ClientTurn};
 pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
+pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxStatus};
 pub use stats::Stats;
@@ -161,7 +163,10 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        SqlitePoolOptions::new().max_connections(8)
+        // SQLite has one writer at a time. With several connections, writers collide and sleep in SQLite's
+        // busy handler (milliseconds each); with one, they queue in the pool and run back to back (measured:
+        // benches/bot_throughput.rs).
+        SqlitePoolOptions::new().max_connections(1)
     };
     Ok(Db::Sqlite(pool_options.connect_with(options).await?))
 }

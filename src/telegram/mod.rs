@@ -80,10 +80,10 @@ async fn first_delivery(app: &App, update: &Update) -> anyhow::Result<bool> {
 async fn on_message(bot: Bot, app: Arc<App>, update: Update, msg: Message) -> anyhow::Result<()> {
     let chat = msg.chat.id;
     guarded(&app, &bot, Some(chat), async {
-        if !first_delivery(&app, &update).await? {
-            return Ok(());
-        }
         if chat == app.staff_chat {
+            if !first_delivery(&app, &update).await? {
+                return Ok(());
+            }
             return staff_message(&bot, &app, &msg).await;
         }
         // Groups other than the staff chat are not the bot's business.
@@ -97,7 +97,12 @@ async fn on_message(bot: Bot, app: Arc<App>, update: Update, msg: Message) -> an
         tracing::debug!(chat = chat.0, text = ?msg.text(), "client message");
         let says = app
             .service
-            .on_client(&person(user, chat), input, Utc::now())
+            .on_client(
+                &person(user, chat),
+                input,
+                Some(update.id.0.into()),
+                Utc::now(),
+            )
             .await?;
         app_sent(&app);
         send_says(&bot, chat, says).await
@@ -113,7 +118,7 @@ async fn on_edited_message(
 ) -> anyhow::Result<()> {
     let chat = msg.chat.id;
     guarded(&app, &bot, Some(chat), async {
-        if !first_delivery(&app, &update).await? || !msg.chat.is_private() {
+        if !msg.chat.is_private() {
             return Ok(());
         }
         let (Some(user), Some(text)) = (msg.from.as_ref(), msg.text().or(msg.caption())) else {
@@ -125,7 +130,12 @@ async fn on_edited_message(
         };
         let says = app
             .service
-            .on_client(&person(user, chat), input, Utc::now())
+            .on_client(
+                &person(user, chat),
+                input,
+                Some(update.id.0.into()),
+                Utc::now(),
+            )
             .await?;
         app_sent(&app);
         send_says(&bot, chat, says).await
@@ -238,10 +248,11 @@ async fn on_callback(
 ) -> anyhow::Result<()> {
     let chat = q.message.as_ref().map(|m| m.chat().id);
     guarded(&app, &bot, chat, async {
-        if !first_delivery(&app, &update).await? {
+        let data = q.data.clone().unwrap_or_default();
+        // A client's press is deduplicated with the client's turn; any other here.
+        if !chat.is_some_and(|c| c.is_user()) && !first_delivery(&app, &update).await? {
             return Ok(());
         }
-        let data = q.data.clone().unwrap_or_default();
         let answer = match chat {
             Some(chat) if chat == app.staff_chat => {
                 if is_staff(&bot, app.staff_chat, q.from.id).await {
@@ -261,6 +272,7 @@ async fn on_callback(
                     .on_client(
                         &person(&q.from, chat),
                         ClientInput::Button(data),
+                        Some(update.id.0.into()),
                         Utc::now(),
                     )
                     .await?;

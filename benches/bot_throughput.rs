@@ -1,0 +1,152 @@
+//! End-to-end throughput and latency of `aftercare serve` with SQLite persistence, driven through the fake
+//! Telegram Bot API of the tests: from an update being offered to getUpdates to the reply's sendMessage.
+//!
+//! Run: `cargo bench --bench bot_throughput` (the release binary is started as a subprocess). The fake, the
+//! driver and the bot share this machine's cores, so the figures are a floor for the bot alone.
+
+#[path = "../tests/support/fake_bot_api.rs"]
+mod fake_bot_api;
+
+use aftercare::store::Db;
+use chrono::{Duration as Days, Utc};
+use fake_bot_api::{FakeBotApi, User};
+use std::collections::{HashMap, HashSet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CLIENTS: i64 = 2_000;
+const FIRST_CLIENT: i64 = 100_000;
+const STAFF: i64 = -1_009_999;
+
+fn questions() -> Vec<String> {
+    include_str!("../tests/eval/clients.jsonl")
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|v| v["level"] == "none")
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Pushes one message per client in `clients`, `rate` per second (0: all at once), and returns each update's
+/// latency to its first reply and the time from the first push to the last reply.
+async fn run(
+    fake: &FakeBotApi,
+    clients: &[User],
+    texts: &[String],
+    rate: u32,
+) -> (Vec<Duration>, Duration) {
+    fake.clear_calls();
+    let ids: HashSet<i64> = clients.iter().map(|c| c.id).collect();
+    let mut pushed = HashMap::new();
+    let start = Instant::now();
+    for (i, client) in clients.iter().enumerate() {
+        if rate > 0 {
+            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        pushed.insert(client.id, Instant::now());
+        fake.client_text(client, &texts[i % texts.len()]);
+    }
+    // Every client gets at least one reply; some get two (an answer and what happens next).
+    let mut first_reply: HashMap<i64, Instant> = HashMap::new();
+    let mut wanted = ids.len();
+    while first_reply.len() < ids.len() {
+        let calls = fake
+            .wait_for_count(
+                |c| c.is_send() && c.chat_id().is_some_and(|id| ids.contains(&id)),
+                wanted,
+                Duration::from_secs(60),
+            )
+            .await;
+        for call in &calls {
+            if let Some(chat) = call.chat_id() {
+                first_reply.entry(chat).or_insert(call.at);
+            }
+        }
+        if calls.len() < wanted {
+            break; // timed out: report what arrived
+        }
+        wanted += ids.len() - first_reply.len();
+    }
+    let mut latencies = Vec::new();
+    let mut last = start;
+    for (id, at) in &first_reply {
+        latencies.push(at.saturating_duration_since(pushed[id]));
+        last = last.max(*at);
+    }
+    latencies.sort();
+    (latencies, last.saturating_duration_since(start))
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("bot_throughput: benchmark");
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let fake = FakeBotApi::start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        // Clients who have consented and given a treatment date: the steady state.
+        let db = Db::connect(&url).await.expect("database");
+        db.migrate().await.expect("migrate");
+        let now = Utc::now();
+        let clients: Vec<User> = (0..CLIENTS).map(|i| User::new(FIRST_CLIENT + i, &format!("Client{i}"))).collect();
+        for user in &clients {
+            let client = db.upsert_client(user.id, user.id, &user.first_name, None, now).await.expect("client");
+            db.set_consent(client.id, true, now).await.expect("consent");
+            db.add_treatment(client.id, (now - Days::days(2)).date_naive(), now).await.expect("date");
+            db.set_state(client.id, "ready").await.expect("state");
+        }
+        db.close().await;
+
+        let mut bot = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+            .arg("serve")
+            .env("TELOXIDE_TOKEN", fake.token())
+            .env("TELOXIDE_API_URL", fake.url())
+            .env("DATABASE_URL", &url)
+            .env("AFTERCARE_STAFF_CHAT", STAFF.to_string())
+            .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+            .env("AFTERCARE_TIMEZONE", "UTC")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the bot");
+        fake.wait_for(|c| c.method == "getupdates", Duration::from_secs(30)).await.expect("the bot polls");
+
+        let texts = questions();
+        run(&fake, &clients[..200], &texts, 0).await; // warm-up
+
+        let (burst, elapsed) = run(&fake, &clients, &texts, 0).await;
+        println!(
+            "burst: {} updates answered in {:.2} s = {:.0} updates/s (median latency {:.1} ms, p99 {:.1} ms, queueing included)",
+            burst.len(),
+            elapsed.as_secs_f64(),
+            burst.len() as f64 / elapsed.as_secs_f64(),
+            percentile(&burst, 0.5).as_secs_f64() * 1e3,
+            percentile(&burst, 0.99).as_secs_f64() * 1e3,
+        );
+        for rate in [500, 1_000, 2_000] {
+            let (paced, elapsed) = run(&fake, &clients, &texts, rate).await;
+            println!(
+                "paced at {rate}/s: {} updates in {:.2} s, median latency {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                paced.len(),
+                elapsed.as_secs_f64(),
+                percentile(&paced, 0.5).as_secs_f64() * 1e3,
+                percentile(&paced, 0.99).as_secs_f64() * 1e3,
+                paced.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+            );
+        }
+        let _ = bot.kill();
+        let _ = bot.wait();
+    });
+}
