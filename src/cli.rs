@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Talk to the bot in this terminal (no Telegram needed). Type /help in the chat for commands.
+    /// Talk to the bot in this terminal, the same conversation as on Telegram (no token needed).
     Chat(ChatArgs),
     /// Answer one message, or JSON lines from stdin with --json.
     Ask(AskArgs),
@@ -91,9 +91,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Check { dir } => return check(cli, dir.as_deref()),
         Command::Ask(args) => build_engine(cli).map(|(engine, clinic)| ask(&engine, &clinic, args)),
         Command::Eval(args) => build_engine(cli).map(|(engine, _)| run_eval(&engine, args)),
-        Command::Chat(args) => {
-            build_engine(cli).map(|(engine, clinic)| chat(&engine, &clinic, args))
-        }
+        Command::Chat(args) => chat(cli, args),
         Command::Serve => serve(cli),
         Command::Migrate => migrate(cli),
     };
@@ -339,60 +337,29 @@ fn run_eval(engine: &Engine, args: &EvalArgs) -> ExitCode {
     }
 }
 
-fn chat(engine: &Engine, clinic: &ClinicSettings, args: &ChatArgs) -> ExitCode {
-    let mut day = args.day;
-    println!(
-        "Aftercare, {} (local chat). Ask about your aftercare; /day N sets the days since treatment, /explain toggles reasons, /quit ends.",
-        clinic.clinic.name
-    );
-    let mut explain = false;
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout();
-    loop {
-        let _ = write!(out, "you> ");
-        let _ = out.flush();
-        let mut line = String::new();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("could not read that line ({e}); please type plain text");
-                continue;
-            }
-        }
-        let line = line.trim();
-        match line.split_whitespace().next() {
-            Some("/quit" | "/exit") => break,
-            Some("/help") => {
-                println!(
-                    "/day N  days since your treatment (0 = today)\n/explain  show how answers are chosen\n/quit  leave"
-                );
-                continue;
-            }
-            Some("/explain") => {
-                explain = !explain;
-                println!("explanations {}", if explain { "on" } else { "off" });
-                continue;
-            }
-            Some("/day") => {
-                match line.split_whitespace().nth(1).map(str::parse::<u32>) {
-                    Some(Ok(n)) => {
-                        day = Some(n);
-                        println!("ok: day {n} since treatment");
-                    }
-                    _ => println!("usage: /day N, for example /day 3"),
-                }
-                continue;
-            }
-            Some(command) if command.starts_with('/') => {
-                println!("unknown command {command}; try /help");
-                continue;
-            }
-            _ => {}
-        }
-        let triage = engine.analyse(line, day, Some(today(clinic)));
-        let _ = write!(out, "aftercare> ");
-        print_triage(&mut out, &triage, explain);
-    }
-    ExitCode::SUCCESS
+/// The local chat: the bot's own flows, on the configured database (default: `aftercare.db` here).
+fn chat(cli: &Cli, args: &ChatArgs) -> Result<ExitCode, String> {
+    let source =
+        configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let (engine, clinic) = build_engine(cli)?;
+    let url = configuration::database_url(&source);
+    runtime()?
+        .block_on(async {
+            let db = crate::store::Db::connect(&url).await?;
+            db.migrate().await?;
+            let service = crate::flows::Service {
+                db: db.clone(),
+                engine: std::sync::Arc::new(engine),
+                clinic,
+                // Nothing is sent anywhere: the terminal prints what staff would get.
+                staff_chat: 0,
+                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+                log: crate::store::MessageLog::start(db.clone()),
+            };
+            let result = crate::chat::run(service, args.day).await;
+            db.close().await;
+            result
+        })
+        .map_err(|e: anyhow::Error| format!("{e:#}"))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! Aftercare: post-treatment questions answered from curated intents, worrying reports escalated to staff.
 
+pub mod chat;
 pub mod cli;
 pub mod configuration;
 pub mod delivery;

@@ -200,14 +200,48 @@ fn eval_fails_when_a_floor_is_not_met_and_on_malformed_files() {
 }
 
 #[test]
-fn chat_answers_in_the_terminal_without_telegram() {
-    let out = aftercare(
-        &["chat"],
-        "/day 0\ncan i wear makeup tomorrow\n/nonsense\nmy tongue is swelling and i cant breathe\n/quit\n",
+fn chat_runs_the_bots_conversation_in_the_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("chat")
+        .env_remove("AFTERCARE_INTENTS")
+        .env_remove("AFTERCARE_CONFIG")
+        .env("DATABASE_URL", &url)
+        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let input = "1\n/day 0\ncan i wear makeup tomorrow\n/nonsense\nmy tongue is swelling and i cant breathe\n/quit\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("finishes");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success());
     let text = stdout(&out);
+    assert!(
+        text.contains("Is that OK?"),
+        "consent is asked first: {text}"
+    );
+    assert!(text.contains("ok: treatment on"), "{text}");
     assert!(text.contains("24"), "{text}");
-    assert!(text.contains("unknown command /nonsense"), "{text}");
-    assert!(text.contains("999"), "{text}");
+    assert!(text.contains("I don't know that command"), "{text}");
+    assert!(text.contains("call 999"), "{text}");
+    assert!(
+        text.contains("[to clinic staff] 🚨 EMERGENCY"),
+        "staff alert shown: {text}"
+    );
+    assert!(
+        dir.path().join("chat.db").exists(),
+        "the conversation is stored"
+    );
 }

@@ -350,9 +350,11 @@ fn send_error(error: RequestError) -> SendError {
     match error {
         RequestError::RetryAfter(wait) => SendError::RetryAfter(wait.seconds()),
         RequestError::Network(e) => SendError::Transient(format!("network: {e}")),
-        RequestError::InvalidJson { .. } | RequestError::Io(_) => {
-            SendError::Transient(error.to_string())
+        // Not `to_string()`: an unreadable answer embeds Telegram's raw reply, which quotes the message text.
+        RequestError::InvalidJson { .. } => {
+            SendError::Transient("Telegram's answer could not be read".into())
         }
+        RequestError::Io(e) => SendError::Transient(format!("I/O: {e}")),
         RequestError::Api(ApiError::Unknown(text))
             if text.contains("Bad Gateway") || text.contains("Internal") =>
         {

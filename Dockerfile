@@ -1,0 +1,28 @@
+# Multi-stage: build with the Rust toolchain, run on a slim image as a non-root user.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY src ./src
+COPY intents ./intents
+COPY migrations ./migrations
+COPY benches ./benches
+COPY tests ./tests
+RUN cargo build --release --locked --bin aftercare
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data aftercare \
+    && mkdir -p /data && chown aftercare /data
+COPY --from=build /src/target/release/aftercare /usr/local/bin/aftercare
+USER aftercare
+WORKDIR /data
+# The SQLite database lives here by default; mount a volume to keep it.
+VOLUME ["/data"]
+ENV DATABASE_URL=sqlite:///data/aftercare.db \
+    RUST_LOG=warn,aftercare=info
+# SIGTERM (docker stop) shuts down cleanly: messages in progress finish, pending alerts resume on restart.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["aftercare"]
+CMD ["serve"]

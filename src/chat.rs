@@ -1,0 +1,187 @@
+//! The local chat: the same conversation as on Telegram (consent, treatment date, answers, escalation), in a
+//! terminal. It is a second adapter over `flows`; what would go to the clinic's staff chat is printed too.
+
+use crate::delivery::{self, Buttons, Messenger, SendError};
+use crate::flows::{ClientInput, Person, Say, Service};
+use chrono::{Duration, Utc};
+use std::sync::Mutex;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The terminal's user, as a Telegram-like identity.
+const LOCAL_USER: i64 = 1;
+
+/// Prints staff-chat traffic instead of sending it.
+struct Terminal {
+    next_message_id: Mutex<i64>,
+}
+
+impl Terminal {
+    fn print(&self, chat_id: i64, text: &str) -> i64 {
+        let to = if chat_id == LOCAL_USER {
+            "aftercare"
+        } else {
+            "to clinic staff"
+        };
+        println!("[{to}] {}", text.replace('\n', "\n    "));
+        let mut id = self
+            .next_message_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *id += 1;
+        *id
+    }
+}
+
+impl Messenger for Terminal {
+    async fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+        _: &Buttons,
+        _: Option<i64>,
+    ) -> Result<i64, SendError> {
+        Ok(self.print(chat_id, text))
+    }
+
+    async fn send_photo(
+        &self,
+        chat_id: i64,
+        _: &str,
+        caption: &str,
+        _: Option<i64>,
+    ) -> Result<i64, SendError> {
+        Ok(self.print(chat_id, &format!("(photo) {caption}")))
+    }
+
+    async fn edit_text(
+        &self,
+        chat_id: i64,
+        _: i64,
+        text: &str,
+        _: &Buttons,
+    ) -> Result<(), SendError> {
+        self.print(chat_id, &format!("(alert updated) {text}"));
+        Ok(())
+    }
+}
+
+fn show(says: &[Say]) -> Vec<(String, String)> {
+    let mut choices = Vec::new();
+    for say in says {
+        println!("aftercare> {}", say.text.replace('\n', "\n           "));
+        let buttons: Vec<(String, String)> = say.buttons.iter().flatten().cloned().collect();
+        if !buttons.is_empty() {
+            let shown: Vec<String> = buttons
+                .iter()
+                .enumerate()
+                .map(|(i, (label, _))| format!("[{}] {label}", i + 1))
+                .collect();
+            println!("           {}", shown.join("   "));
+            choices = buttons;
+        }
+    }
+    choices
+}
+
+/// Runs the conversation on stdin/stdout until end of input or /quit.
+pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
+    let name = std::env::var("USER")
+        .ok()
+        .filter(|n| !n.is_empty() && n != "root")
+        .unwrap_or_else(|| "there".into());
+    let me = Person {
+        user_id: LOCAL_USER,
+        chat_id: LOCAL_USER,
+        first_name: name,
+        username: None,
+    };
+    let terminal = Terminal {
+        next_message_id: Mutex::new(0),
+    };
+    println!(
+        "Aftercare, local chat for {} (the same conversation as on Telegram). Number keys choose a button; \
+         /day N sets your treatment N days ago; /quit ends.",
+        service.clinic.clinic.name
+    );
+    let known = service.db.client_by_telegram_id(LOCAL_USER).await?;
+    let mut choices = Vec::new();
+    if known.as_ref().and_then(|c| c.consent) != Some(true) {
+        let says = service
+            .on_client(&me, text("/start"), None, Utc::now())
+            .await?;
+        choices = show(&says);
+    }
+    if let Some(days) = day {
+        set_day(&service, days).await?;
+    }
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        print!("you> ");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                println!("could not read that line ({e}); please type plain text");
+                continue;
+            }
+        };
+        let line = line.trim();
+        if line == "/quit" || line == "/exit" {
+            break;
+        }
+        if let Some(days) = line.strip_prefix("/day") {
+            match days.trim().parse::<u32>() {
+                Ok(days) => set_day(&service, days).await?,
+                Err(_) => println!("usage: /day N, for example /day 3"),
+            }
+            continue;
+        }
+        let button = line
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| choices.get(i))
+            .or_else(|| {
+                choices
+                    .iter()
+                    .find(|(label, _)| label.eq_ignore_ascii_case(line))
+            })
+            .map(|(_, data)| data.clone());
+        let input = match button {
+            Some(data) => ClientInput::Button(data),
+            None => text(line),
+        };
+        let says = service.on_client(&me, input, None, Utc::now()).await?;
+        choices = show(&says);
+        // What the bot would send to the clinic's staff chat, now.
+        delivery::deliver_due(&service, &terminal, Duration::seconds(30)).await?;
+    }
+    Ok(())
+}
+
+fn text(text: &str) -> ClientInput {
+    ClientInput::Text {
+        text: text.to_string(),
+        message_id: None,
+    }
+}
+
+async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {
+    let Some(client) = service
+        .db
+        .client_by_telegram_id(LOCAL_USER)
+        .await?
+        .filter(|c| c.consent == Some(true))
+    else {
+        println!("First answer the question above (agree to me keeping your messages).");
+        return Ok(());
+    };
+    let now = Utc::now();
+    let date = service.today(now) - Duration::days(days.into());
+    service.db.add_treatment(client.id, date, now).await?;
+    service.db.set_state(client.id, "ready").await?;
+    println!("ok: treatment on {date} (day {days})");
+    Ok(())
+}
