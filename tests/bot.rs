@@ -427,6 +427,54 @@ async fn voice_notes_get_a_request_to_type_and_other_groups_are_ignored() {
 }
 
 #[tokio::test]
+async fn an_edited_message_is_triaged_again() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    let (_, message_id) = fake.client_text(&jane, "my chin looks a bit odd today");
+    messages_to(&fake, jane.id, before, 1).await;
+    assert_eq!(sent_count(&fake, STAFF), 0);
+    fake.client_edit(
+        &jane,
+        message_id,
+        "my chin looks odd, there's pus coming out",
+    );
+    let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+    assert!(
+        alert.text().unwrap_or_default().contains("pus coming out"),
+        "{:?}",
+        alert.text()
+    );
+}
+
+#[tokio::test]
+async fn outside_opening_hours_the_client_is_told_when_the_clinic_is_back() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    // Open one minute a week: closed now (unless this runs on a Sunday at 03:00 UTC).
+    let _bot = start_bot(
+        &fake,
+        &db.url,
+        &[("AFTERCARE_OPENING_HOURS", "Sun 03:00-03:01")],
+    )
+    .await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "i have a fever and my face is hot and swollen");
+    let next = &messages_to(&fake, jane.id, before, 2).await[1];
+    let text = next.text().unwrap_or_default();
+    assert!(
+        text.contains("closed right now") && text.contains("Sunday at 03:00"),
+        "{text}"
+    );
+    assert!(text.contains("112"), "what to do meanwhile: {text}");
+}
+
+#[tokio::test]
 async fn an_unacknowledged_alert_is_sent_again_as_a_reminder() {
     let fake = FakeBotApi::start().await;
     fake.add_chat_member(STAFF, nurse().id);
@@ -646,6 +694,42 @@ async fn non_members_cannot_use_staff_buttons_or_commands() {
             .text()
             .unwrap_or_default()
             .contains("NOT acknowledged")
+    );
+}
+
+#[tokio::test]
+async fn staff_commands_answer_members_in_the_staff_chat() {
+    let fake = FakeBotApi::start().await;
+    fake.add_chat_member(STAFF, nurse().id);
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    fake.client_text(&jane, "who won the football last night");
+    fake.client_text(&jane, "there is pus on my cheek");
+    messages_to(&fake, STAFF, 0, 1).await;
+    let expectations = [
+        ("/history @jane", "History of Jane (@jane)"),
+        ("/unanswered", "who won the football last night"),
+        ("/stats", "Last 7 days: 1 new client(s)"),
+        ("/open", "1 open report(s)"),
+    ];
+    for (i, (command, expected)) in expectations.iter().enumerate() {
+        fake.staff_text(STAFF, &nurse(), command);
+        let reply = &messages_to(&fake, STAFF, 1 + i, 1).await[0];
+        assert!(
+            reply.text().unwrap_or_default().contains(expected),
+            "{command}: {:?}",
+            reply.text()
+        );
+    }
+    let history = fake.messages_to(STAFF)[1]
+        .text()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        history.contains("there is pus on my cheek [urgent]"),
+        "{history}"
     );
 }
 

@@ -142,3 +142,29 @@ pub fn resolved_notice(clinic: &Clinic) -> String {
 pub fn relayed(clinic: &Clinic, staff_first_name: &str, text: &str) -> String {
     format!("Message from {} ({staff_first_name}):\n{text}", clinic.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_say_when_the_clinic_is_back_and_what_to_do_meanwhile() {
+        let clinic = Clinic {
+            phone: "0100".into(),
+            emergency_number: "112".into(),
+            ..Clinic::default()
+        };
+        let closed = next_steps(Level::Urgent, false, false, "Monday at 09:00", &clinic);
+        assert!(
+            closed.contains("closed right now")
+                && closed.contains("Monday at 09:00")
+                && closed.contains("112")
+        );
+        let open = next_steps(Level::Urgent, false, true, "", &clinic);
+        assert!(open.contains("today") && open.contains("0100"));
+        let emergency = next_steps(Level::Emergency, false, true, "", &clinic);
+        assert!(emergency.contains("call 112 now"));
+        let photo = next_steps(Level::Routine, true, true, "", &clinic);
+        assert!(photo.contains("your photo") && photo.contains("working day"));
+    }
+}

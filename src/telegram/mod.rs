@@ -40,6 +40,15 @@ fn person(user: &teloxide::types::User, chat: ChatId) -> Person {
     }
 }
 
+/// Runs a handler body; an error or a panic comes back as a description instead of unwinding.
+async fn catch(body: impl Future<Output = anyhow::Result<()>>) -> Result<(), String> {
+    match AssertUnwindSafe(body).catch_unwind().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err("panic".to_string()),
+    }
+}
+
 /// Runs a handler body so that an error or a panic is logged and answered, never fatal: a panicking handler
 /// would otherwise take the dispatcher down (teloxide issue 1435).
 async fn guarded(
@@ -48,10 +57,8 @@ async fn guarded(
     chat: Option<ChatId>,
     body: impl Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    let failure = match AssertUnwindSafe(body).catch_unwind().await {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(e)) => format!("{e:#}"),
-        Err(_) => "panic".to_string(),
+    let Err(failure) = catch(body).await else {
+        return Ok(());
     };
     tracing::error!(error = %failure, "handling an update failed");
     if let Some(chat) = chat.filter(|c| c.is_user()) {
@@ -456,5 +463,25 @@ pub async fn register_commands(bot: &Bot, staff_chat: ChatId) {
     };
     if let Err(e) = bot.set_my_commands(staff).scope(scope).await {
         tracing::warn!(error = %e, "could not register the staff commands");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_or_failing_handler_is_caught() {
+        assert_eq!(catch(async { Ok(()) }).await, Ok(()));
+        assert_eq!(
+            catch(async { Err(anyhow::anyhow!("storage down")) }).await,
+            Err("storage down".to_string())
+        );
+        let panicking = async {
+            let empty: Vec<u8> = Vec::new();
+            let _ = empty[1];
+            Ok(())
+        };
+        assert_eq!(catch(panicking).await, Err("panic".to_string()));
     }
 }
