@@ -585,7 +585,9 @@ async fn forget_deletes_everything_after_confirmation() {
     let _bot = start_bot(&fake, &db.url, &[]).await;
     let jane = client();
     onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "there is pus on my chin");
+    messages_to(&fake, jane.id, before, 2).await; // the answer and what happens next
     messages_to(&fake, STAFF, 0, 1).await;
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "/forget");
@@ -625,7 +627,9 @@ async fn non_members_cannot_use_staff_buttons_or_commands() {
     let _bot = start_bot(&fake, &db.url, &[]).await;
     let jane = client();
     onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "i've got blisters on my lip");
+    messages_to(&fake, jane.id, before, 2).await; // the answer and what happens next
     let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
     let ack = alert
         .callback_data()

@@ -689,15 +689,8 @@ impl Service {
         if queued.is_some() {
             self.db
                 .record_message(&NewMessage {
-                    client_id: client.id,
-                    direction: Direction::Out,
-                    telegram_message_id: None,
-                    kind: MessageKind::Text,
-                    text: Some(text.to_string()),
-                    photo_file_id: None,
-                    triage: None,
                     escalation_id,
-                    at: now,
+                    ..outbound(client, text, now)
                 })
                 .await?;
         }

@@ -157,26 +157,10 @@ impl Db {
         username: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Client, StoreError> {
-        let row: ClientRow = on_pool!(self, pool => {
-            sqlx::query_as(
-                "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $5)
-                 ON CONFLICT (telegram_user_id) DO UPDATE SET
-                     chat_id = excluded.chat_id,
-                     first_name = excluded.first_name,
-                     username = excluded.username,
-                     updated_at = excluded.updated_at
-                 RETURNING *",
-            )
-            .bind(telegram_user_id)
-            .bind(chat_id)
-            .bind(first_name)
-            .bind(username)
-            .bind(millis(now))
-            .fetch_one(pool)
-            .await?
-        });
-        row.try_into()
+        let turn = self
+            .client_turn(None, telegram_user_id, chat_id, first_name, username, now)
+            .await?;
+        Ok(turn.client)
     }
 
     /// [`Db::upsert_client`] for a conversation turn, in one statement: also returns the current treatment date

@@ -100,21 +100,26 @@ async fn on_message(bot: Bot, app: Arc<App>, update: Update, msg: Message) -> an
         let Some(user) = msg.from.as_ref() else {
             return Ok(());
         };
-        let input = client_input(&msg);
         tracing::debug!(chat = chat.0, text = ?msg.text(), "client message");
-        let says = app
-            .service
-            .on_client(
-                &person(user, chat),
-                input,
-                Some(update.id.0.into()),
-                Utc::now(),
-            )
-            .await?;
-        app_sent(&app);
-        send_says(&bot, chat, says).await
+        answer_client(&bot, &app, &person(user, chat), client_input(&msg), &update).await
     })
     .await
+}
+
+/// A client's turn: the flows decide, then the replies go out.
+async fn answer_client(
+    bot: &Bot,
+    app: &App,
+    who: &Person,
+    input: ClientInput,
+    update: &Update,
+) -> anyhow::Result<()> {
+    let says = app
+        .service
+        .on_client(who, input, Some(update.id.0.into()), Utc::now())
+        .await?;
+    app_sent(app);
+    send_says(bot, ChatId(who.chat_id), says).await
 }
 
 async fn on_edited_message(
@@ -135,17 +140,7 @@ async fn on_edited_message(
             text: text.to_string(),
             message_id: Some(msg.id.0.into()),
         };
-        let says = app
-            .service
-            .on_client(
-                &person(user, chat),
-                input,
-                Some(update.id.0.into()),
-                Utc::now(),
-            )
-            .await?;
-        app_sent(&app);
-        send_says(&bot, chat, says).await
+        answer_client(&bot, &app, &person(user, chat), input, &update).await
     })
     .await
 }
