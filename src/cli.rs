@@ -39,8 +39,8 @@ pub enum Command {
     },
     /// Score the engine on a labelled JSON-lines file; fails when a floor is not met.
     Eval(EvalArgs),
-    /// Run the Telegram bot (long polling). Settings come from the environment; see the README.
-    Serve,
+    /// Run the Telegram bot: long polling, or a webhook with --webhook-url. Settings: see the README.
+    Serve(ServeArgs),
     /// Apply the database migrations and exit (serve applies them too).
     Migrate,
 }
@@ -50,6 +50,14 @@ pub struct ChatArgs {
     /// Days since the treatment, if you want to start with one (change it with /day N).
     #[arg(long)]
     pub day: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Receive updates on this public HTTPS URL instead of polling (Telegram calls it; the secret-token header
+    /// is checked). The server listens on AFTERCARE_WEBHOOK_LISTEN (default 0.0.0.0:8443).
+    #[arg(long, env = "AFTERCARE_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -92,7 +100,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Ask(args) => build_engine(cli).map(|(engine, clinic)| ask(&engine, &clinic, args)),
         Command::Eval(args) => build_engine(cli).map(|(engine, _)| run_eval(&engine, args)),
         Command::Chat(args) => chat(cli, args),
-        Command::Serve => serve(cli),
+        Command::Serve(args) => serve(cli, args),
         Command::Migrate => migrate(cli),
     };
     result.unwrap_or_else(|message| {
@@ -105,10 +113,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
-fn serve(cli: &Cli) -> Result<ExitCode, String> {
+fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
     let source =
         configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
-    let settings = configuration::Settings::load(&source).map_err(|e| e.to_string())?;
+    let mut settings = configuration::Settings::load(&source).map_err(|e| e.to_string())?;
+    if let Some(url) = &args.webhook_url {
+        settings.webhook_url = Some(url.clone());
+    }
     let sources = intent_sources(cli, &source)?;
     let engine = Engine::from_sources(&sources, &settings.clinic.clinic)
         .map_err(|e| format!("the intents are invalid (run `aftercare check`):\n{e}"))?;

@@ -124,17 +124,32 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
             }
         }
     });
-    let listener = Polling::builder(bot.clone())
-        .timeout(Duration::from_secs(10))
-        .build();
-    if let Err(e) = dispatcher
-        .try_dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("polling Telegram"),
-        )
-        .await
-    {
-        tracing::error!(error = %e, "could not start receiving updates");
+    let dispatched = match &settings.webhook_url {
+        None => {
+            let listener = Polling::builder(bot.clone())
+                .timeout(Duration::from_secs(10))
+                .build();
+            dispatcher
+                .try_dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("polling Telegram"),
+                )
+                .await
+                .map_err(anyhow::Error::from)
+        }
+        Some(url) => match webhook(&bot, url, &settings).await {
+            Ok(listener) => dispatcher
+                .try_dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("the webhook"),
+                )
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = &dispatched {
+        tracing::error!(error = %format!("{e:#}"), "could not receive updates");
     }
     let _ = stop.send(true);
     stop_on_signal.abort();
@@ -143,6 +158,40 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Registers the webhook with Telegram and serves it. Telegram's secret-token header is checked on every call.
+async fn webhook(
+    bot: &Bot,
+    url: &str,
+    settings: &Settings,
+) -> anyhow::Result<impl teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible>>
+{
+    use teloxide::update_listeners::webhooks;
+    let address: std::net::SocketAddr = settings
+        .webhook_listen
+        .parse()
+        .context("AFTERCARE_WEBHOOK_LISTEN is not an address such as 0.0.0.0:8443")?;
+    let mut options = webhooks::Options::new(
+        address,
+        url.parse().context("the webhook URL is not a URL")?,
+    );
+    if let Some(secret) = &settings.webhook_secret {
+        options = options.secret_token(secret.clone());
+    }
+    let tcp = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (AFTERCARE_WEBHOOK_LISTEN)"))?;
+    let (listener, stop, router) = webhooks::axum_to_router(bot.clone(), options)
+        .await
+        .context("Telegram refused the webhook")?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stop).await {
+            tracing::error!(error = %e, "the webhook server stopped");
+        }
+    });
+    tracing::info!(%address, "receiving updates by webhook");
+    Ok(listener)
 }
 
 /// Resolves on SIGTERM (Docker, systemd) or Ctrl-C.

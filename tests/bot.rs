@@ -42,9 +42,21 @@ impl Drop for Running {
 }
 
 async fn start_bot(fake: &FakeBotApi, database_url: &str, extra: &[(&str, &str)]) -> Running {
-    let polls_before = fake.calls_to("getupdates").len();
+    start_bot_with(fake, database_url, extra, &[], "getupdates").await
+}
+
+/// Starts `aftercare serve ARGS…` and waits until it calls `ready_method` (it polls, or sets its webhook).
+async fn start_bot_with(
+    fake: &FakeBotApi,
+    database_url: &str,
+    extra: &[(&str, &str)],
+    args: &[&str],
+    ready_method: &str,
+) -> Running {
+    let polls_before = fake.calls_to(ready_method).len();
     let child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
         .arg("serve")
+        .args(args)
         .env_remove("AFTERCARE_CONFIG")
         .env_remove("AFTERCARE_INTENTS")
         .env("TELOXIDE_TOKEN", fake.token())
@@ -62,12 +74,12 @@ async fn start_bot(fake: &FakeBotApi, database_url: &str, extra: &[(&str, &str)]
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the aftercare binary starts");
-    let polling = fake
-        .wait_for_count(|c| c.method == "getupdates", polls_before + 1, WAIT)
+    let ready = fake
+        .wait_for_count(|c| c.method == ready_method, polls_before + 1, WAIT)
         .await;
     assert!(
-        polling.len() > polls_before,
-        "the bot never polled for updates"
+        ready.len() > polls_before,
+        "the bot never called {ready_method}"
     );
     Running(child)
 }
@@ -780,6 +792,56 @@ async fn a_failing_handler_apologises_and_the_bot_keeps_going() {
     fake.client_text(&jane, "/help");
     let help = &messages_to(&fake, jane.id, before + 1, 1).await[0];
     assert!(help.text().unwrap_or_default().contains("/forget"));
+}
+
+#[tokio::test]
+async fn webhook_mode_checks_telegrams_secret_token() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/telegram");
+    let listen = format!("127.0.0.1:{port}");
+    let env = [
+        ("AFTERCARE_WEBHOOK_LISTEN", listen.as_str()),
+        ("AFTERCARE_WEBHOOK_SECRET", "s3cret-token"),
+    ];
+    let _bot = start_bot_with(&fake, &db.url, &env, &["--webhook-url", &url], "setwebhook").await;
+    let registered = &fake.calls_to("setwebhook")[0];
+    assert_eq!(registered.str_field("url"), Some(url.as_str()));
+    assert_eq!(registered.str_field("secret_token"), Some("s3cret-token"));
+
+    let jane = client();
+    let (update_id, _) = fake.client_text(&jane, "/start");
+    let update = fake.update_json(update_id).expect("update json");
+    let http = reqwest::Client::new();
+    let forged = http
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", "wrong")
+        .json(&update)
+        .send()
+        .await
+        .expect("webhook answers");
+    assert_eq!(
+        forged.status().as_u16(),
+        401,
+        "a call without Telegram's secret is refused"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sent_count(&fake, jane.id), 0);
+
+    let genuine = http
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", "s3cret-token")
+        .json(&update)
+        .send()
+        .await
+        .expect("webhook answers");
+    assert!(genuine.status().is_success());
+    let welcome = &messages_to(&fake, jane.id, 0, 1).await[0];
+    assert!(welcome.text().unwrap_or_default().contains("Is that OK?"));
 }
 
 #[tokio::test]

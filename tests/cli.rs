@@ -162,7 +162,11 @@ fn ask_with_text_and_day() {
 
 #[test]
 fn eval_meets_the_quality_bar_on_the_labelled_sets() {
-    for file in ["tests/eval/clients.jsonl", "tests/eval/holdout.jsonl"] {
+    for file in [
+        "tests/eval/clients.jsonl",
+        "tests/eval/holdout.jsonl",
+        "tests/eval/blind2.jsonl",
+    ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(
             &[

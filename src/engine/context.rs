@@ -177,7 +177,13 @@ const HISTORICAL: &[&str] = &[
     "i occasionally get",
     "i suffer from",
     "i suffer with",
-    "ive had",
+    "was worried",
+    "were worried",
+    "was scared",
+    "was afraid",
+    "was concerned",
+    "thought it was",
+    "i thought",
     "in the past",
     "previously had",
     "previous",
@@ -191,15 +197,19 @@ const HISTORICAL_AFTER: &[&str] = &[
     "months ago",
     "month ago",
     "in the past",
-    "before my",
-    "before the",
     "before treatment",
+    "before my treatment",
+    "before the treatment",
+    "before my session",
+    "before the session",
+    "before needling",
     "as a kid",
     "as a child",
     "a while ago",
     "when i was",
     "ages ago",
     "long ago",
+    "before",
 ];
 
 /// Negations that follow the finding, when they close the clause: "the bleeding has stopped".
@@ -370,6 +380,9 @@ impl ContextRules {
         first: usize,
         last: usize,
     ) -> (Qualifier, Option<String>) {
+        if conditional(words, first) {
+            return (Qualifier::Hypothetical, Some("if … would".into()));
+        }
         if let Some(found) = self.scan_before(words, first) {
             return found;
         }
@@ -452,7 +465,12 @@ impl ContextRules {
                 break;
             }
             for phrase in &self.historical_after {
-                if starts_with(words, position, phrase) {
+                // "I've had cold sores before": a lone "before" counts only where it closes the clause.
+                let lone_before = phrase.len() == 1 && phrase[0] == "before";
+                let closes = words.get(position + phrase.len()).is_none_or(|w| {
+                    matches!(*w, "." | "," | "!" | "?" | ";" | "and" | "but" | "so")
+                });
+                if starts_with(words, position, phrase) && (!lone_before || closes) {
                     return Some((Qualifier::Historical, Some(phrase.join(" "))));
                 }
             }
@@ -474,6 +492,22 @@ impl ContextRules {
         }
         None
     }
+}
+
+/// "if my lips swelled up, would that be an emergency?": an "if" before the finding and a modal verb in the
+/// same sentence make it a supposition. ("is it normal if my skin is peeling" has no modal: affirmed.)
+fn conditional(words: &[&str], first: usize) -> bool {
+    let is_end = |w: &&str| matches!(*w, "." | "?" | "!" | ";");
+    let start = words[..first].iter().rposition(is_end).map_or(0, |p| p + 1);
+    let end = words[first..]
+        .iter()
+        .position(is_end)
+        .map_or(words.len(), |p| first + p);
+    let if_before = words[start..first].contains(&"if");
+    let modal = words[start..end]
+        .iter()
+        .any(|w| matches!(*w, "would" | "could" | "might" | "wouldnt" | "couldnt"));
+    if_before && modal
 }
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];
@@ -577,6 +611,45 @@ mod tests {
 
     #[test]
     fn hypotheticals_history_and_other_people() {
+        for (message, finding, expected) in [
+            (
+                "if my lips swelled up would that be bad",
+                "lips swelled",
+                Qualifier::Hypothetical,
+            ),
+            (
+                "is it normal if my lips are swollen",
+                "lips are swollen",
+                Qualifier::Affirmed,
+            ),
+            (
+                "i was worried it was infected but its better",
+                "infected",
+                Qualifier::Historical,
+            ),
+            (
+                "ive had a fever since last night",
+                "fever",
+                Qualifier::Affirmed,
+            ),
+            (
+                "ive had cold sores before",
+                "cold sores",
+                Qualifier::Historical,
+            ),
+            (
+                "cold sores before my treatment",
+                "cold sores",
+                Qualifier::Historical,
+            ),
+            (
+                "the blisters came before the crust",
+                "blisters",
+                Qualifier::Affirmed,
+            ),
+        ] {
+            assert_eq!(qualify(message, finding), expected, "{message}");
+        }
         assert_eq!(
             qualify("what are the signs of infection?", "infection"),
             Qualifier::Hypothetical

@@ -130,11 +130,11 @@ impl Matcher {
             }
         }
         let mut keyword_intents: Vec<Vec<u32>> = vec![Vec::new(); terms.len()];
+        // One entry per keyword as written: "touch", "touching" and "touched" all count for a client who
+        // wrote "touching" (the thresholds were tuned on that meaning).
         for (intent, words) in keywords.iter().enumerate() {
             for term in words {
-                if !keyword_intents[*term as usize].contains(&(intent as u32)) {
-                    keyword_intents[*term as usize].push(intent as u32);
-                }
+                keyword_intents[*term as usize].push(intent as u32);
             }
         }
         Matcher {

@@ -498,7 +498,8 @@ impl Engine {
                     });
                     break;
                 }
-                if qualifier == Qualifier::Negated {
+                // What the client does not have, or had before, must not choose the answer.
+                if matches!(qualifier, Qualifier::Negated | Qualifier::Historical) {
                     negated.push((first, last));
                 }
                 why.push(format!(

@@ -210,7 +210,14 @@ fn split_raw(input: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             c if c.is_alphanumeric() => word.extend(c.to_lowercase()),
-            '\'' | '’' | '‘' | '`' | '´' => {}
+            '\'' | '’' | '‘' | '`' | '´' => {
+                // "vision's gone" → "vision gone"; "it's" → "its" (patterns expect "its", "thats", …).
+                let s_follows = chars.peek().is_some_and(|c| *c == 's')
+                    && chars.clone().nth(1).is_none_or(|c| !c.is_alphanumeric());
+                if s_follows && !word.is_empty() && !CONTRACTING_PRONOUNS.contains(&word.as_str()) {
+                    chars.next();
+                }
+            }
             '.' if word.chars().last().is_some_and(|c| c.is_ascii_digit())
                 && chars.peek().is_some_and(|c| c.is_ascii_digit()) =>
             {
@@ -234,6 +241,11 @@ fn split_raw(input: &str) -> Vec<String> {
     flush(&mut word, &mut tokens);
     tokens
 }
+
+/// Words whose "'s" is part of how the intents write them ("its", "thats", "whats", "theres").
+const CONTRACTING_PRONOUNS: &[&str] = &[
+    "it", "that", "what", "there", "here", "he", "she", "who", "let", "where", "how", "when",
+];
 
 fn deletion_variants(word: &str, max_distance: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -318,9 +330,12 @@ mod tests {
     fn splits_punctuation_drops_emoji_and_apostrophes() {
         let n = normalizer().normalize("I can’t   SLEEP!!! 😭 it's 38.5 & hot");
         assert_eq!(n.text, "i cant sleep ! its 38.5 and hot");
+
         assert_eq!(n.tokens.len(), 8);
         assert!(n.tokens[3].is_punct());
         assert_eq!(&n.text[n.tokens[2].start..n.tokens[2].end], "sleep");
+        let n = normalizer().normalize("my vision's gone, what's that");
+        assert_eq!(n.text, "my vision gone , whats that");
     }
 
     #[test]

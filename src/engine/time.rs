@@ -32,7 +32,7 @@ impl Default for DayPhrases {
             ),
             yesterday: compile(r"\b(yesterday|last night)\b"),
             treatment_words: compile(
-                r"\b(had|got|did|done|treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b",
+                r"\b(treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b|\b(had|got|did|have|get) (it|mine|my face|my skin) (done|needled)\b|\b(had|got) (it|mine) (yesterday|today|this morning|this afternoon)\b",
             ),
             weekday: compile(
                 r"\b(?:since|on|last) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
@@ -167,6 +167,8 @@ mod tests {
         assert_eq!(day("i had it done yesterday"), Some(1));
         assert_eq!(day("had my treatment this morning"), Some(0));
         assert_eq!(day("it was fine yesterday but now its worse"), None);
+        assert_eq!(day("it has got hotter since yesterday"), None);
+        assert_eq!(day("got it done yesterday"), Some(1));
         assert_eq!(day("can i wash my face today"), None);
     }
 
