@@ -154,6 +154,9 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // Checkpoints (which fsync) run on a second connection, see `checkpoint_in_background`; this automatic
+            // one only bounds the WAL (~40 MB) should that stop.
+            .pragma("wal_autocheckpoint", "10000")
     };
     let pool_options = if in_memory {
         // An in-memory database lives exactly as long as its connection: keep a single one, forever.
@@ -168,7 +171,44 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         // benches/bot_throughput.rs).
         SqlitePoolOptions::new().max_connections(1)
     };
-    Ok(Db::Sqlite(pool_options.connect_with(options).await?))
+    let pool = pool_options.connect_with(options.clone()).await?;
+    if !in_memory {
+        checkpoint_in_background(&pool, options).await;
+    }
+    Ok(Db::Sqlite(pool))
+}
+
+/// Keeps WAL checkpoints, and their fsync, off the conversations' path: a second connection copies the WAL into
+/// the database four times a second without blocking the writer. Measured with benches/bot_throughput.rs (four
+/// runs each): p99 at 1,000 updates/s ~26 → ~21 ms, at 2,000/s ~56 → ~46 ms, median at 2,000/s ~6 → ~3 ms.
+async fn checkpoint_in_background(pool: &SqlitePool, options: SqliteConnectOptions) {
+    let Ok(checkpointer) = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+    else {
+        tracing::warn!(
+            "no background checkpoint connection; SQLite checkpoints automatically instead"
+        );
+        return;
+    };
+    let closed = pool.close_event();
+    tokio::spawn(async move {
+        tokio::pin!(closed);
+        loop {
+            tokio::select! {
+                _ = &mut closed => break,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&checkpointer)
+                .await
+            {
+                tracing::warn!(error = %e, "background WAL checkpoint failed");
+            }
+        }
+        checkpointer.close().await;
+    });
 }
 
 /// Starts a transaction that will write.
