@@ -220,14 +220,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<(Vec<Say>, bool), FlowError> {
         let client = &turn.client;
-        let command = text
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_lowercase();
+        let command = command_name(text);
         let says = match command.as_str() {
             "/start" => {
                 if client.consent == Some(true) {
@@ -703,15 +696,12 @@ impl Service {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, FlowError> {
-        let mut words = text.split_whitespace();
-        let command = words
-            .next()
-            .unwrap_or_default()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_lowercase();
-        let argument = words.collect::<Vec<_>>().join(" ");
+        let command = command_name(text);
+        let argument = text
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ");
         let zone = self.clinic.time_zone;
         Ok(Some(match command.as_str() {
             "/open" => alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone),
@@ -734,6 +724,12 @@ impl Service {
             _ => return Ok(None),
         }))
     }
+}
+
+/// "/History@aftercare_bot jane" → "/history": Telegram appends the bot's name in groups.
+fn command_name(text: &str) -> String {
+    let first = text.split_whitespace().next().unwrap_or_default();
+    first.split('@').next().unwrap_or_default().to_lowercase()
 }
 
 fn day_since(turn: &ClientTurn, today: NaiveDate) -> Option<u32> {
@@ -802,4 +798,23 @@ fn looks_like_a_date(text: &str) -> bool {
             ]
             .iter()
             .any(|w| lower.contains(w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_names_ignore_case_arguments_and_the_bots_name() {
+        assert_eq!(command_name("/History@aftercare_bot jane"), "/history");
+        assert_eq!(command_name("  /open  "), "/open");
+        assert_eq!(command_name(""), "");
+    }
+
+    #[test]
+    fn short_texts_with_digits_or_day_words_are_date_attempts() {
+        assert!(looks_like_a_date("21/11"));
+        assert!(looks_like_a_date("last monday"));
+        assert!(!looks_like_a_date("my face is really red and hot"));
+    }
 }
