@@ -4,11 +4,16 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn aftercare(args: &[&str], stdin: &str) -> Output {
+    aftercare_with(args, &[], stdin)
+}
+
+fn aftercare_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
         .args(args)
         .env_remove("AFTERCARE_INTENTS")
         .env_remove("AFTERCARE_CONFIG")
         .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -207,25 +212,8 @@ fn eval_fails_when_a_floor_is_not_met_and_on_malformed_files() {
 fn chat_runs_the_bots_conversation_in_the_terminal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
-        .arg("chat")
-        .env_remove("AFTERCARE_INTENTS")
-        .env_remove("AFTERCARE_CONFIG")
-        .env("DATABASE_URL", &url)
-        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
     let input = "1\n/day 0\ncan i wear makeup tomorrow\n/nonsense\nmy tongue is swelling and i cant breathe\n/quit\n";
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("finishes");
+    let out = aftercare_with(&["chat"], &[("DATABASE_URL", &url)], input);
     assert!(
         out.status.success(),
         "{}",
