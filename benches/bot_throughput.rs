@@ -34,14 +34,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Pushes one message per client in `clients`, `rate` per second (0: all at once), and returns each update's
-/// latency to its first reply and the time from the first push to the last reply.
-async fn run(
-    fake: &FakeBotApi,
-    clients: &[User],
-    texts: &[String],
-    rate: u32,
-) -> (Vec<Duration>, Duration) {
+/// One run's figures.
+struct Run {
+    /// Each update's latency from being offered to its first reply, sorted.
+    latencies: Vec<Duration>,
+    /// From being offered until a getUpdates answer carried it (the bot's polling), sorted.
+    fetch: Vec<Duration>,
+    /// From that answer to the first reply (the bot's handling), sorted.
+    handling: Vec<Duration>,
+    /// From the first push to the last reply.
+    elapsed: Duration,
+}
+
+/// Pushes one message per client in `clients`, `rate` per second (0: all at once).
+async fn run(fake: &FakeBotApi, clients: &[User], texts: &[String], rate: u32) -> Run {
     fake.clear_calls();
     let ids: HashSet<i64> = clients.iter().map(|c| c.id).collect();
     let mut pushed = HashMap::new();
@@ -51,8 +57,9 @@ async fn run(
             let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
             tokio::time::sleep_until(due.into()).await;
         }
-        pushed.insert(client.id, Instant::now());
-        fake.client_text(client, &texts[i % texts.len()]);
+        let at = Instant::now();
+        let (update_id, _) = fake.client_text(client, &texts[i % texts.len()]);
+        pushed.insert(client.id, (at, update_id));
     }
     // Every client gets at least one reply; some get two (an answer and what happens next).
     let mut first_reply: HashMap<i64, Instant> = HashMap::new();
@@ -75,14 +82,39 @@ async fn run(
         }
         wanted += ids.len() - first_reply.len();
     }
-    let mut latencies = Vec::new();
+    let mut fetched: HashMap<i64, Instant> = HashMap::new();
+    for call in fake.calls_to("getUpdates") {
+        for update in call.response["result"].as_array().into_iter().flatten() {
+            if let Some(id) = update["update_id"].as_i64() {
+                fetched.entry(id).or_insert(call.answered);
+            }
+        }
+    }
+    let mut run = Run {
+        latencies: Vec::new(),
+        fetch: Vec::new(),
+        handling: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
     let mut last = start;
     for (id, at) in &first_reply {
-        latencies.push(at.saturating_duration_since(pushed[id]));
+        let (offered, update_id) = pushed[id];
+        run.latencies.push(at.saturating_duration_since(offered));
+        if let Some(fetched) = fetched.get(&update_id) {
+            run.fetch.push(fetched.saturating_duration_since(offered));
+            run.handling.push(at.saturating_duration_since(*fetched));
+        }
         last = last.max(*at);
     }
-    latencies.sort();
-    (latencies, last.saturating_duration_since(start))
+    run.latencies.sort();
+    run.fetch.sort();
+    run.handling.sort();
+    run.elapsed = last.saturating_duration_since(start);
+    run
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 fn main() {
@@ -126,24 +158,29 @@ fn main() {
         let texts = questions();
         run(&fake, &clients[..200], &texts, 0).await; // warm-up
 
-        let (burst, elapsed) = run(&fake, &clients, &texts, 0).await;
+        let burst = run(&fake, &clients, &texts, 0).await;
         println!(
             "burst: {} updates answered in {:.2} s = {:.0} updates/s (median latency {:.1} ms, p99 {:.1} ms, queueing included)",
-            burst.len(),
-            elapsed.as_secs_f64(),
-            burst.len() as f64 / elapsed.as_secs_f64(),
-            percentile(&burst, 0.5).as_secs_f64() * 1e3,
-            percentile(&burst, 0.99).as_secs_f64() * 1e3,
+            burst.latencies.len(),
+            burst.elapsed.as_secs_f64(),
+            burst.latencies.len() as f64 / burst.elapsed.as_secs_f64(),
+            ms(percentile(&burst.latencies, 0.5)),
+            ms(percentile(&burst.latencies, 0.99)),
         );
         for rate in [500, 1_000, 2_000] {
-            let (paced, elapsed) = run(&fake, &clients, &texts, rate).await;
+            let paced = run(&fake, &clients, &texts, rate).await;
             println!(
-                "paced at {rate}/s: {} updates in {:.2} s, median latency {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                paced.len(),
-                elapsed.as_secs_f64(),
-                percentile(&paced, 0.5).as_secs_f64() * 1e3,
-                percentile(&paced, 0.99).as_secs_f64() * 1e3,
-                paced.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+                "paced at {rate}/s: {} updates in {:.2} s, median latency {:.1} ms, p99 {:.1} ms, max {:.1} ms \
+                 (fetch p50 {:.1} / p99 {:.1} ms, handling p50 {:.1} / p99 {:.1} ms)",
+                paced.latencies.len(),
+                paced.elapsed.as_secs_f64(),
+                ms(percentile(&paced.latencies, 0.5)),
+                ms(percentile(&paced.latencies, 0.99)),
+                paced.latencies.last().map_or(0.0, |d| ms(*d)),
+                ms(percentile(&paced.fetch, 0.5)),
+                ms(percentile(&paced.fetch, 0.99)),
+                ms(percentile(&paced.handling, 0.5)),
+                ms(percentile(&paced.handling, 0.99)),
             );
         }
         let _ = bot.kill();

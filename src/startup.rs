@@ -9,9 +9,8 @@ use crate::telegram::{self, App, TelegramMessenger};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
-use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use tokio::sync::{Notify, watch};
 
 pub async fn migrate(database_url: &str) -> anyhow::Result<String> {
@@ -102,62 +101,51 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         service,
         staff_chat: ChatId(settings.staff_chat),
     });
-    let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
-        .dependencies(dptree::deps![app])
-        .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text(
-            "an update could not be handled",
-        ))
-        .build();
-    let token = dispatcher.shutdown_token();
-    let stop_on_signal = tokio::spawn(async move {
-        let _ = signal.changed().await;
-        tracing::info!("shutting down: finishing the messages in progress");
-        // The dispatcher may still be starting; try until it accepts.
-        loop {
-            match token.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    });
-    let dispatched = match &settings.webhook_url {
+    let received = match &settings.webhook_url {
         None => {
             let listener = Polling::builder(bot.clone())
                 .timeout(Duration::from_secs(10))
                 .build();
-            dispatcher
-                .try_dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("polling Telegram"),
-                )
-                .await
-                .map_err(anyhow::Error::from)
+            receive_until_signal(listener, bot.clone(), app, signal).await;
+            Ok(())
         }
         Some(url) => match webhook(&bot, url, &settings).await {
-            Ok(listener) => dispatcher
-                .try_dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("the webhook"),
-                )
-                .await
-                .map_err(anyhow::Error::from),
+            Ok(listener) => {
+                receive_until_signal(listener, bot.clone(), app, signal).await;
+                Ok(())
+            }
             Err(e) => Err(e),
         },
     };
-    if let Err(e) = &dispatched {
+    if let Err(e) = &received {
         tracing::error!(error = %format!("{e:#}"), "could not receive updates");
     }
     let _ = stop.send(true);
-    stop_on_signal.abort();
     let _ = outbox.await;
     let _ = reminders.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Handles updates from `listener` until SIGTERM or Ctrl-C, then finishes the updates in progress.
+async fn receive_until_signal<L>(
+    mut listener: L,
+    bot: Bot,
+    app: Arc<App>,
+    mut signal: watch::Receiver<bool>,
+) where
+    L: UpdateListener,
+    L::Err: std::fmt::Debug,
+{
+    let stop = listener.stop_token();
+    let stop_on_signal = tokio::spawn(async move {
+        let _ = signal.changed().await;
+        tracing::info!("shutting down: finishing the messages in progress");
+        stop.stop();
+    });
+    telegram::handle_updates(listener, bot, app).await;
+    stop_on_signal.abort();
 }
 
 /// Registers the webhook with Telegram and serves it. Telegram's secret-token header is checked on every call.

@@ -3,6 +3,7 @@
 
 mod support;
 
+use aftercare::store::Direction;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::db::{TestDb, fresh_postgres, fresh_sqlite};
@@ -228,6 +229,46 @@ async fn a_question_is_answered_from_the_intents() {
     assert_eq!(sent_count(&fake, STAFF), 0);
 }
 
+/// Messages a client sends in quick succession arrive in one getUpdates batch; they are handled one after
+/// another, in the order they were sent (other chats are not held up by them: benches/bot_throughput.rs).
+#[tokio::test]
+async fn one_clients_messages_are_handled_in_the_order_sent() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let _bot = start_bot(&fake, &db.url, &[]).await;
+    let jane = client();
+    onboard(&fake, &jane).await;
+    let before = sent_count(&fake, jane.id);
+    let questions = [
+        "can i wear makeup tmrw?",
+        "when can i go to the gym",
+        "is it ok to drink alcohol tonight",
+        "can i use retinol",
+        "when can i wash my face",
+        "can i go swimming",
+    ];
+    for question in questions {
+        fake.client_text(&jane, question);
+    }
+    messages_to(&fake, jane.id, before, questions.len()).await;
+
+    let client = db
+        .db
+        .client_by_telegram_id(jane.id)
+        .await
+        .expect("query")
+        .expect("client stored");
+    let mut history = db.db.client_history(client.id, 50).await.expect("history");
+    history.sort_by_key(|m| m.id);
+    let received: Vec<String> = history
+        .iter()
+        .filter(|m| m.direction == Direction::In)
+        .filter_map(|m| m.text.clone())
+        .filter(|text| questions.contains(&text.as_str()))
+        .collect();
+    assert_eq!(received, questions);
+}
+
 /// The whole life of an urgent report: alert with buttons, acknowledge, client told, staff reply relayed,
 /// a further client message shown under the same alert, resolve.
 async fn urgent_report_lifecycle(db: &TestDb) {
@@ -300,7 +341,7 @@ async fn urgent_report_lifecycle(db: &TestDb) {
             .contains("has seen your message")
     );
 
-    fake.staff_reply(
+    let (_, staff_message) = fake.staff_reply(
         STAFF,
         &nurse(),
         alert_id,
@@ -311,6 +352,20 @@ async fn urgent_report_lifecycle(db: &TestDb) {
     assert!(
         relayed_text.contains("Test Clinic (Ann)") && relayed_text.contains("come in at 3pm"),
         "{relayed_text}"
+    );
+    // The nurse is told it went out (the relay and this note are sent independently, in either order).
+    let confirmed = fake
+        .wait_for(
+            |c| c.is_send_to(STAFF) && c.reply_to() == Some(staff_message),
+            WAIT,
+        )
+        .await
+        .expect("the nurse is told the reply was sent");
+    assert!(
+        confirmed
+            .text()
+            .unwrap_or_default()
+            .contains("Sent to Jane")
     );
 
     let staff_before = sent_count(&fake, STAFF);

@@ -112,6 +112,11 @@ pub struct Service {
 }
 
 impl Service {
+    /// Tells the outbox worker that something is waiting to be sent.
+    fn outbox_filled(&self) {
+        self.wake.notify_one();
+    }
+
     pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.clinic.time_zone).date_naive()
     }
@@ -145,8 +150,9 @@ impl Service {
             return Ok(Vec::new());
         }
         let client = &turn.client;
+        // `replies_stored`: the replies are stored already, or must not be (the client was just forgotten).
         let (says, replies_stored) = match input {
-            ClientInput::Button(data) => (self.client_button(client, &data, now).await?, false),
+            ClientInput::Button(data) => self.client_button(client, &data, now).await?,
             ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
                 self.client_command(&turn, &text, message_id, now).await?
             }
@@ -281,9 +287,9 @@ impl Service {
         client: &Client,
         data: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
+    ) -> Result<(Vec<Say>, bool), FlowError> {
         let today = self.today(now);
-        Ok(match data {
+        let says = match data {
             "consent:yes" => {
                 self.db.set_consent(client.id, true, now).await?;
                 match self.db.current_treatment(client.id).await? {
@@ -312,14 +318,16 @@ impl Service {
             }
             "forget:yes" if client.state == state::CONFIRM_FORGET => {
                 self.db.forget_client(client.id).await?;
-                vec![Say::text(texts::FORGOTTEN)]
+                // Nothing more is kept about this client, not even this reply.
+                return Ok((vec![Say::text(texts::FORGOTTEN)], true));
             }
             "forget:no" => {
                 self.db.set_state(client.id, state::READY).await?;
                 vec![Say::text(texts::NOT_FORGOTTEN)]
             }
             _ => vec![Say::text(texts::STALE_BUTTON)],
-        })
+        };
+        Ok((says, false))
     }
 
     async fn save_date(
@@ -482,6 +490,7 @@ impl Service {
                         },
                     )
                     .await?;
+                self.outbox_filled();
                 tracing::info!(escalation = escalation.id, level = %level, "escalation opened");
                 if let Some(file_id) = photo {
                     self.enqueue_photo(escalation.id, client, message, file_id, text, now)
@@ -518,6 +527,7 @@ impl Service {
                 at: now,
             })
             .await?;
+        self.outbox_filled();
         Ok(())
     }
 
@@ -541,6 +551,7 @@ impl Service {
                 at: now,
             })
             .await?;
+        self.outbox_filled();
         Ok(())
     }
 
@@ -608,6 +619,7 @@ impl Service {
                 at: now,
             })
             .await?;
+        self.outbox_filled();
         if let Some(client) = self.db.client(escalation.client_id).await? {
             let notice = match escalation.status {
                 EscalationStatus::Resolved => texts::resolved_notice(&self.clinic.clinic),
@@ -679,6 +691,7 @@ impl Service {
                 at: now,
             })
             .await?;
+        self.outbox_filled();
         if queued.is_some() {
             self.db
                 .record_message(&NewMessage {

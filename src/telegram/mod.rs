@@ -1,22 +1,29 @@
 //! The Telegram adapter: turns updates into flow inputs and flow outputs into Bot API calls. Nothing here
 //! decides what to say; `flows` does.
 
+mod lanes;
+
+pub use lanes::Lanes;
+
 use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{ClientInput, Person, Say, Service};
 use crate::store::MessageKind;
 use chrono::Utc;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, BotCommandScope, FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
-    MessageId, Recipient, ReplyParameters,
+    AllowedUpdate, BotCommand, BotCommandScope, FileId, InlineKeyboardButton, InlineKeyboardMarkup,
+    InputFile, MessageId, Recipient, ReplyParameters, UpdateKind,
 };
+use teloxide::update_listeners::UpdateListener;
 use teloxide::{ApiError, RequestError};
+use tokio_util::task::TaskTracker;
 
 /// What every handler needs.
 pub struct App {
@@ -29,6 +36,58 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_edited_message().endpoint(on_edited_message))
         .branch(Update::filter_callback_query().endpoint(on_callback))
+}
+
+/// The kinds of update [`schema`] handles; Telegram is asked for these only.
+pub const HANDLED_UPDATES: [AllowedUpdate; 3] = [
+    AllowedUpdate::Message,
+    AllowedUpdate::EditedMessage,
+    AllowedUpdate::CallbackQuery,
+];
+
+/// Receives updates from `listener` until it stops, and handles each with [`schema`]: one chat's updates in
+/// order, different chats at the same time (see [`Lanes`]). Returns once the updates in progress are handled.
+pub async fn handle_updates<L>(mut listener: L, bot: Bot, app: Arc<App>)
+where
+    L: UpdateListener,
+    L::Err: std::fmt::Debug,
+{
+    listener.hint_allowed_updates(&mut HANDLED_UPDATES.into_iter());
+    let handler = Arc::new(schema());
+    let lanes = Lanes::default();
+    let tasks = TaskTracker::new();
+    {
+        let updates = listener.as_stream();
+        tokio::pin!(updates);
+        while let Some(update) = updates.next().await {
+            let update = match update {
+                Ok(update) => update,
+                Err(e) => {
+                    tracing::error!(error = ?e, "receiving updates from Telegram failed");
+                    continue;
+                }
+            };
+            if let UpdateKind::Error(_) = &update.kind {
+                // Its content is not logged: it may be a client's message.
+                tracing::warn!(
+                    update = update.id.0,
+                    "an update Telegram sent could not be read"
+                );
+                continue;
+            }
+            let lane = update.chat().map(|chat| chat.id.0);
+            let handler = handler.clone();
+            let deps = dptree::deps![bot.clone(), app.clone(), update];
+            lanes.spawn(lane, &tasks, async move {
+                // Handlers answer their own failures (`guarded`); what reaches here is only logged.
+                if let ControlFlow::Break(Err(e)) = handler.dispatch(deps).await {
+                    tracing::error!(error = %format!("{e:#}"), "an update could not be handled");
+                }
+            });
+        }
+    }
+    tasks.close();
+    tasks.wait().await;
 }
 
 fn person(user: &teloxide::types::User, chat: ChatId) -> Person {
@@ -118,7 +177,6 @@ async fn answer_client(
         .service
         .on_client(who, input, Some(update.id.0.into()), Utc::now())
         .await?;
-    app_sent(app);
     send_says(bot, ChatId(who.chat_id), says).await
 }
 
@@ -143,10 +201,6 @@ async fn on_edited_message(
         answer_client(&bot, &app, &person(user, chat), input, &update).await
     })
     .await
-}
-
-fn app_sent(app: &App) {
-    app.service.wake.notify_one();
 }
 
 fn client_input(msg: &Message) -> ClientInput {
@@ -217,12 +271,9 @@ async fn staff_message(bot: &Bot, app: &App, msg: &Message) -> anyhow::Result<()
         app.service.on_staff_command(text, now).await?
     } else {
         let reply_to = reply_to.unwrap_or_default();
-        let answer = app
-            .service
+        app.service
             .on_staff_reply(&staff, i64::from(msg.id.0), reply_to, text, now)
-            .await?;
-        app_sent(app);
-        answer
+            .await?
     };
     if let Some(answer) = answer {
         reply(bot, msg, &answer).await?;
@@ -258,12 +309,9 @@ async fn on_callback(
         let answer = match chat {
             Some(chat) if chat == app.staff_chat => {
                 if is_staff(&bot, app.staff_chat, q.from.id).await {
-                    let text = app
-                        .service
+                    app.service
                         .on_staff_button(&person(&q.from, chat), &data, Utc::now())
-                        .await?;
-                    app_sent(&app);
-                    text
+                        .await?
                 } else {
                     "Only clinic staff can use these buttons.".to_string()
                 }

@@ -112,6 +112,8 @@ pub struct Call {
     pub body: Value,
     /// When the request arrived (the call is recorded when it is answered).
     pub at: Instant,
+    /// When the answer was ready (for a long-polling getUpdates, when it returned its updates).
+    pub answered: Instant,
     /// The id of the message this call created (send*, copyMessage, forwardMessage) or edited.
     pub response_message_id: Option<i64>,
     /// True if a scripted failure or `set_down(true)` made this call fail.
@@ -975,6 +977,7 @@ async fn handle(
         method,
         body: params,
         at,
+        answered: Instant::now(),
         response_message_id: answer.message_id,
         failed: answer.failed,
         response: answer.body.clone(),
