@@ -108,8 +108,9 @@ async fn catch(body: impl Future<Output = anyhow::Result<()>>) -> Result<(), Str
     }
 }
 
-/// Runs a handler body so that an error or a panic is logged and answered, never fatal: a panicking handler
-/// would otherwise take the dispatcher down (teloxide issue 1435).
+/// Runs a handler body so that an error or a panic is logged and the client gets an apology with the clinic's
+/// phone number instead of silence. (The update loop would survive a panic anyway: each update runs in its own
+/// task.)
 async fn guarded(
     app: &App,
     bot: &Bot,
