@@ -123,6 +123,9 @@ impl ClinicSettings {
                 booking_link: source
                     .get("AFTERCARE_BOOKING_LINK")
                     .unwrap_or_else(|| format!("a call to {phone}")),
+                out_of_hours: source
+                    .get("AFTERCARE_OUT_OF_HOURS")
+                    .unwrap_or(defaults.out_of_hours),
                 phone,
                 emergency_number: emergency,
                 opening_hours: hours_text,
@@ -349,6 +352,18 @@ mod tests {
         assert_eq!(ok.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(ok.reminder_after, Duration::minutes(15));
         assert_eq!(ok.clinic.clinic.emergency_number, "999");
+    }
+
+    #[test]
+    fn the_out_of_hours_service_is_configurable() {
+        let default = ClinicSettings::load(&source(&[])).expect("defaults");
+        assert_eq!(
+            default.clinic.out_of_hours,
+            crate::engine::DEFAULT_OUT_OF_HOURS
+        );
+        let nhs =
+            ClinicSettings::load(&source(&[("AFTERCARE_OUT_OF_HOURS", "NHS 111")])).expect("set");
+        assert_eq!(nhs.clinic.out_of_hours, "NHS 111");
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         wake.clone(),
         stopped.clone(),
     ));
+    let housekeeping = tokio::spawn(forget_old_update_ids(db.clone(), stopped.clone()));
     let reminders = tokio::spawn(delivery::run_reminders(
         service.clone(),
         settings.reminder_after,
@@ -123,9 +124,26 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = outbox.await;
     let _ = reminders.await;
+    let _ = housekeeping.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prunes the staff-chat update ids kept against redelivery, hourly: Telegram redelivers for at most a day.
+async fn forget_old_update_ids(db: Db, mut stop: watch::Receiver<bool>) {
+    loop {
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(2);
+        match db.forget_processed_updates(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(forgotten = n, "old update ids pruned"),
+            Err(e) => tracing::warn!(error = %e, "could not prune old update ids"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 /// Handles updates from `listener` until SIGTERM or Ctrl-C, then finishes the updates in progress.
@@ -136,7 +154,7 @@ async fn receive_until_signal<L>(
     mut signal: watch::Receiver<bool>,
 ) where
     L: UpdateListener,
-    L::Err: std::fmt::Debug,
+    L::Err: std::fmt::Display,
 {
     let stop = listener.stop_token();
     let stop_on_signal = tokio::spawn(async move {

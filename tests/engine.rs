@@ -9,6 +9,7 @@ fn engine() -> Engine {
         emergency_number: "112".into(),
         opening_hours: "Mon-Fri 09:00-17:00".into(),
         booking_link: "https://book.example".into(),
+        out_of_hours: "NHS 111".into(),
     })
     .expect("shipped intents are valid")
 }
@@ -166,6 +167,9 @@ fn clinic_facts_come_from_configuration() {
     let t = engine().analyse("what's your phone number", None, None);
     assert!(t.reply.contains("0100 000 000"), "{}", t.reply);
     assert!(!t.reply.contains('{'), "no placeholder left: {}", t.reply);
+    // Urgent answers name the clinic's own out-of-hours service.
+    let t = engine().analyse("i have a fever and feel awful", Some(2), None);
+    assert!(t.reply.contains("NHS 111"), "{}", t.reply);
 }
 
 #[test]

@@ -257,6 +257,15 @@ async fn telegram_updates_are_processed_once(db: &Db) {
             .await
             .expect("large id")
     );
+
+    // Old records are pruned; recent ones still catch a redelivery.
+    assert_eq!(db.forget_processed_updates(at(1)).await.expect("prune"), 1);
+    assert!(
+        db.mark_update_processed(42, at(3))
+            .await
+            .expect("pruned id")
+    );
+    assert!(!db.mark_update_processed(43, at(3)).await.expect("kept id"));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! Reads intent files and says exactly what is wrong with them: `file:line: message`.
 
-use super::model::{IntentFile, LexiconFile, MessagesFile, unknown_placeholders};
+use super::model::{IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders};
 use regex::Regex;
 use std::collections::HashMap;
 use std::fmt;
@@ -226,7 +226,8 @@ fn check_text(errors: &mut Vec<CheckError>, source: &Source, offset: usize, text
             file: source.name.clone(),
             line: line_of(&source.text, offset),
             message: format!(
-                "unknown placeholder {{{name}}}; use one of {{clinic_name}}, {{clinic_phone}}, {{emergency_number}}, {{opening_hours}}, {{booking_link}}"
+                "unknown placeholder {{{name}}}; use one of {}",
+                PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
             ),
         });
     }

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use context::{ContextRules, Qualifier};
 use load::{CheckError, CheckErrors, Source};
 use matcher::Matcher;
-pub use model::{Category, Clinic, Level};
+pub use model::{Category, Clinic, DEFAULT_OUT_OF_HOURS, Level};
 use normalize::Normalizer;
 use regex::{Regex, RegexSet};
 use serde::Serialize;

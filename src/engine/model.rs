@@ -165,6 +165,8 @@ pub struct Clinic {
     pub emergency_number: String,
     pub opening_hours: String,
     pub booking_link: String,
+    /// Where to turn when the clinic is closed and it is not an emergency, e.g. "NHS 111".
+    pub out_of_hours: String,
 }
 
 impl Default for Clinic {
@@ -175,16 +177,21 @@ impl Default for Clinic {
             emergency_number: "999".into(),
             opening_hours: "Mon-Fri 9:00-17:00".into(),
             booking_link: "the clinic's booking page".into(),
+            out_of_hours: DEFAULT_OUT_OF_HOURS.into(),
         }
     }
 }
 
-pub const PLACEHOLDERS: [&str; 5] = [
+/// What `{out_of_hours}` says unless the clinic configures its own service.
+pub const DEFAULT_OUT_OF_HOURS: &str = "your out-of-hours doctor or urgent care line";
+
+pub const PLACEHOLDERS: [&str; 6] = [
     "clinic_name",
     "clinic_phone",
     "emergency_number",
     "opening_hours",
     "booking_link",
+    "out_of_hours",
 ];
 
 impl Clinic {
@@ -195,6 +202,7 @@ impl Clinic {
             "emergency_number" => &self.emergency_number,
             "opening_hours" => &self.opening_hours,
             "booking_link" => &self.booking_link,
+            "out_of_hours" => &self.out_of_hours,
             _ => return None,
         })
     }

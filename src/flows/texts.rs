@@ -108,9 +108,8 @@ pub fn next_steps(level: Level, photo: bool, open: bool, reopens: &str, clinic: 
         ),
         (Level::Urgent, false) => format!(
             "I've passed {what} to the clinic team as urgent. The clinic is closed right now and opens again \
-             {reopens}. Meanwhile, if it gets worse or you feel unwell, contact your out-of-hours doctor or \
-             urgent care line; in an emergency call {}.",
-            clinic.emergency_number
+             {reopens}. Meanwhile, if it gets worse or you feel unwell, contact {}; in an emergency call {}.",
+            clinic.out_of_hours, clinic.emergency_number
         ),
         (_, true) => format!(
             "I've passed {what} to the clinic team, who will get back to you within a working day. If it gets \
@@ -119,8 +118,8 @@ pub fn next_steps(level: Level, photo: bool, open: bool, reopens: &str, clinic: 
         ),
         (_, false) => format!(
             "I've passed {what} to the clinic team. They're closed now and will get back to you after they open \
-             {reopens}. If it gets worse meanwhile, contact your out-of-hours doctor; in an emergency call {}.",
-            clinic.emergency_number
+             {reopens}. If it gets worse meanwhile, contact {}; in an emergency call {}.",
+            clinic.out_of_hours, clinic.emergency_number
         ),
     }
 }
@@ -152,12 +151,14 @@ mod tests {
         let clinic = Clinic {
             phone: "0100".into(),
             emergency_number: "112".into(),
+            out_of_hours: "NHS 111".into(),
             ..Clinic::default()
         };
         let closed = next_steps(Level::Urgent, false, false, "Monday at 09:00", &clinic);
         assert!(
             closed.contains("closed right now")
                 && closed.contains("Monday at 09:00")
+                && closed.contains("contact NHS 111")
                 && closed.contains("112")
         );
         let open = next_steps(Level::Urgent, false, true, "", &clinic);

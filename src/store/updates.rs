@@ -26,4 +26,16 @@ impl Db {
         });
         Ok(rows_affected == 1)
     }
+
+    /// Forgets the update ids recorded before `before` and returns how many. Telegram keeps an unconfirmed update
+    /// for at most 24 hours, so older records can never match a redelivery.
+    pub async fn forget_processed_updates(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
+                .bind(millis(before))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
 }
