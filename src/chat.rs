@@ -111,9 +111,9 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
             .await?;
         choices = show(&says);
     }
-    if let Some(days) = day {
-        set_day(&service, days).await?;
-    }
+    // `--day` is applied as soon as the client has agreed to keep their data (a date is data).
+    let mut pending_day = day;
+    apply_pending_day(&service, &mut pending_day).await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         print!("you> ");
@@ -155,6 +155,9 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         };
         let says = service.on_client(&me, input, None, Utc::now()).await?;
         choices = show(&says);
+        if apply_pending_day(&service, &mut pending_day).await? {
+            choices.clear();
+        }
         // What the bot would send to the clinic's staff chat, now.
         delivery::deliver_due(&service, &terminal, Duration::seconds(30)).await?;
     }
@@ -166,6 +169,24 @@ fn text(text: &str) -> ClientInput {
         text: text.to_string(),
         message_id: None,
     }
+}
+
+/// Sets the day given with `--day` once the client has consented. Returns whether it was set now.
+async fn apply_pending_day(service: &Service, pending: &mut Option<u32>) -> anyhow::Result<bool> {
+    let Some(days) = *pending else {
+        return Ok(false);
+    };
+    let consented = service
+        .db
+        .client_by_telegram_id(LOCAL_USER)
+        .await?
+        .is_some_and(|c| c.consent == Some(true));
+    if !consented {
+        return Ok(false);
+    }
+    set_day(service, days).await?;
+    *pending = None;
+    Ok(true)
 }
 
 async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {

@@ -237,3 +237,36 @@ fn chat_runs_the_bots_conversation_in_the_terminal() {
         "the conversation is stored"
     );
 }
+
+#[test]
+fn chat_applies_the_day_given_on_the_command_line_once_the_client_agrees() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let input = "1
+i have a fever and feel awful
+/quit
+";
+    let out = aftercare_with(
+        &["chat", "--day", "2"],
+        &[
+            ("DATABASE_URL", &url),
+            ("AFTERCARE_OUT_OF_HOURS", "NHS 111"),
+        ],
+        input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("(day 2)"), "{text}");
+    assert!(
+        text.contains("Day since treatment: 2"),
+        "the alert carries the day: {text}"
+    );
+    assert!(
+        text.contains("NHS 111"),
+        "the configured out-of-hours service: {text}"
+    );
+}
