@@ -55,7 +55,22 @@ async fn start_bot_with(
     ready_method: &str,
 ) -> Running {
     let polls_before = fake.calls_to(ready_method).len();
-    let child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+    let child = bot_command(fake, database_url, extra, args)
+        .spawn()
+        .expect("the aftercare binary starts");
+    wait_until_ready(fake, ready_method, polls_before).await;
+    Running(child)
+}
+
+/// `aftercare serve ARGS…` set up for the fake and a test clinic; its log goes to the test's stderr.
+fn bot_command(
+    fake: &FakeBotApi,
+    database_url: &str,
+    extra: &[(&str, &str)],
+    args: &[&str],
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    command
         .arg("serve")
         .args(args)
         .env_remove("AFTERCARE_CONFIG")
@@ -72,17 +87,18 @@ async fn start_bot_with(
         .env("RUST_LOG", "warn,aftercare=info")
         .envs(extra.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the aftercare binary starts");
+        .stderr(Stdio::inherit());
+    command
+}
+
+async fn wait_until_ready(fake: &FakeBotApi, ready_method: &str, calls_before: usize) {
     let ready = fake
-        .wait_for_count(|c| c.method == ready_method, polls_before + 1, WAIT)
+        .wait_for_count(|c| c.method == ready_method, calls_before + 1, WAIT)
         .await;
     assert!(
-        ready.len() > polls_before,
+        ready.len() > calls_before,
         "the bot never called {ready_method}"
     );
-    Running(child)
 }
 
 fn nurse() -> User {
@@ -956,4 +972,33 @@ fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("AFTERCARE_STAFF_CHAT"), "{stderr}");
+}
+
+/// Whoever reads the bot's log may go away (a log shipper crashing, a closed terminal): the bot keeps answering
+/// and still stops cleanly.
+#[tokio::test]
+async fn the_bot_keeps_going_when_its_log_cannot_be_written() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let mut child = bot_command(&fake, &db.url, &[], &[])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the aftercare binary starts");
+    drop(child.stderr.take()); // every log line now fails to write
+    wait_until_ready(&fake, "getupdates", 0).await;
+    let mut bot = Running(child);
+    let jane = client();
+    onboard(&fake, &jane).await; // the onboarding logs at info level
+    let before = sent_count(&fake, jane.id);
+    fake.client_text(&jane, "there is pus on my chin"); // and so does an escalation
+    messages_to(&fake, jane.id, before, 2).await;
+    messages_to(&fake, STAFF, 0, 1).await;
+    assert!(bot.terminate(), "SIGTERM stops it");
+    assert!(
+        bot.0
+            .try_wait()
+            .expect("status")
+            .is_some_and(|s| s.success()),
+        "it exits cleanly, not by a panic"
+    );
 }
