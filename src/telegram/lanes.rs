@@ -12,21 +12,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
-/// The last update queued in a lane; the next one waits for it.
-struct Tail {
-    ticket: u64,
-    done: oneshot::Receiver<()>,
-}
-
-#[derive(Default)]
-struct Queue {
-    tails: HashMap<i64, Tail>,
-    next_ticket: u64,
+/// A chat with work queued or running.
+struct Lane {
+    /// Completes when the last work queued in this lane has finished; the next work waits for it.
+    tail: oneshot::Receiver<()>,
+    /// Work queued or running in this lane.
+    pending: usize,
 }
 
 #[derive(Clone, Default)]
 pub struct Lanes {
-    queue: Arc<Mutex<Queue>>,
+    lanes: Arc<Mutex<HashMap<i64, Lane>>>,
 }
 
 impl Lanes {
@@ -40,53 +36,64 @@ impl Lanes {
             tasks.spawn(work);
             return;
         };
-        let (finished, done) = oneshot::channel();
-        let (ticket, previous) = {
-            let mut queue = self.lock();
-            queue.next_ticket += 1;
-            let ticket = queue.next_ticket;
-            (ticket, queue.tails.insert(key, Tail { ticket, done }))
+        let (finished, tail) = oneshot::channel();
+        let previous = {
+            let mut lanes = self.lock();
+            match lanes.get_mut(&key) {
+                Some(lane) => {
+                    lane.pending += 1;
+                    Some(std::mem::replace(&mut lane.tail, tail))
+                }
+                None => {
+                    lanes.insert(key, Lane { tail, pending: 1 });
+                    None
+                }
+            }
         };
         let lanes = self.clone();
         tasks.spawn(async move {
             if let Some(previous) = previous {
                 // An error only means the previous work ended by panicking: its turn is over all the same.
-                let _ = previous.done.await;
+                let _ = previous.await;
             }
             // Dropped on every exit, a panic included, so the lane never stays blocked.
             let _finished = finished;
-            let _leave = LeaveLane { lanes, key, ticket };
+            let _leave = LeaveLane { lanes, key };
             work.await;
         });
     }
 
-    /// How many lanes have work queued or running.
-    pub fn busy(&self) -> usize {
-        self.lock().tails.len()
+    /// Work queued or running in lane `key` (none without a key).
+    pub fn pending(&self, key: Option<i64>) -> usize {
+        key.and_then(|key| self.lock().get(&key).map(|lane| lane.pending))
+            .unwrap_or(0)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // The map stays consistent whatever a panicking holder did: every change is a single insert or remove.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    /// How many lanes have work queued or running.
+    pub fn busy(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Lane>> {
+        // The map stays consistent whatever a panicking holder did: each change is complete under the lock.
+        self.lanes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Forgets a lane whose last queued work has finished, so idle chats cost nothing.
+/// Counts finished work out of its lane, and forgets the lane when it is idle, so idle chats cost nothing.
 struct LeaveLane {
     lanes: Lanes,
     key: i64,
-    ticket: u64,
 }
 
 impl Drop for LeaveLane {
     fn drop(&mut self) {
-        let mut queue = self.lanes.lock();
-        if queue
-            .tails
-            .get(&self.key)
-            .is_some_and(|t| t.ticket == self.ticket)
-        {
-            queue.tails.remove(&self.key);
+        let mut lanes = self.lanes.lock();
+        if let Some(lane) = lanes.get_mut(&self.key) {
+            lane.pending -= 1;
+            if lane.pending == 0 {
+                lanes.remove(&self.key);
+            }
         }
     }
 }
@@ -119,6 +126,12 @@ mod tests {
         lanes.spawn(Some(2), &tasks, async move {
             record_other("chat2".to_string());
         });
+        assert_eq!(
+            lanes.pending(Some(1)),
+            5,
+            "chat 1 has five updates queued or running"
+        );
+        assert_eq!(lanes.pending(None), 0);
         tasks.close();
         tasks.wait().await;
         let log = log.lock().unwrap().clone();

@@ -46,8 +46,14 @@ pub const HANDLED_UPDATES: [AllowedUpdate; 3] = [
     AllowedUpdate::CallbackQuery,
 ];
 
-/// At most this many updates are being handled at once (far above the ~10 seen at 2,000 updates/s).
+/// At most this many updates are being handled at once (far above the ~10 seen at 2,000 updates/s); beyond it
+/// the next getUpdates waits, so a flood cannot pile up in memory.
 const MAX_IN_FLIGHT: usize = 512;
+
+/// One chat's backlog takes at most this many of those places. Telegram may hold back replies to one chat for
+/// seconds (429), and a chat sending faster than that would otherwise fill every place and stall all the others;
+/// its further updates wait in its own lane, which the client's own sending rate bounds.
+const MAX_IN_FLIGHT_PER_CHAT: usize = 8;
 
 /// Receives updates from `listener` until it stops, and handles each with [`schema`]: one chat's updates in
 /// order, different chats at the same time (see [`Lanes`]). Returns once the updates in progress are handled.
@@ -80,11 +86,15 @@ where
                 );
                 continue;
             }
-            // Waiting here holds back the next getUpdates, so a flood of updates cannot pile up in memory.
-            let Ok(permit) = in_flight.clone().acquire_owned().await else {
-                break;
-            };
             let lane = update.chat().map(|chat| chat.id.0);
+            let permit = if lanes.pending(lane) < MAX_IN_FLIGHT_PER_CHAT {
+                match in_flight.clone().acquire_owned().await {
+                    Ok(permit) => Some(permit),
+                    Err(_) => break,
+                }
+            } else {
+                None
+            };
             let handler = handler.clone();
             let deps = dptree::deps![bot.clone(), app.clone(), update];
             lanes.spawn(lane, &tasks, async move {
