@@ -102,24 +102,17 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         service,
         staff_chat: ChatId(settings.staff_chat),
     });
-    let received = match &settings.webhook_url {
+    match &settings.webhook_url {
         None => {
             let listener = Polling::builder(bot.clone())
                 .timeout(Duration::from_secs(10))
                 .build();
             receive_until_signal(listener, bot.clone(), app, signal).await;
-            Ok(())
         }
         Some(url) => match webhook(&bot, url, &settings).await {
-            Ok(listener) => {
-                receive_until_signal(listener, bot.clone(), app, signal).await;
-                Ok(())
-            }
-            Err(e) => Err(e),
+            Ok(listener) => receive_until_signal(listener, bot.clone(), app, signal).await,
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "could not receive updates"),
         },
-    };
-    if let Err(e) = &received {
-        tracing::error!(error = %format!("{e:#}"), "could not receive updates");
     }
     let _ = stop.send(true);
     let _ = outbox.await;
