@@ -167,27 +167,24 @@ async fn onboard(fake: &FakeBotApi, user: &User) {
     );
 }
 
-/// A bot running on a fresh SQLite database, and Jane onboarded: consent given, treated 3 days ago.
-struct Scene {
-    fake: FakeBotApi,
-    db: TestDb,
-    bot: Running,
-    jane: User,
-}
-
-/// The usual start of a test: [`Scene`], with these settings added to the bot's environment.
-async fn scene(settings: &[(&str, &str)]) -> Scene {
+/// The usual start of a test: the fake Bot API, a fresh SQLite database, the bot running on it (with these
+/// settings added to its environment), and Jane onboarded (consent given, treated 3 days ago).
+async fn scene(settings: &[(&str, &str)]) -> (FakeBotApi, TestDb, Running, User) {
     let fake = FakeBotApi::start().await;
     let db = sqlite().await;
     let bot = start_bot(&fake, &db.url, settings).await;
     let jane = client();
     onboard(&fake, &jane).await;
-    Scene {
-        fake,
-        db,
-        bot,
-        jane,
-    }
+    (fake, db, bot, jane)
+}
+
+/// The client stored for `user`; fails the test if there is none.
+async fn stored_client(db: &TestDb, user: &User) -> aftercare::store::Client {
+    db.db
+        .client_by_telegram_id(user.id)
+        .await
+        .expect("query")
+        .expect("client stored")
 }
 
 async fn sqlite() -> TestDb {
@@ -232,12 +229,7 @@ async fn start_consent_and_treatment_date_by_button() {
             .await
             .is_some()
     );
-    let client = db
-        .db
-        .client_by_telegram_id(jane.id)
-        .await
-        .expect("query")
-        .expect("client stored");
+    let client = stored_client(&db, &jane).await;
     assert_eq!(client.consent, Some(true));
     assert!(
         db.db
@@ -250,12 +242,7 @@ async fn start_consent_and_treatment_date_by_button() {
 
 #[tokio::test]
 async fn a_question_is_answered_from_the_intents() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "can i wear makeup tmrw?");
     let answer = &messages_to(&fake, jane.id, before, 1).await[0];
@@ -273,12 +260,7 @@ async fn a_question_is_answered_from_the_intents() {
 /// another, in the order they were sent (other chats are not held up by them: benches/bot_throughput.rs).
 #[tokio::test]
 async fn one_clients_messages_are_handled_in_the_order_sent() {
-    let Scene {
-        fake,
-        db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     let questions = [
         "can i wear makeup tmrw?",
@@ -293,12 +275,7 @@ async fn one_clients_messages_are_handled_in_the_order_sent() {
     }
     messages_to(&fake, jane.id, before, questions.len()).await;
 
-    let client = db
-        .db
-        .client_by_telegram_id(jane.id)
-        .await
-        .expect("query")
-        .expect("client stored");
+    let client = stored_client(&db, &jane).await;
     let mut history = db.db.client_history(client.id, 50).await.expect("history");
     history.sort_by_key(|m| m.id);
     let received: Vec<String> = history
@@ -432,12 +409,7 @@ async fn urgent_report_lifecycle(db: &TestDb) {
     )
     .await
     .expect("the alert shows who resolved it");
-    let client = db
-        .db
-        .client_by_telegram_id(jane.id)
-        .await
-        .expect("query")
-        .expect("client");
+    let client = stored_client(db, &jane).await;
     assert!(
         db.db
             .open_escalation_for_client(client.id)
@@ -459,12 +431,7 @@ async fn urgent_report_lifecycle_on_postgres() {
 
 #[tokio::test]
 async fn an_emergency_answer_gives_the_emergency_number_first() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "my tongue is swelling and i cant breathe properly");
     let answer = &messages_to(&fake, jane.id, before, 1).await[0];
@@ -482,12 +449,7 @@ async fn an_emergency_answer_gives_the_emergency_number_first() {
 
 #[tokio::test]
 async fn a_photo_is_forwarded_to_staff_and_the_client_told() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     fake.client_photo(
         &jane,
@@ -516,12 +478,7 @@ async fn a_photo_is_forwarded_to_staff_and_the_client_told() {
 
 #[tokio::test]
 async fn voice_notes_get_a_request_to_type_and_other_groups_are_ignored() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     fake.client_voice(&jane);
     let answer = &messages_to(&fake, jane.id, before, 1).await[0];
@@ -539,12 +496,7 @@ async fn voice_notes_get_a_request_to_type_and_other_groups_are_ignored() {
 
 #[tokio::test]
 async fn an_edited_message_is_triaged_again() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     let (_, message_id) = fake.client_text(&jane, "my chin looks a bit odd today");
     messages_to(&fake, jane.id, before, 1).await;
@@ -565,12 +517,7 @@ async fn an_edited_message_is_triaged_again() {
 #[tokio::test]
 async fn outside_opening_hours_the_client_is_told_when_the_clinic_is_back() {
     // Open one minute a week: closed now (unless this runs on a Sunday at 03:00 UTC).
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[("AFTERCARE_OPENING_HOURS", "Sun 03:00-03:01")]).await;
+    let (fake, _db, _bot, jane) = scene(&[("AFTERCARE_OPENING_HOURS", "Sun 03:00-03:01")]).await;
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "i have a fever and my face is hot and swollen");
     let next = &messages_to(&fake, jane.id, before, 2).await[1];
@@ -585,12 +532,7 @@ async fn outside_opening_hours_the_client_is_told_when_the_clinic_is_back() {
 #[tokio::test]
 async fn an_unacknowledged_alert_is_sent_again_as_a_reminder() {
     // 0.03 minutes: a reminder every ~2 s.
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[("AFTERCARE_REMINDER_MINUTES", "0.03")]).await;
+    let (fake, _db, _bot, jane) = scene(&[("AFTERCARE_REMINDER_MINUTES", "0.03")]).await;
     fake.add_chat_member(STAFF, nurse().id);
     fake.client_text(&jane, "i have a fever and pus on my cheek");
     let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
@@ -627,12 +569,7 @@ async fn an_unacknowledged_alert_is_sent_again_as_a_reminder() {
 #[tokio::test]
 async fn killed_before_the_alert_is_delivered_the_alert_arrives_once_after_restart() {
     let settings = [("AFTERCARE_OUTBOX_LEASE_SECONDS", "2")];
-    let Scene {
-        fake,
-        db,
-        mut bot,
-        jane,
-    } = scene(&settings).await;
+    let (fake, db, mut bot, jane) = scene(&settings).await;
     // The staff chat is unreachable: Telegram answers 502 (teloxide waits 10 s before reporting it).
     fake.fail_next_to("sendmessage", STAFF, Failure::Status(502), 1);
     let before = sent_count(&fake, jane.id);
@@ -660,12 +597,7 @@ async fn killed_before_the_alert_is_delivered_the_alert_arrives_once_after_resta
 
 #[tokio::test]
 async fn telegram_429_and_5xx_are_retried() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     // Flood control on the client's answer and on the alert; then a server error on the alert's next try.
     fake.fail_next_to("sendmessage", jane.id, Failure::RetryAfter(1), 1);
     fake.fail_next_to("sendmessage", STAFF, Failure::RetryAfter(1), 1);
@@ -691,12 +623,7 @@ async fn telegram_429_and_5xx_are_retried() {
 
 #[tokio::test]
 async fn forget_deletes_everything_after_confirmation() {
-    let Scene {
-        fake,
-        db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "there is pus on my chin");
     messages_to(&fake, jane.id, before, 2).await; // the answer and what happens next
@@ -733,12 +660,7 @@ async fn forget_deletes_everything_after_confirmation() {
 
 #[tokio::test]
 async fn non_members_cannot_use_staff_buttons_or_commands() {
-    let Scene {
-        fake,
-        db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, db, _bot, jane) = scene(&[]).await;
     fake.add_chat_member(STAFF, nurse().id);
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "i've got blisters on my lip");
@@ -784,12 +706,7 @@ async fn non_members_cannot_use_staff_buttons_or_commands() {
     );
     fake.callback(&jane, jane.id, 1, &ack);
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let client = db
-        .db
-        .client_by_telegram_id(jane.id)
-        .await
-        .expect("query")
-        .expect("client");
+    let client = stored_client(&db, &jane).await;
     let open = db
         .db
         .open_escalation_for_client(client.id)
@@ -816,12 +733,7 @@ async fn non_members_cannot_use_staff_buttons_or_commands() {
 
 #[tokio::test]
 async fn staff_commands_answer_members_in_the_staff_chat() {
-    let Scene {
-        fake,
-        db: _db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, _db, _bot, jane) = scene(&[]).await;
     fake.add_chat_member(STAFF, nurse().id);
     fake.client_text(&jane, "who won the football last night");
     fake.client_text(&jane, "there is pus on my cheek");
@@ -853,12 +765,7 @@ async fn staff_commands_answer_members_in_the_staff_chat() {
 
 #[tokio::test]
 async fn an_update_delivered_again_after_a_restart_is_handled_once() {
-    let Scene {
-        fake,
-        db,
-        mut bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, db, mut bot, jane) = scene(&[]).await;
     // Hold back the poll that would confirm the next update, so that a restart receives it again.
     fake.fail_next("getupdates", Failure::Delay(Duration::from_secs(8)), 1);
     let before = sent_count(&fake, jane.id);
@@ -872,12 +779,7 @@ async fn an_update_delivered_again_after_a_restart_is_handled_once() {
 
 #[tokio::test]
 async fn a_failing_handler_apologises_and_the_bot_keeps_going() {
-    let Scene {
-        fake,
-        db,
-        bot: _bot,
-        jane,
-    } = scene(&[]).await;
+    let (fake, db, _bot, jane) = scene(&[]).await;
     // Break storage under the running bot: the next report cannot be stored.
     if let aftercare::store::Db::Sqlite(pool) = &db.db {
         sqlx::query("DROP TABLE outbox")
