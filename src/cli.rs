@@ -187,7 +187,7 @@ fn check(cli: &Cli, dir: Option<&Path>) -> ExitCode {
             .filter(|s| {
                 !matches!(
                     load::base_name(&s.name),
-                    load::MESSAGES_FILE | load::LEXICON_FILE
+                    load::MESSAGES_FILE | load::LEXICON_FILE | load::CONCEPTS_FILE
                 )
             })
             .count();

@@ -255,6 +255,56 @@ const OTHER_PERSON: &[&str] = &[
     "her friend",
     "other clients",
     "other people",
+    "husband",
+    "husbands",
+    "hubby",
+    "hubbys",
+    "wife",
+    "wifes",
+    "partner",
+    "partners",
+    "boyfriend",
+    "girlfriend",
+    "mum",
+    "mums",
+    "mom",
+    "moms",
+    "mother",
+    "dad",
+    "dads",
+    "father",
+    "son",
+    "daughter",
+    "sons",
+    "daughters",
+    "kid",
+    "kids",
+    "child",
+    "childs",
+    "baby",
+    "babys",
+    "toddler",
+    "brother",
+    "brothers",
+    "sister",
+    "sisters",
+    "nan",
+    "gran",
+    "grandma",
+    "grandad",
+    "auntie",
+    "aunt",
+    "uncle",
+    "dog",
+    "dogs",
+    "cat",
+    "cats",
+    "puppy",
+    "kitten",
+    "pet",
+    "pets",
+    "horse",
+    "their",
 ];
 
 const PSEUDO: &[&str] = &[
@@ -372,7 +422,122 @@ impl Default for ContextRules {
     }
 }
 
+/// Phrases that make a whole message a question in general: "is blistering a side effect? I don't have any,
+/// just reading up". Findings in it are not reports.
+const IN_GENERAL: &[&str] = &[
+    "just asking",
+    "only asking",
+    "asking for a friend",
+    "reading up",
+    "read online",
+    "read it online",
+    "saw it online",
+    "saw online",
+    "saw this online",
+    "seen online",
+    "mine is fine",
+    "mines fine",
+    "mine are fine",
+    "i dont have any",
+    "i dont have it",
+    "i dont have that",
+    "i havent got any",
+    "i havent got it",
+    "i dont have them",
+    "not that i have",
+    "not that i have it",
+    "hypothetically",
+    "before my first",
+    "before i book",
+    "before booking",
+    "just curious",
+    "out of curiosity",
+];
+
+/// Asking in general, only when it closes the message: "just wondering" opens many real reports.
+const IN_GENERAL_AT_END: &[&str] = &["just wondering", "just checking", "wondering"];
+
+/// Resolved past events: "went lightheaded yesterday, fine now".
+const RESOLVED: &[&str] = &[
+    "fine now",
+    "ok now",
+    "okay now",
+    "all fine now",
+    "better now",
+    "totally fine after",
+    "was fine after",
+    "fine after",
+    "gone now",
+    "all gone",
+    "went away",
+    "passed quickly",
+    "it passed",
+    "cleared up",
+    "all good now",
+];
+
 impl ContextRules {
+    /// The phrase that makes the whole message a question in general, if any.
+    pub fn asks_in_general(&self, words: &[&str]) -> Option<String> {
+        let has = |phrase: &str, within: &[&str]| {
+            let parts: Vec<&str> = phrase.split(' ').collect();
+            within.windows(parts.len()).any(|w| w == parts.as_slice())
+        };
+        if let Some(p) = IN_GENERAL.iter().find(|p| has(p, words)) {
+            return Some((*p).to_string());
+        }
+        let content: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| {
+                !matches!(
+                    *w,
+                    "." | "?" | "!" | ";" | "x" | "xx" | "thanks" | "thank" | "you"
+                )
+            })
+            .collect();
+        let tail = &content[content.len().saturating_sub(3)..];
+        IN_GENERAL_AT_END
+            .iter()
+            .find(|p| has(p, tail))
+            .map(|p| (*p).to_string())
+    }
+
+    /// Someone writing for the client: "my wife had it done yesterday and she has a temperature". Then a
+    /// finding near "wife" or "she" is the client's own.
+    pub fn writes_for_the_client(&self, words: &[&str]) -> bool {
+        let treated = |w: &[&str]| {
+            w.windows(2).any(|pair| {
+                matches!(pair[0], "had" | "got" | "has" | "did")
+                    && matches!(
+                        pair[1],
+                        "it" | "the" | "her" | "his" | "a" | "microneedling" | "needling" | "skin"
+                    )
+            }) && w.iter().any(|x| {
+                matches!(
+                    *x,
+                    "done"
+                        | "needling"
+                        | "microneedling"
+                        | "treatment"
+                        | "session"
+                        | "needled"
+                        | "procedure"
+                )
+            })
+        };
+        words
+            .split(|w| matches!(*w, "." | "?" | "!" | ";"))
+            .any(|sentence| {
+                sentence.iter().any(|w| {
+                    matches!(*w, "she" | "he" | "shes" | "hes") || OTHER_PERSON.contains(w)
+                }) && treated(sentence)
+                    && !sentence.windows(2).any(|p| {
+                        p == ["not", "had"] || p == ["hasnt", "had"] || p == ["nothing", "done"]
+                    })
+            })
+    }
+
     /// Qualifies the finding that spans tokens `first..=last` of `words` (the message's tokens).
     pub fn qualify(
         &self,
@@ -388,6 +553,9 @@ impl ContextRules {
         }
         if let Some(found) = self.scan_after(words, last) {
             return found;
+        }
+        if let Some(phrase) = resolved_after(words, last) {
+            return (Qualifier::Historical, Some(phrase));
         }
         (Qualifier::Affirmed, None)
     }
@@ -508,6 +676,23 @@ fn conditional(words: &[&str], first: usize) -> bool {
         .iter()
         .any(|w| matches!(*w, "would" | "could" | "might" | "wouldnt" | "couldnt"));
     if_before && modal
+}
+
+/// "felt faint in the chair yesterday but was totally fine after": a resolved event, within the sentence
+/// that follows the finding (a contrast does not end it here).
+fn resolved_after(words: &[&str], last: usize) -> Option<String> {
+    let end = words[last + 1..]
+        .iter()
+        .position(|w| matches!(*w, "." | "?" | "!" | ";"))
+        .map_or(words.len(), |p| last + 1 + p);
+    let window = &words[last + 1..end.min(last + 1 + 14)];
+    RESOLVED.iter().find_map(|phrase| {
+        let parts: Vec<&str> = phrase.split(' ').collect();
+        window
+            .windows(parts.len())
+            .any(|w| w == parts.as_slice())
+            .then(|| (*phrase).to_string())
+    })
 }
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];

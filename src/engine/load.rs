@@ -1,6 +1,8 @@
 //! Reads intent files and says exactly what is wrong with them: `file:line: message`.
 
-use super::model::{IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders};
+use super::model::{
+    ConceptsFile, IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders,
+};
 use regex::Regex;
 use std::collections::HashMap;
 use std::fmt;
@@ -10,6 +12,7 @@ include!(concat!(env!("OUT_DIR"), "/embedded_intents.rs"));
 
 pub const MESSAGES_FILE: &str = "messages.toml";
 pub const LEXICON_FILE: &str = "lexicon.toml";
+pub const CONCEPTS_FILE: &str = "concepts.toml";
 pub const WORDS_FILE: &str = "words.txt";
 const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 pub const MIN_EXAMPLES: usize = 8;
@@ -103,7 +106,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Source>, CheckErrors> {
             Err(e) => errors.push(error(format!("cannot read: {e}"))),
         }
     }
-    for special in [MESSAGES_FILE, LEXICON_FILE, WORDS_FILE] {
+    for special in [MESSAGES_FILE, LEXICON_FILE, CONCEPTS_FILE, WORDS_FILE] {
         if !sources.iter().any(|s| base_name(&s.name) == special)
             && let Some(embedded) = embedded_sources().into_iter().find(|s| s.name == special)
         {
@@ -129,6 +132,7 @@ pub struct Content {
     pub intents: Vec<(Source, IntentFile)>,
     pub messages: (Source, MessagesFile),
     pub lexicon: LexiconFile,
+    pub concepts: ConceptsFile,
     pub words: String,
 }
 
@@ -142,6 +146,7 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
     let mut intents = Vec::new();
     let mut messages = None;
     let mut lexicon = LexiconFile::default();
+    let mut concepts = None;
     let mut words = String::new();
     for source in sources {
         let err = |errors: &mut Vec<CheckError>, offset: usize, message: String| {
@@ -159,6 +164,19 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
             WORDS_FILE => words = source.text.clone(),
             LEXICON_FILE => match toml::from_str::<LexiconFile>(&source.text) {
                 Ok(parsed) => lexicon = parsed,
+                Err(e) => toml_error(&mut errors, e),
+            },
+            CONCEPTS_FILE => match toml::from_str::<ConceptsFile>(&source.text) {
+                Ok(parsed) => {
+                    for (name, words) in &parsed.concepts {
+                        if words.iter().any(|w| w.trim().is_empty() || w.trim() == "*") {
+                            let message =
+                                format!("concept {name}: an empty word matches everything");
+                            err(&mut errors, 0, message);
+                        }
+                    }
+                    concepts = Some((source.clone(), parsed));
+                }
                 Err(e) => toml_error(&mut errors, e),
             },
             MESSAGES_FILE => match toml::from_str::<MessagesFile>(&source.text) {
@@ -202,11 +220,14 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
         });
     }
     check_unique(&mut errors, &intents);
+    let concepts = concepts.map(|(_, c)| c).unwrap_or_default();
+    check_concepts_known(&mut errors, &intents, &concepts);
     match messages {
         Some(messages) if errors.is_empty() => Ok(Content {
             intents,
             messages,
             lexicon,
+            concepts,
             words,
         }),
         _ => Err(CheckErrors(errors)),
@@ -324,8 +345,21 @@ fn check_intent(errors: &mut Vec<CheckError>, source: &Source, intent: &IntentFi
         let f = flag.get_ref();
         let id = f.id.get_ref();
         let at = flag.span().start;
-        if f.patterns.is_empty() {
-            push(errors, source, at, format!("red flag {id}: no patterns"));
+        if f.patterns.is_empty() && f.concepts.is_empty() {
+            push(
+                errors,
+                source,
+                at,
+                format!("red flag {id}: no patterns or concepts"),
+            );
+        }
+        if f.concepts.iter().any(|all| all.is_empty()) {
+            push(
+                errors,
+                source,
+                at,
+                format!("red flag {id}: an empty list of concepts"),
+            );
         }
         if f.label.trim().is_empty() {
             push(errors, source, at, format!("red flag {id}: empty label"));
@@ -350,6 +384,28 @@ fn check_intent(errors: &mut Vec<CheckError>, source: &Source, intent: &IntentFi
         }
         for pattern in &f.patterns {
             check_regex(errors, source, pattern);
+        }
+    }
+}
+
+/// A red flag's concepts must be defined in `concepts.toml`.
+fn check_concepts_known(
+    errors: &mut Vec<CheckError>,
+    intents: &[(Source, IntentFile)],
+    concepts: &ConceptsFile,
+) {
+    for (source, intent) in intents {
+        for flag in &intent.red_flags {
+            for name in flag.get_ref().concepts.iter().flatten() {
+                if !concepts.concepts.contains_key(name.get_ref()) {
+                    let message = format!(
+                        "red flag {}: unknown concept {:?} (define it in {CONCEPTS_FILE})",
+                        flag.get_ref().id.get_ref(),
+                        name.get_ref()
+                    );
+                    push(errors, source, name.span().start, message);
+                }
+            }
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct Candidate {
     /// The closest counter-example, when it is closer than any example.
     pub counter: Option<(u32, f32)>,
     pub keywords: usize,
+    /// Whether one of the intent's patterns matched (set by the engine).
+    pub pattern_hit: bool,
 }
 
 /// A query term: a known term id, or an unknown word.
@@ -258,6 +260,7 @@ impl Matcher {
                 example: best[intent],
                 counter: counter[intent].filter(|_| against > example),
                 keywords: matched_keywords,
+                pattern_hit: false,
             });
         }
         candidates
@@ -267,6 +270,26 @@ impl Matcher {
 
     pub fn example_text(&self, doc: u32) -> &str {
         &self.docs[doc as usize].text
+    }
+
+    /// The positions among `words` (the message's tokens) that are keywords of the intent: where ConText
+    /// looks to tell a report ("my eye is swollen shut") from a question about the topic.
+    pub fn keyword_positions(&self, intent: usize, words: &[&str]) -> Vec<usize> {
+        let keywords = &self.keywords[intent];
+        words
+            .iter()
+            .enumerate()
+            .filter(|(_, word)| {
+                let term = match self.word_terms.get(**word) {
+                    Some(id) => *id,
+                    None => {
+                        stem_word(&self.stemmer, word).and_then(|s| self.terms.get(&s).copied())
+                    }
+                };
+                term.is_some_and(|t| keywords.contains(&t))
+            })
+            .map(|(position, _)| position)
+            .collect()
     }
 
     /// The intent's keywords found in the text (as stems), for the explanation.

@@ -1,14 +1,17 @@
 //! The matching and triage engine. Pure: no I/O, no clock. The day since treatment and today's date are
 //! arguments, and the intents are loaded and compiled once.
 
+pub mod concepts;
 pub mod context;
 pub mod load;
 pub mod matcher;
 pub mod model;
 pub mod normalize;
+pub mod policy;
 pub mod time;
 
 use chrono::NaiveDate;
+use concepts::Concepts;
 use context::{ContextRules, Qualifier};
 use load::{CheckError, CheckErrors, Source};
 use matcher::Matcher;
@@ -20,14 +23,23 @@ use std::collections::HashMap;
 
 /// Below this the message gets the fallback rather than the nearest intent.
 const MIN_SCORE: f32 = 0.42;
+/// The bar for a second question in a message that reports a finding.
+const MIN_SIDE_QUESTION_SCORE: f32 = 0.5;
 
 struct CompiledIntent {
     id: String,
     file: String,
     category: Category,
-    answer: String,
-    general: Option<String>,
-    by_day: Vec<(u32, Option<u32>, String)>,
+    escalation: Level,
+    answer: Answer,
+    general: Option<Answer>,
+    by_day: Vec<(u32, Option<u32>, Answer)>,
+}
+
+/// One curated reply, rendered for the clinic, and whether it tells the client to contact the clinic.
+struct Answer {
+    text: String,
+    asks_contact: bool,
 }
 
 struct CompiledFlag {
@@ -38,6 +50,9 @@ struct CompiledFlag {
     from_day: Option<u32>,
     to_day: Option<u32>,
     if_day_unknown: bool,
+    /// Alternatives of concept indices that must all be affirmed together.
+    concepts: Vec<Vec<usize>>,
+    scope: model::Scope,
 }
 
 struct Messages {
@@ -56,6 +71,10 @@ pub struct Engine {
     flag_patterns: Vec<(usize, Regex)>,
     normalizer: Normalizer,
     matcher: Matcher,
+    concepts: Concepts,
+    /// The concept that marks a description of one's own skin: with no curated answer, it makes the
+    /// message `routine` rather than a shrug.
+    symptom_concept: Option<usize>,
     context: ContextRules,
     days: time::DayPhrases,
     messages: Messages,
@@ -93,6 +112,74 @@ pub struct Triage {
     pub day_source: DaySource,
     /// How the result came about, for staff and for whoever edits the intents.
     pub why: Vec<String>,
+}
+
+/// What the red-flag step found.
+#[derive(Default)]
+struct FoundFlags {
+    findings: Vec<Finding>,
+    /// Token spans of affirmed findings.
+    affirmed: Vec<(usize, usize)>,
+    /// Token spans of findings the client denied or had before: they must not choose the answer.
+    negated: Vec<(usize, usize)>,
+    /// An affirmed mention of the client's own skin doing something (the `symptom` concept).
+    describes_skin: bool,
+}
+
+impl FoundFlags {
+    /// Records one match of a flag; true when it counted.
+    fn note(
+        &mut self,
+        flag: &CompiledFlag,
+        qualifier: Qualifier,
+        trigger: Option<String>,
+        span: (usize, usize),
+        evidence: &str,
+        why: &mut Vec<String>,
+    ) -> bool {
+        if qualifier == Qualifier::Affirmed {
+            self.affirmed.push(span);
+            why.push(format!(
+                "red flag {} ({}): {evidence:?}",
+                flag.id, flag.level
+            ));
+            self.findings.push(Finding {
+                id: flag.id.clone(),
+                label: flag.label.clone(),
+                level: flag.level,
+                evidence: evidence.to_string(),
+            });
+            return true;
+        }
+        if matches!(qualifier, Qualifier::Negated | Qualifier::Historical) {
+            self.negated.push(span);
+        }
+        why.push(format!(
+            "red flag {} not counted: {evidence:?} is {} ({})",
+            flag.id,
+            qualifier.as_str(),
+            trigger.unwrap_or_default()
+        ));
+        false
+    }
+}
+
+/// Who answers a message.
+struct Speakers {
+    primary: Option<usize>,
+    /// A finding's own answer added after the answer to the question.
+    addition: Option<usize>,
+    confidence: f32,
+}
+
+impl Speakers {
+    /// The finding's intent answers, with full confidence.
+    fn take_over(&mut self, owner: usize) {
+        if self.primary != Some(owner) {
+            self.confidence = 1.0;
+        }
+        self.primary = Some(owner);
+    }
 }
 
 impl Engine {
@@ -147,6 +234,12 @@ impl Engine {
         }
         let normalizer = Normalizer::new(&lexicon, &content.words, vocabulary);
 
+        let concepts = Concepts::new(&content.concepts.concepts);
+        let contact = policy::ContactInstruction::default();
+        let answer_of = |template: &str| Answer {
+            text: clinic.render(template.trim()),
+            asks_contact: contact.in_text(template),
+        };
         let mut intents = Vec::new();
         let mut intent_regexes = Vec::new();
         let mut intent_pattern_owner = Vec::new();
@@ -159,17 +252,15 @@ impl Engine {
                 id: intent.id.get_ref().clone(),
                 file: source.name.clone(),
                 category: *intent.category.get_ref(),
-                answer: clinic.render(answer.text.get_ref().trim()),
-                general: answer
-                    .general
-                    .as_ref()
-                    .map(|g| clinic.render(g.get_ref().trim())),
+                escalation: *intent.escalation.get_ref(),
+                answer: answer_of(answer.text.get_ref()),
+                general: answer.general.as_ref().map(|g| answer_of(g.get_ref())),
                 by_day: answer
                     .by_day
                     .iter()
                     .map(|w| {
                         let w = w.get_ref();
-                        (w.from, w.to, clinic.render(w.text.get_ref().trim()))
+                        (w.from, w.to, answer_of(w.text.get_ref()))
                     })
                     .collect(),
             });
@@ -190,6 +281,16 @@ impl Engine {
                     if_day_unknown: f
                         .if_day_unknown
                         .unwrap_or(f.from_day.is_none() && f.to_day.is_none()),
+                    concepts: f
+                        .concepts
+                        .iter()
+                        .map(|all| {
+                            all.iter()
+                                .filter_map(|name| concepts.index(name.get_ref()))
+                                .collect()
+                        })
+                        .collect(),
+                    scope: f.scope,
                 });
                 for pattern in &f.patterns {
                     if let Ok(regex) = compile(pattern.get_ref()) {
@@ -231,6 +332,8 @@ impl Engine {
             flag_patterns,
             normalizer,
             matcher: Matcher::new(&matcher_input),
+            symptom_concept: concepts.index("symptom"),
+            concepts,
             context: ContextRules::default(),
             days: time::DayPhrases::default(),
             messages: Messages {
@@ -252,6 +355,9 @@ impl Engine {
 
     /// Triage one message. `record_day` is the day since treatment from the client's record, when known;
     /// a day stated in the message wins. `today` lets "since monday" be understood.
+    ///
+    /// The steps: read the day, find the findings, rank the intents, choose who speaks, decide the level
+    /// from all the evidence, compose the reply.
     pub fn analyse(
         &self,
         message: &str,
@@ -263,7 +369,113 @@ impl Engine {
         for (typed, fixed) in &text.corrections {
             why.push(format!("read {typed:?} as {fixed:?}"));
         }
-        let (day, day_source) = match self.days.find(&text.text, today) {
+        let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+        let (day, day_source) = self.read_day(&text.text, record_day, today, &mut why);
+        let found = self.red_flags(&text, &words, day, &mut why);
+        let findings_level = found
+            .findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::None);
+        let ranked = self.rank(&text, &found.negated);
+        let speakers = self.choose_speakers(&text, &ranked, &found, findings_level, &mut why);
+
+        // The intent that answers counts as evidence when the client reports its situation.
+        let intent_evidence = speakers.primary.map(|index| {
+            let intent = &self.intents[index];
+            policy::IntentEvidence {
+                level: intent.escalation,
+                score: speakers.confidence,
+                affirmed: self.reports_topic(index, &words),
+                abnormal: matches!(
+                    intent.category,
+                    Category::AbnormalReaction | Category::Emergency
+                ),
+            }
+        });
+        let reported = |index: usize| {
+            found.findings.iter().any(|f| {
+                self.flags
+                    .iter()
+                    .any(|flag| flag.id == f.id && flag.intent == index)
+            }) || (Some(index) == speakers.primary
+                && intent_evidence.is_some_and(|e| e.abnormal && e.affirmed))
+        };
+        let primary_answer = speakers
+            .primary
+            .map(|index| self.answer(index, day, reported(index)));
+        let addition_answer = speakers
+            .addition
+            .map(|index| self.answer(index, day, reported(index)));
+        let symptom_categories = |index: usize| self.intents[index].category.is_about_symptoms();
+        let reply_asks_contact = speakers
+            .primary
+            .zip(primary_answer)
+            .is_some_and(|(i, a)| symptom_categories(i) && a.asks_contact)
+            || speakers
+                .addition
+                .zip(addition_answer)
+                .is_some_and(|(i, a)| symptom_categories(i) && a.asks_contact);
+        let evidence = policy::Evidence {
+            findings: findings_level,
+            intent: intent_evidence,
+            reply_asks_contact,
+            unanswered_skin_report: speakers.primary.is_none() && found.describes_skin,
+        };
+        let (level, raised) = policy::decide(&evidence);
+        if let Some(reason) = raised {
+            why.push(format!("level {level}: {reason}"));
+        }
+
+        let mut reply = String::new();
+        if level == Level::Emergency {
+            reply.push_str(&self.messages.emergency_preamble);
+        }
+        let (category, intent) = match (speakers.primary, primary_answer) {
+            (Some(index), Some(answer)) => {
+                let intent = &self.intents[index];
+                push_paragraph(&mut reply, &answer.text);
+                if day.is_none() && !intent.by_day.is_empty() {
+                    push_paragraph(&mut reply, &self.messages.ask_day);
+                }
+                (intent.category, Some(intent.id.clone()))
+            }
+            _ => {
+                let fallback = if text.words().next().is_none() {
+                    &self.messages.empty
+                } else {
+                    &self.messages.fallback
+                };
+                push_paragraph(&mut reply, fallback);
+                (Category::Fallback, None)
+            }
+        };
+        if let Some(extra) = addition_answer {
+            push_paragraph(&mut reply, &extra.text);
+        }
+
+        Triage {
+            intent,
+            category,
+            escalation: level,
+            reply,
+            confidence: (speakers.confidence * 100.0).round() / 100.0,
+            red_flags: found.findings,
+            day,
+            day_source,
+            why,
+        }
+    }
+
+    fn read_day(
+        &self,
+        text: &str,
+        record_day: Option<u32>,
+        today: Option<NaiveDate>,
+        why: &mut Vec<String>,
+    ) -> (Option<u32>, DaySource) {
+        match self.days.find(text, today) {
             Some((day, phrase)) => {
                 why.push(format!("day {day} from {phrase:?}"));
                 (Some(day), DaySource::Message)
@@ -272,21 +484,20 @@ impl Engine {
                 Some(day) => (Some(day), DaySource::Record),
                 None => (None, DaySource::Unknown),
             },
-        };
+        }
+    }
 
-        let (findings, affirmed, negated) = self.red_flags(&text, day, &mut why);
-        let level = findings
-            .iter()
-            .map(|f| f.level)
-            .max()
-            .unwrap_or(Level::None);
-
+    /// Every intent with evidence, best first. Symptoms the client says they do NOT have must not choose the
+    /// answer: "no pus, no fever, just pink" is about pinkness.
+    fn rank(
+        &self,
+        text: &normalize::Normalized,
+        negated: &[(usize, usize)],
+    ) -> Vec<matcher::Candidate> {
         let mut hits = vec![false; self.intents.len()];
         for pattern in self.intent_patterns.matches(&text.text).iter() {
             hits[self.intent_pattern_owner[pattern]] = true;
         }
-        // Symptoms the client says they do NOT have must not choose the answer: "no pus, no fever, just
-        // pink" is about pinkness.
         let matching_text = if negated.is_empty() {
             std::borrow::Cow::Borrowed(text.text.as_str())
         } else {
@@ -302,7 +513,22 @@ impl Engine {
             }
             std::borrow::Cow::Owned(kept)
         };
-        let ranked = self.matcher.rank(&matching_text, &hits);
+        let mut ranked = self.matcher.rank(&matching_text, &hits);
+        for candidate in &mut ranked {
+            candidate.pattern_hit = hits[candidate.intent];
+        }
+        ranked
+    }
+
+    /// Which intent answers, and which adds its answer for a finding beside it.
+    fn choose_speakers(
+        &self,
+        text: &normalize::Normalized,
+        ranked: &[matcher::Candidate],
+        found: &FoundFlags,
+        level: Level,
+        why: &mut Vec<String>,
+    ) -> Speakers {
         // An emergency answer ("while you wait for the ambulance…") fits only an affirmed emergency: for
         // "is bleeding normal? it stopped ages ago" the next best answer speaks.
         let best = ranked.iter().filter(|c| c.score >= MIN_SCORE).find(|c| {
@@ -318,10 +544,10 @@ impl Engine {
                 ));
             }
             if c.keywords > 0 {
-                let keywords = self.matcher.matched_keywords(c.intent, &matching_text);
+                let keywords = self.matcher.matched_keywords(c.intent, &text.text);
                 why.push(format!("{}: keywords {}", intent.id, keywords.join(", ")));
             }
-            if hits[c.intent] {
+            if c.pattern_hit {
                 why.push(format!("{}: a pattern matched", intent.id));
             }
         } else if let Some(c) = ranked.first().filter(|c| c.score < MIN_SCORE) {
@@ -332,105 +558,84 @@ impl Engine {
         }
 
         // Among the most serious flags, the intent that also fits the wording best speaks for them.
-        let owners: Vec<usize> = findings
+        let owners: Vec<usize> = found
+            .findings
             .iter()
             .filter(|f| f.level == level)
             .filter_map(|f| self.flags.iter().find(|flag| flag.id == f.id))
             .map(|flag| flag.intent)
             .collect();
-        let flag_owner = owners.iter().copied().max_by(|a, b| {
-            let score = |i: &usize| {
-                ranked
-                    .iter()
-                    .find(|c| c.intent == *i)
-                    .map_or(f32::MIN, |c| c.score)
-            };
-            score(a).total_cmp(&score(b)).then(b.cmp(a))
-        });
-
-        let mut best_intent = best.map(|c| c.intent);
-        let mut best_score = best.map_or(0.0, |c| c.score);
-        let mut primary = best_intent;
-        let mut addition = None;
-        if let Some(owner) = flag_owner {
-            let about_symptoms =
-                primary.is_none_or(|p| self.intents[p].category.is_about_symptoms());
-            if level == Level::Emergency {
-                primary = Some(owner);
-            } else if about_symptoms {
-                // "can I wear makeup tomorrow? also there is yellow crust on my chin": the question is in the
-                // clauses without the finding; answer it, then the finding.
-                match self.question_apart_from(&text, &affirmed, &negated) {
-                    Some(question) if question.intent != owner => {
-                        why.push(format!(
-                            "{}: the question beside the red flag ({:.2})",
-                            self.intents[question.intent].id, question.score
-                        ));
-                        best_intent = Some(question.intent);
-                        best_score = question.score;
-                        primary = Some(question.intent);
-                        addition = Some(owner);
-                    }
-                    _ => primary = Some(owner),
-                }
-            } else if primary != Some(owner) {
-                addition = Some(owner);
-            }
-        }
-
-        let mut reply = String::new();
-        if level == Level::Emergency {
-            reply.push_str(&self.messages.emergency_preamble);
-        }
-        let (category, intent, confidence) = match primary {
-            Some(index) => {
-                let intent = &self.intents[index];
-                let confidence = if Some(index) == best_intent {
-                    best_score.min(1.0)
-                } else {
-                    1.0
-                };
-                push_paragraph(&mut reply, self.answer(index, day, &findings));
-                if day.is_none() && !intent.by_day.is_empty() {
-                    push_paragraph(&mut reply, &self.messages.ask_day);
-                }
-                (intent.category, Some(intent.id.clone()), confidence)
-            }
-            None => {
-                let fallback = if text.words().next().is_none() {
-                    &self.messages.empty
-                } else {
-                    &self.messages.fallback
-                };
-                push_paragraph(&mut reply, fallback);
-                let confidence = 1.0 - ranked.first().map_or(0.0, |c| c.score.clamp(0.0, 1.0));
-                (Category::Fallback, None, confidence)
-            }
+        let score_of = |i: usize| {
+            ranked
+                .iter()
+                .find(|c| c.intent == i)
+                .map_or(f32::MIN, |c| c.score)
         };
-        if let Some(extra) = addition {
-            push_paragraph(&mut reply, self.answer(extra, day, &findings));
-        }
+        let flag_owner = owners
+            .iter()
+            .copied()
+            .max_by(|a, b| score_of(*a).total_cmp(&score_of(*b)).then(b.cmp(a)));
 
-        Triage {
-            intent,
-            category,
-            escalation: level,
-            reply,
-            confidence: (confidence * 100.0).round() / 100.0,
-            red_flags: findings,
-            day,
-            day_source,
-            why,
+        let mut speakers = Speakers {
+            primary: best.map(|c| c.intent),
+            addition: None,
+            confidence: best.map_or_else(
+                || 1.0 - ranked.first().map_or(0.0, |c| c.score.clamp(0.0, 1.0)),
+                |c| c.score.min(1.0),
+            ),
+        };
+        let Some(owner) = flag_owner else {
+            return speakers;
+        };
+        let about_symptoms = speakers
+            .primary
+            .is_none_or(|p| self.intents[p].category.is_about_symptoms());
+        if level == Level::Emergency {
+            speakers.take_over(owner);
+        } else if about_symptoms {
+            // "can I wear makeup tomorrow? also there is yellow crust on my chin": the question is in the
+            // clauses without the finding; answer it, then the finding.
+            match self.question_apart_from(text, &found.affirmed, &found.negated) {
+                Some(question) if question.intent != owner => {
+                    why.push(format!(
+                        "{}: the question beside the red flag ({:.2})",
+                        self.intents[question.intent].id, question.score
+                    ));
+                    speakers.primary = Some(question.intent);
+                    speakers.confidence = question.score.min(1.0);
+                    speakers.addition = Some(owner);
+                }
+                _ => speakers.take_over(owner),
+            }
+        } else if speakers.primary != Some(owner) {
+            speakers.addition = Some(owner);
         }
+        speakers
     }
 
-    fn answer(&self, index: usize, day: Option<u32>, findings: &[Finding]) -> &str {
+    /// Whether the client reports the intent's situation rather than asking about it in general, for
+    /// someone else or about the past: ConText on the intent's keywords, or on the whole message when
+    /// none of them is there.
+    fn reports_topic(&self, index: usize, words: &[&str]) -> bool {
+        if self.context.asks_in_general(words).is_some() {
+            return false;
+        }
+        let positions = self.matcher.keyword_positions(index, words);
+        if positions.is_empty() {
+            return (0..words.len().min(200)).all(|p| {
+                !matches!(
+                    self.context.qualify(words, p, p).0,
+                    Qualifier::Hypothetical | Qualifier::OtherPerson | Qualifier::Historical
+                )
+            });
+        }
+        positions
+            .iter()
+            .any(|p| self.context.qualify(words, *p, *p).0 == Qualifier::Affirmed)
+    }
+
+    fn answer(&self, index: usize, day: Option<u32>, reported: bool) -> &Answer {
         let intent = &self.intents[index];
-        let reported = findings.iter().any(|f| {
-            self.flags
-                .iter()
-                .any(|flag| flag.id == f.id && flag.intent == index)
-        });
         if !reported && let Some(general) = &intent.general {
             return general;
         }
@@ -440,79 +645,153 @@ impl Engine {
                 .iter()
                 .find(|(from, to, _)| d >= *from && to.is_none_or(|to| d <= to))
         })
-        .map_or(intent.answer.as_str(), |(_, _, text)| text.as_str())
+        .map_or(&intent.answer, |(_, _, answer)| answer)
     }
 
     /// The affirmed findings with their token spans, and the token spans of findings the client negated.
-    #[allow(clippy::type_complexity)]
     fn red_flags(
         &self,
         text: &normalize::Normalized,
+        words: &[&str],
         day: Option<u32>,
         why: &mut Vec<String>,
-    ) -> (Vec<Finding>, Vec<(usize, usize)>, Vec<(usize, usize)>) {
-        let mut findings: Vec<Finding> = Vec::new();
-        let mut affirmed = Vec::new();
-        let mut negated = Vec::new();
-        let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
-        for pattern in self.flag_set.matches(&text.text).iter() {
-            let (flag_index, regex) = &self.flag_patterns[pattern];
-            let flag = &self.flags[*flag_index];
-            if findings.iter().any(|f| f.id == flag.id) {
-                continue;
+    ) -> FoundFlags {
+        let mut found = FoundFlags::default();
+        let in_general = self.context.asks_in_general(words);
+        let for_the_client = self.context.writes_for_the_client(words);
+        let qualify = |first: usize, last: usize| match (
+            self.context.qualify(words, first, last),
+            &in_general,
+        ) {
+            ((Qualifier::OtherPerson, _), None) if for_the_client => (Qualifier::Affirmed, None),
+            ((Qualifier::Affirmed, _), Some(marker)) => {
+                (Qualifier::Hypothetical, Some(marker.clone()))
             }
-            let in_window = match day {
+            (q, _) => q,
+        };
+        let in_window = |flag: &CompiledFlag, why: &mut Vec<String>| {
+            let counts = match day {
                 Some(d) => {
                     flag.from_day.is_none_or(|f| d >= f) && flag.to_day.is_none_or(|t| d <= t)
                 }
                 None => flag.if_day_unknown,
             };
-            if !in_window {
+            if !counts {
                 why.push(format!(
                     "red flag {} not counted on day {}",
                     flag.id,
                     day.map_or("unknown".into(), |d| d.to_string())
                 ));
+            }
+            counts
+        };
+        for pattern in self.flag_set.matches(&text.text).iter() {
+            let (flag_index, regex) = &self.flag_patterns[pattern];
+            let flag = &self.flags[*flag_index];
+            if found.findings.iter().any(|f| f.id == flag.id) || !in_window(flag, why) {
                 continue;
             }
-            for found in regex.find_iter(&text.text) {
-                if found.as_str().trim().is_empty() {
+            for matched in regex.find_iter(&text.text) {
+                if matched.as_str().trim().is_empty() {
                     continue;
                 }
-                let first = text.token_at(found.start());
-                let last = text.token_at(found.end().saturating_sub(1)).max(first);
-                let (qualifier, trigger) = self.context.qualify(&words, first, last);
-                if qualifier == Qualifier::Affirmed {
-                    affirmed.push((first, last));
-                    why.push(format!(
-                        "red flag {} ({}): {:?}",
-                        flag.id,
-                        flag.level,
-                        found.as_str()
-                    ));
-                    findings.push(Finding {
-                        id: flag.id.clone(),
-                        label: flag.label.clone(),
-                        level: flag.level,
-                        evidence: found.as_str().to_string(),
-                    });
+                let first = text.token_at(matched.start());
+                let last = text.token_at(matched.end().saturating_sub(1)).max(first);
+                let (qualifier, trigger) = qualify(first, last);
+                if found.note(
+                    flag,
+                    qualifier,
+                    trigger,
+                    (first, last),
+                    matched.as_str(),
+                    why,
+                ) {
                     break;
                 }
-                // What the client does not have, or had before, must not choose the answer.
-                if matches!(qualifier, Qualifier::Negated | Qualifier::Historical) {
-                    negated.push((first, last));
-                }
-                why.push(format!(
-                    "red flag {} not counted: {:?} is {} ({})",
-                    flag.id,
-                    found.as_str(),
-                    qualifier.as_str(),
-                    trigger.unwrap_or_default()
-                ));
             }
         }
-        findings.sort_by(|a, b| b.level.cmp(&a.level).then(a.id.cmp(&b.id)));
-        (findings, affirmed, negated)
+
+        // Findings made of concepts: all parts present and affirmed, within one clause or the message.
+        let occurrences = self.concepts.find(words);
+        let clauses = concepts::clauses(words);
+        let whole = [(0, words.len().saturating_sub(1))];
+        for flag in self.flags.iter().filter(|f| !f.concepts.is_empty()) {
+            if found.findings.iter().any(|f| f.id == flag.id) {
+                continue;
+            }
+            let ranges: &[(usize, usize)] = match flag.scope {
+                model::Scope::Clause => &clauses,
+                model::Scope::Message => &whole,
+            };
+            let mut hit = None;
+            let mut not_counted = None;
+            'alternatives: for all in &flag.concepts {
+                for &(from, to) in ranges {
+                    let mut spans = Vec::new();
+                    for &concept in all {
+                        let inside = occurrences
+                            .of(concept)
+                            .iter()
+                            .filter(|(first, last)| *first >= from && *last <= to);
+                        let mut affirmed = None;
+                        for &(first, last) in inside {
+                            let (qualifier, trigger) = qualify(first, last);
+                            if qualifier == Qualifier::Affirmed {
+                                affirmed = Some((first, last));
+                                break;
+                            }
+                            not_counted.get_or_insert((qualifier, trigger, (first, last)));
+                        }
+                        match affirmed {
+                            Some(span) => spans.push(span),
+                            None => break,
+                        }
+                    }
+                    if spans.len() == all.len() {
+                        hit = Some(spans);
+                        break 'alternatives;
+                    }
+                }
+            }
+            match hit {
+                Some(spans) if in_window(flag, why) => {
+                    let first = spans.iter().map(|s| s.0).min().unwrap_or(0);
+                    let last = spans.iter().map(|s| s.1).max().unwrap_or(0);
+                    let evidence = spans
+                        .iter()
+                        .map(|(a, b)| words[*a..=*b].join(" "))
+                        .collect::<Vec<_>>()
+                        .join(" + ");
+                    found.note(
+                        flag,
+                        Qualifier::Affirmed,
+                        None,
+                        (first, last),
+                        &evidence,
+                        why,
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    if let Some((qualifier, trigger, span)) = not_counted
+                        && matches!(qualifier, Qualifier::Negated | Qualifier::Historical)
+                    {
+                        found.negated.push(span);
+                        let _ = trigger;
+                    }
+                }
+            }
+        }
+        found.describes_skin = self.symptom_concept.is_some_and(|symptom| {
+            occurrences
+                .of(symptom)
+                .iter()
+                .any(|(first, last)| qualify(*first, *last).0 == Qualifier::Affirmed)
+        });
+        found
+            .findings
+            .sort_by(|a, b| b.level.cmp(&a.level).then(a.id.cmp(&b.id)));
+        found
     }
 
     /// The best non-symptom intent (a rule, treatment or booking question) asked in the clauses of a message
@@ -564,10 +843,11 @@ impl Engine {
         for pattern in self.intent_patterns.matches(&rest).iter() {
             hits[self.intent_pattern_owner[pattern]] = true;
         }
+        // A question beside a finding must be clearly asked: a leftover "i can breathe fine" is no question.
         self.matcher
             .rank(&rest, &hits)
             .into_iter()
-            .filter(|c| c.score >= MIN_SCORE)
+            .filter(|c| c.score >= MIN_SIDE_QUESTION_SCORE)
             .find(|c| !self.intents[c.intent].category.is_about_symptoms())
     }
 

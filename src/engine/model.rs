@@ -131,11 +131,37 @@ pub struct RedFlagSpec {
     pub id: Spanned<String>,
     pub label: String,
     pub level: Spanned<Level>,
+    #[serde(default)]
     pub patterns: Vec<Spanned<String>>,
+    /// Alternatives, each a list of concepts (`concepts.toml`) that must all be present and affirmed,
+    /// in any order and any inflection: `[["yellow", "crust"]]` finds "crusty and yellow".
+    #[serde(default)]
+    pub concepts: Vec<Vec<Spanned<String>>>,
+    /// Where the concepts must co-occur: in one clause (a finding) or anywhere in the message (a
+    /// combination, such as tingling lips together with a tight throat).
+    #[serde(default)]
+    pub scope: Scope,
     pub from_day: Option<u32>,
     pub to_day: Option<u32>,
     #[serde(default)]
     pub if_day_unknown: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    #[default]
+    Clause,
+    Message,
+}
+
+/// `concepts.toml`: the words that mean one thing for triage, shared by every intent's red flags.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConceptsFile {
+    /// Concept name → words and phrases; a trailing `*` matches any ending ("swell*": swells, swelling).
+    #[serde(default)]
+    pub concepts: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `messages.toml`: the bot's own phrases.

@@ -1,0 +1,183 @@
+//! Concepts: the words that mean one thing for triage ("yellow", "golden", "honey"), matched on the
+//! message's tokens in any inflection. A red flag built from concepts fires when all of them are present and
+//! affirmed within one clause (or, for a combination, anywhere in the message), in any order: "crusty and
+//! yellow" and "yellow crust" are one finding.
+
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+
+/// A word or phrase of a concept, split into tokens; the last token may be a prefix (`swell*`).
+struct Entry {
+    concept: usize,
+    rest: Vec<String>,
+    last_is_prefix: bool,
+}
+
+pub struct Concepts {
+    names: Vec<String>,
+    /// Entries keyed by their first token (exact).
+    exact: FxHashMap<String, Vec<Entry>>,
+    /// One-token prefix entries (`swell*`), checked against every token.
+    prefixes: Vec<(String, usize)>,
+}
+
+/// Where each concept occurs in a message: token spans, by concept index.
+pub struct Occurrences(Vec<Vec<(usize, usize)>>);
+
+impl Occurrences {
+    pub fn of(&self, concept: usize) -> &[(usize, usize)] {
+        self.0.get(concept).map_or(&[][..], |v| v.as_slice())
+    }
+}
+
+impl Concepts {
+    pub fn new(definitions: &BTreeMap<String, Vec<String>>) -> Concepts {
+        let mut names = Vec::new();
+        let mut exact: FxHashMap<String, Vec<Entry>> = FxHashMap::default();
+        let mut prefixes = Vec::new();
+        for (index, (name, words)) in definitions.iter().enumerate() {
+            names.push(name.clone());
+            for word in words {
+                let mut tokens: Vec<String> =
+                    word.split_whitespace().map(|t| t.to_lowercase()).collect();
+                let Some(last) = tokens.last_mut() else {
+                    continue;
+                };
+                let last_is_prefix = last.ends_with('*');
+                if last_is_prefix {
+                    last.pop();
+                }
+                if tokens.len() == 1 && last_is_prefix {
+                    prefixes.push((tokens.remove(0), index));
+                    continue;
+                }
+                let first = tokens.remove(0);
+                exact.entry(first).or_default().push(Entry {
+                    concept: index,
+                    rest: tokens,
+                    last_is_prefix,
+                });
+            }
+        }
+        Concepts {
+            names,
+            exact,
+            prefixes,
+        }
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn name(&self, index: usize) -> &str {
+        &self.names[index]
+    }
+
+    /// Every occurrence of every concept among `words` (the message's tokens).
+    pub fn find(&self, words: &[&str]) -> Occurrences {
+        let mut found = vec![Vec::new(); self.names.len()];
+        for (position, word) in words.iter().enumerate() {
+            for (prefix, concept) in &self.prefixes {
+                if word.starts_with(prefix.as_str()) {
+                    found[*concept].push((position, position));
+                }
+            }
+            let Some(entries) = self.exact.get(*word) else {
+                continue;
+            };
+            for entry in entries {
+                let end = position + entry.rest.len();
+                if end >= words.len() && !entry.rest.is_empty() {
+                    continue;
+                }
+                let matches = entry.rest.iter().enumerate().all(|(offset, token)| {
+                    let word = words[position + 1 + offset];
+                    if entry.last_is_prefix && offset + 1 == entry.rest.len() {
+                        word.starts_with(token.as_str())
+                    } else {
+                        word == token
+                    }
+                });
+                let single_prefix_ok = !entry.rest.is_empty() || !entry.last_is_prefix;
+                if matches && single_prefix_ok {
+                    found[entry.concept].push((position, end));
+                }
+            }
+        }
+        for spans in &mut found {
+            spans.dedup();
+        }
+        Occurrences(found)
+    }
+}
+
+/// The clauses of a message as token ranges: a finding's parts must stand in one of them.
+pub fn clauses(words: &[&str]) -> Vec<(usize, usize)> {
+    let mut clauses = Vec::new();
+    let mut start = 0;
+    for (index, word) in words.iter().enumerate() {
+        if matches!(
+            *word,
+            "." | "?" | "!" | ";" | "but" | "although" | "though" | "however" | "whereas"
+        ) {
+            if index > start {
+                clauses.push((start, index - 1));
+            }
+            start = index + 1;
+        }
+    }
+    if start < words.len() {
+        clauses.push((start, words.len() - 1));
+    }
+    clauses
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn concepts() -> Concepts {
+        let mut defs = BTreeMap::new();
+        defs.insert(
+            "yellow".to_string(),
+            vec!["yellow*".into(), "golden".into(), "honey".into()],
+        );
+        defs.insert("crust".to_string(), vec!["crust*".into(), "scab*".into()]);
+        defs.insert(
+            "tight-throat".to_string(),
+            vec!["throat tight*".into(), "tight throat".into()],
+        );
+        Concepts::new(&defs)
+    }
+
+    fn spans(text: &str, concept: &str) -> Vec<(usize, usize)> {
+        let c = concepts();
+        let words: Vec<&str> = text.split(' ').collect();
+        c.find(&words).of(c.index(concept).unwrap()).to_vec()
+    }
+
+    #[test]
+    fn inflections_and_any_order() {
+        assert_eq!(spans("crusty and yellowish", "yellow"), vec![(2, 2)]);
+        assert_eq!(spans("crusty and yellowish", "crust"), vec![(0, 0)]);
+        assert_eq!(spans("honey scabs", "crust"), vec![(1, 1)]);
+        assert!(spans("a mellow day", "yellow").is_empty());
+    }
+
+    #[test]
+    fn phrases_span_their_tokens() {
+        assert_eq!(
+            spans("my throat tightening up", "tight-throat"),
+            vec![(1, 2)]
+        );
+        assert_eq!(spans("a tight throat", "tight-throat"), vec![(1, 2)]);
+        assert!(spans("my throat", "tight-throat").is_empty());
+    }
+
+    #[test]
+    fn clauses_end_at_punctuation_and_but() {
+        let words: Vec<&str> = "no pus but yellow crust . ok".split(' ').collect();
+        assert_eq!(clauses(&words), vec![(0, 1), (3, 4), (6, 6)]);
+    }
+}
