@@ -526,16 +526,31 @@ impl ContextRules {
                 )
             })
         };
-        words
-            .split(|w| matches!(*w, "." | "?" | "!" | ";"))
-            .any(|sentence| {
-                sentence.iter().any(|w| {
-                    matches!(*w, "she" | "he" | "shes" | "hes") || OTHER_PERSON.contains(w)
-                }) && treated(sentence)
-                    && !sentence.windows(2).any(|p| {
-                        p == ["not", "had"] || p == ["hasnt", "had"] || p == ["nothing", "done"]
-                    })
-            })
+        let proxy_marker = words.windows(2).any(|pair| {
+            matches!(
+                pair,
+                [
+                    "partner" | "husband" | "wife" | "mum" | "daughter" | "son" | "friend",
+                    "typing"
+                ] | ["on", "behalf"]
+                    | ["writing", "for"]
+                    | [
+                        "her" | "his",
+                        "needling" | "microneedling" | "treatment" | "session" | "procedure"
+                    ]
+            )
+        });
+        proxy_marker
+            || words
+                .split(|w| matches!(*w, "." | "?" | "!" | ";"))
+                .any(|sentence| {
+                    sentence.iter().any(|w| {
+                        matches!(*w, "she" | "he" | "shes" | "hes") || OTHER_PERSON.contains(w)
+                    }) && treated(sentence)
+                        && !sentence.windows(2).any(|p| {
+                            p == ["not", "had"] || p == ["hasnt", "had"] || p == ["nothing", "done"]
+                        })
+                })
     }
 
     /// Qualifies the finding that spans tokens `first..=last` of `words` (the message's tokens).

@@ -729,10 +729,13 @@ impl Engine {
                 for &(from, to) in ranges {
                     let mut spans = Vec::new();
                     for &concept in all {
-                        let inside = occurrences
-                            .of(concept)
-                            .iter()
-                            .filter(|(first, last)| *first >= from && *last <= to);
+                        // Each part needs words of its own: "killing" is not both severe and a pain.
+                        let taken = spans.clone();
+                        let inside = occurrences.of(concept).iter().filter(|(first, last)| {
+                            *first >= from
+                                && *last <= to
+                                && !taken.iter().any(|(a, b)| a <= last && first <= b)
+                        });
                         let mut affirmed = None;
                         for &(first, last) in inside {
                             let (qualifier, trigger) = qualify(first, last);

@@ -8,6 +8,7 @@ pub struct DayPhrases {
     day_number: Regex,
     ordinal_day: Regex,
     amount_ago: Regex,
+    and_a_half: Regex,
     today_phrase: Regex,
     yesterday: Regex,
     treatment_words: Regex,
@@ -26,6 +27,9 @@ impl Default for DayPhrases {
             ),
             amount_ago: compile(&format!(
                 r"\b(?:(been|for|after|about|almost|nearly|over|like) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already))?\b"
+            )),
+            and_a_half: compile(&format!(
+                r"\b(?:(in|wait|another|next|every|for) )?(?:{NUMBER} (weeks?|days?|months?) and a half|{NUMBER} and a half (weeks?|days?|months?))\b"
             )),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
@@ -74,9 +78,32 @@ fn number_value(word: &str) -> Option<u32> {
 impl DayPhrases {
     /// The day since treatment the normalised message states, with the phrase that said it.
     pub fn find(&self, text: &str, today: Option<NaiveDate>) -> Option<(u32, String)> {
-        if let Some(c) = self.day_number.captures(text) {
-            let n = number_value(&c[1])?;
-            return Some((n, c[0].to_string()));
+        // "since day 1. today is day 5": the latest day named is today's.
+        if let Some((n, phrase)) = self
+            .day_number
+            .captures_iter(text)
+            .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
+            .max_by_key(|(n, _)| *n)
+        {
+            return Some((n, phrase));
+        }
+        // "a week and a half", "two and a half weeks": the past unless it is a wait or a plan.
+        if let Some(c) = self.and_a_half.captures(text)
+            && c.get(1).is_none()
+        {
+            let (number, unit) = match (c.get(2), c.get(3), c.get(4), c.get(5)) {
+                (Some(n), Some(u), _, _) | (_, _, Some(n), Some(u)) => (n.as_str(), u.as_str()),
+                _ => return None,
+            };
+            let n = number_value(number)?;
+            let unit_days = if unit.starts_with('w') {
+                7
+            } else if unit.starts_with('m') {
+                30
+            } else {
+                1
+            };
+            return Some((n * unit_days + unit_days / 2, c[0].to_string()));
         }
         if let Some(c) = self.ordinal_day.captures(text) {
             let word = c.get(1).or(c.get(2))?.as_str();
@@ -88,8 +115,15 @@ impl DayPhrases {
             let lead = c.get(1).map(|m| m.as_str());
             let trail = c.get(4).map(|m| m.as_str());
             // "in 2 weeks" and "wait a week" are the future or a rule, not the client's day.
+            // "ten days on and still red": "on" speaks of the past when the phrase opens the clause.
+            let opens_clause = text[..c.get(0).map_or(0, |m| m.start())]
+                .trim_end()
+                .chars()
+                .last()
+                .is_none_or(|ch| matches!(ch, '.' | ',' | '!' | '?' | ';'));
             let about_the_past = lead.is_some_and(|l| l != "about")
-                || matches!(trail, Some(t) if t != "in" && t != "on");
+                || matches!(trail, Some(t) if t != "in" && t != "on")
+                || (trail == Some("on") && opens_clause);
             if !about_the_past {
                 continue;
             }
@@ -148,6 +182,14 @@ mod tests {
         assert_eq!(day("day three of peeling"), Some(3));
         assert_eq!(day("on the 5th day now"), Some(4));
         assert_eq!(day("still red and its been 2 weeks"), Some(14));
+        assert_eq!(day("a week and a half and still flaking"), Some(10));
+        assert_eq!(
+            day("two and a half weeks and the bruise is still there"),
+            Some(17)
+        );
+        assert_eq!(day("ten days on and my cheeks are still red"), Some(10));
+        assert_eq!(day("red since day 1 . today is day 5"), Some(5));
+        assert_eq!(day("can i book again in a week and a half"), None);
         assert_eq!(day("had it 3 days ago"), Some(3));
         assert_eq!(day("a week ago i had needling"), Some(7));
         assert_eq!(day("red for two weeks"), Some(14));
