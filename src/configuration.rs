@@ -122,7 +122,7 @@ impl ClinicSettings {
                 name: source.get("AFTERCARE_CLINIC_NAME").unwrap_or(defaults.name),
                 booking_link: source
                     .get("AFTERCARE_BOOKING_LINK")
-                    .unwrap_or_else(|| format!("a call to {phone}")),
+                    .unwrap_or_else(|| phone.clone()),
                 out_of_hours: source
                     .get("AFTERCARE_OUT_OF_HOURS")
                     .unwrap_or(defaults.out_of_hours),

@@ -1,5 +1,6 @@
 //! Scores the engine on labelled client messages (the format of `tests/eval/*.jsonl`).
 
+use crate::engine::policy::ContactInstruction;
 use crate::engine::{Engine, Level};
 use regex::RegexBuilder;
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,10 @@ pub struct Report {
     pub false_alarms: Ratio,
     pub answers: Ratio,
     pub misses: Vec<Miss>,
+    /// Replies that tell the client to contact the clinic, sent at level `none`: the product never does this.
+    pub disagreements: Vec<Miss>,
+    /// `confusion[expected][got]`, levels in the order none, routine, urgent, emergency.
+    pub confusion: [[usize; 4]; 4],
     pub failed_floors: Vec<String>,
 }
 
@@ -119,9 +124,25 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
     let mut alarms = Ratio { hits: 0, total: 0 };
     let mut answers = Ratio { hits: 0, total: 0 };
     let mut misses = Vec::new();
+    let mut disagreements = Vec::new();
+    let mut confusion = [[0usize; 4]; 4];
+    let contact = ContactInstruction::default();
     for case in cases {
         let triage = engine.analyse(&case.text, case.day, None);
         let got = triage.escalation;
+        confusion[case.level as usize][got as usize] += 1;
+        if got == Level::None && contact.in_text(&triage.reply) {
+            disagreements.push(Miss {
+                id: case.id,
+                kind: "reply asks to contact the clinic at level none",
+                text: case.text.clone(),
+                day: case.day,
+                expected: case.level,
+                got,
+                intent: triage.intent.clone(),
+                reply: triage.reply.clone(),
+            });
+        }
         let mut miss = |kind: &'static str| {
             misses.push(Miss {
                 id: case.id,
@@ -223,6 +244,8 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
         false_alarms: alarms,
         answers,
         misses,
+        disagreements,
+        confusion,
         failed_floors: failed,
     }
 }
@@ -271,6 +294,29 @@ impl Report {
                 m.day.map_or("?".into(), |d| d.to_string()),
                 m.expected,
                 m.got,
+                m.intent.as_deref().unwrap_or("fallback")
+            );
+        }
+        out += "level confusion (rows: expected, columns: got)\n";
+        out += &format!("{:<10}", "");
+        for level in Level::ALL {
+            out += &format!("{:>10}", level.as_str());
+        }
+        out += "\n";
+        for expected in Level::ALL {
+            out += &format!("{:<10}", expected.as_str());
+            for got in Level::ALL {
+                out += &format!("{:>10}", self.confusion[expected as usize][got as usize]);
+            }
+            out += "\n";
+        }
+        out += &format!("reply/level disagreements: {}\n", self.disagreements.len());
+        for m in &self.disagreements {
+            out += &format!(
+                "DISAGREE #{}: {:?} (day {}) at none via {}\n",
+                m.id,
+                m.text,
+                m.day.map_or("?".into(), |d| d.to_string()),
                 m.intent.as_deref().unwrap_or("fallback")
             );
         }

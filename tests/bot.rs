@@ -456,7 +456,8 @@ async fn a_photo_is_forwarded_to_staff_and_the_client_told() {
         "PHOTO-FILE-1",
         Some("is this normal? chin looks weird"),
     );
-    let told = messages_to(&fake, jane.id, before, 1).await;
+    // The caption is triaged too ("looks weird" is a worry: routine), so an answer comes with the note.
+    let told = messages_to(&fake, jane.id, before, 2).await;
     assert!(
         told.iter()
             .any(|c| c.text().unwrap_or_default().contains("passed your photo")),

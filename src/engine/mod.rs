@@ -408,15 +408,8 @@ impl Engine {
         let addition_answer = speakers
             .addition
             .map(|index| self.answer(index, day, reported(index)));
-        let symptom_categories = |index: usize| self.intents[index].category.is_about_symptoms();
-        let reply_asks_contact = speakers
-            .primary
-            .zip(primary_answer)
-            .is_some_and(|(i, a)| symptom_categories(i) && a.asks_contact)
-            || speakers
-                .addition
-                .zip(addition_answer)
-                .is_some_and(|(i, a)| symptom_categories(i) && a.asks_contact);
+        let reply_asks_contact = primary_answer.is_some_and(|a| a.asks_contact)
+            || addition_answer.is_some_and(|a| a.asks_contact);
         let evidence = policy::Evidence {
             findings: findings_level,
             intent: intent_evidence,
