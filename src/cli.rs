@@ -86,7 +86,7 @@ pub struct EvalArgs {
     pub min_routine_recall: f64,
     #[arg(long, default_value_t = 0.03)]
     pub max_false_alarms: f64,
-    #[arg(long, default_value_t = 0.90)]
+    #[arg(long, default_value_t = 0.92)]
     pub min_answers: f64,
     /// Write the report as JSON.
     #[arg(long)]

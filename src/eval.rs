@@ -66,7 +66,7 @@ impl Default for Floors {
             urgent_recall: 0.97,
             routine_recall: 0.90,
             max_false_alarms: 0.03,
-            answers: 0.90,
+            answers: 0.92,
         }
     }
 }

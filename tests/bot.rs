@@ -499,13 +499,13 @@ async fn voice_notes_get_a_request_to_type_and_other_groups_are_ignored() {
 async fn an_edited_message_is_triaged_again() {
     let (fake, _db, _bot, jane) = scene(&[]).await;
     let before = sent_count(&fake, jane.id);
-    let (_, message_id) = fake.client_text(&jane, "my chin looks a bit odd today");
+    let (_, message_id) = fake.client_text(&jane, "can i wear makeup today");
     messages_to(&fake, jane.id, before, 1).await;
     assert_eq!(sent_count(&fake, STAFF), 0);
     fake.client_edit(
         &jane,
         message_id,
-        "my chin looks odd, there's pus coming out",
+        "can i wear makeup today? there's pus coming out of my chin",
     );
     let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
     assert!(

@@ -166,11 +166,51 @@ fn ask_with_text_and_day() {
 }
 
 #[test]
+fn check_finds_examples_answered_below_their_intents_level() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(format!(
+        "{}/intents/makeup.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("intent");
+    // An intent that claims to be urgent but whose examples raise nothing must fail the check.
+    let text = text.replacen("escalation = \"none\"", "escalation = \"urgent\"", 1)
+        + "\n[[red_flags]]\nid = \"never\"\nlabel = \"never\"\nlevel = \"urgent\"\npatterns = ['\\bzzqx\\b']\n";
+    std::fs::write(dir.path().join("makeup.toml"), text).expect("write");
+    let out = aftercare(&["check", dir.path().to_str().expect("path")], "");
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("is answered at level none, below this intent's urgent"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn eval_shows_the_level_confusion_and_reply_level_disagreements() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("set.jsonl");
+    std::fs::write(&path, "{\"id\": 1, \"text\": \"theres pus on my chin\", \"day\": 4, \"level\": \"urgent\", \"accept\": [], \"reply\": []}\n{\"id\": 2, \"text\": \"can i wear makeup tomorrow\", \"day\": 0, \"level\": \"routine\", \"accept\": [], \"reply\": []}\n").expect("write");
+    let out = aftercare(&["eval", path.to_str().expect("path")], "");
+    let text = stdout(&out);
+    assert!(text.contains("level confusion"), "{text}");
+    assert!(text.contains("reply/level disagreements: 0"), "{text}");
+    let out = aftercare(&["eval", "--json", path.to_str().expect("path")], "");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json report");
+    // Row "urgent" (2), column "urgent" (2): the pus report; row "routine", column "none": the miss.
+    assert_eq!(report["confusion"][2][2], 1, "{report}");
+    assert_eq!(report["confusion"][1][0], 1, "{report}");
+    assert_eq!(report["disagreements"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
 fn eval_meets_the_quality_bar_on_the_labelled_sets() {
     for file in [
         "tests/eval/clients.jsonl",
         "tests/eval/holdout.jsonl",
         "tests/eval/blind2.jsonl",
+        "tests/eval/blind3.jsonl",
+        "tests/eval/blind4.jsonl",
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(
@@ -186,7 +226,7 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
                 "--max-false-alarms",
                 "0.03",
                 "--min-answers",
-                "0.90",
+                "0.92",
             ],
             "",
         );

@@ -112,6 +112,29 @@ impl Concepts {
     }
 }
 
+/// One occurrence for each part, no two sharing a word ("killing" is not both severe and a pain), if
+/// there is such a choice. Parts and occurrences are few, so a plain search does.
+pub fn assign(candidates: &[Vec<(usize, usize)>]) -> Option<Vec<(usize, usize)>> {
+    fn search(candidates: &[Vec<(usize, usize)>], chosen: &mut Vec<(usize, usize)>) -> bool {
+        let Some(options) = candidates.get(chosen.len()) else {
+            return true;
+        };
+        for &(first, last) in options.iter().take(8) {
+            if chosen.iter().any(|(a, b)| *a <= last && first <= *b) {
+                continue;
+            }
+            chosen.push((first, last));
+            if search(candidates, chosen) {
+                return true;
+            }
+            chosen.pop();
+        }
+        false
+    }
+    let mut chosen = Vec::with_capacity(candidates.len());
+    search(candidates, &mut chosen).then_some(chosen)
+}
+
 /// The clauses of a message as token ranges: a finding's parts must stand in one of them.
 pub fn clauses(words: &[&str]) -> Vec<(usize, usize)> {
     let mut clauses = Vec::new();
@@ -173,6 +196,16 @@ mod tests {
         );
         assert_eq!(spans("a tight throat", "tight-throat"), vec![(1, 2)]);
         assert!(spans("my throat", "tight-throat").is_empty());
+    }
+
+    #[test]
+    fn each_part_gets_words_of_its_own() {
+        // "thick" could be either part; the other occurrence must be used for the first.
+        assert_eq!(
+            assign(&[vec![(5, 5), (9, 9)], vec![(5, 5)]]),
+            Some(vec![(9, 9), (5, 5)])
+        );
+        assert_eq!(assign(&[vec![(5, 5)], vec![(5, 5)]]), None);
     }
 
     #[test]

@@ -198,6 +198,12 @@ const HISTORICAL_AFTER: &[&str] = &[
     "month ago",
     "in the past",
     "before treatment",
+    "now and then",
+    "now and again",
+    "from time to time",
+    "every so often",
+    "sometimes",
+    "occasionally",
     "before my treatment",
     "before the treatment",
     "before my session",
@@ -531,7 +537,7 @@ impl ContextRules {
                 pair,
                 [
                     "partner" | "husband" | "wife" | "mum" | "daughter" | "son" | "friend",
-                    "typing"
+                    "typing" | "here"
                 ] | ["on", "behalf"]
                     | ["writing", "for"]
                     | [

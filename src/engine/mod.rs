@@ -720,30 +720,30 @@ impl Engine {
             let mut not_counted = None;
             'alternatives: for all in &flag.concepts {
                 for &(from, to) in ranges {
-                    let mut spans = Vec::new();
-                    for &concept in all {
-                        // Each part needs words of its own: "killing" is not both severe and a pain.
-                        let taken = spans.clone();
-                        let inside = occurrences.of(concept).iter().filter(|(first, last)| {
-                            *first >= from
-                                && *last <= to
-                                && !taken.iter().any(|(a, b)| a <= last && first <= b)
-                        });
-                        let mut affirmed = None;
-                        for &(first, last) in inside {
-                            let (qualifier, trigger) = qualify(first, last);
-                            if qualifier == Qualifier::Affirmed {
-                                affirmed = Some((first, last));
-                                break;
-                            }
-                            not_counted.get_or_insert((qualifier, trigger, (first, last)));
-                        }
-                        match affirmed {
-                            Some(span) => spans.push(span),
-                            None => break,
-                        }
-                    }
-                    if spans.len() == all.len() {
+                    // The affirmed occurrences of each part inside the range.
+                    let candidates: Vec<Vec<(usize, usize)>> = all
+                        .iter()
+                        .map(|&concept| {
+                            occurrences
+                                .of(concept)
+                                .iter()
+                                .copied()
+                                .filter(|(first, last)| *first >= from && *last <= to)
+                                .filter(|&(first, last)| {
+                                    let (qualifier, trigger) = qualify(first, last);
+                                    if qualifier != Qualifier::Affirmed {
+                                        not_counted.get_or_insert((
+                                            qualifier,
+                                            trigger,
+                                            (first, last),
+                                        ));
+                                    }
+                                    qualifier == Qualifier::Affirmed
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    if let Some(spans) = concepts::assign(&candidates) {
                         hit = Some(spans);
                         break 'alternatives;
                     }
@@ -856,8 +856,32 @@ impl Engine {
         for (source, intent) in &content.intents {
             let id = intent.id.get_ref();
             let line = |offset: usize| load::line_of(&source.text, offset);
+            let level = *intent.escalation.get_ref();
             for example in intent.examples.get_ref() {
-                let got = self.best_intent(example.get_ref());
+                let triage = self.analyse(example.get_ref(), None, None);
+                if triage.escalation < level {
+                    errors.push(CheckError {
+                        file: source.name.clone(),
+                        line: line(example.span().start),
+                        message: format!(
+                            "example {:?} is answered at level {}, below this intent's {level}",
+                            example.get_ref(),
+                            triage.escalation
+                        ),
+                    });
+                }
+                if level == Level::None && triage.escalation >= Level::Urgent {
+                    errors.push(CheckError {
+                        file: source.name.clone(),
+                        line: line(example.span().start),
+                        message: format!(
+                            "example {:?} of a level-none intent raises {}",
+                            example.get_ref(),
+                            triage.escalation
+                        ),
+                    });
+                }
+                let got = triage.intent;
                 if got.as_deref() != Some(id.as_str()) {
                     errors.push(CheckError {
                         file: source.name.clone(),
@@ -871,6 +895,8 @@ impl Engine {
                 }
             }
             for counter in &intent.counter_examples {
+                // Counter-examples of a normal reaction are often the abnormal report it must not answer
+                // ("my eye is swollen shut" for swelling), so their level is not checked here.
                 if self.best_intent(counter.get_ref()).as_deref() == Some(id.as_str()) {
                     errors.push(CheckError {
                         file: source.name.clone(),

@@ -29,7 +29,7 @@ impl Default for DayPhrases {
                 r"\b(?:(been|for|after|about|almost|nearly|over|like) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already))?\b"
             )),
             and_a_half: compile(&format!(
-                r"\b(?:(in|wait|another|next|every|for) )?(?:{NUMBER} (weeks?|days?|months?) and a half|{NUMBER} and a half (weeks?|days?|months?))\b"
+                r"\b(?:(in|wait|another|next|every|for) )?(?:{NUMBER} (weeks?|days?|months?) and a (?:half|bit)|{NUMBER} and a (?:half|bit) (weeks?|days?|months?))\b"
             )),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
@@ -79,9 +79,14 @@ impl DayPhrases {
     /// The day since treatment the normalised message states, with the phrase that said it.
     pub fn find(&self, text: &str, today: Option<NaiveDate>) -> Option<(u32, String)> {
         // "since day 1. today is day 5": the latest day named is today's.
+        // "the bumps from day 3": a day named after "from" or "since" is in the past, not today.
         if let Some((n, phrase)) = self
             .day_number
             .captures_iter(text)
+            .filter(|c| {
+                let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+                !(before.ends_with("from") || before.ends_with("since"))
+            })
             .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
             .max_by_key(|(n, _)| *n)
         {
@@ -189,6 +194,8 @@ mod tests {
         );
         assert_eq!(day("ten days on and my cheeks are still red"), Some(10));
         assert_eq!(day("red since day 1 . today is day 5"), Some(5));
+        assert_eq!(day("the bumps from day 3 havent gone"), None);
+        assert_eq!(day("2 and a bit weeks now"), Some(17));
         assert_eq!(day("can i book again in a week and a half"), None);
         assert_eq!(day("had it 3 days ago"), Some(3));
         assert_eq!(day("a week ago i had needling"), Some(7));
