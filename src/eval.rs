@@ -131,30 +131,20 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
         let triage = engine.analyse(&case.text, case.day, None);
         let got = triage.escalation;
         confusion[case.level as usize][got as usize] += 1;
-        if got == Level::None && contact.in_text(&triage.reply) {
-            disagreements.push(Miss {
-                id: case.id,
-                kind: "reply asks to contact the clinic at level none",
-                text: case.text.clone(),
-                day: case.day,
-                expected: case.level,
-                got,
-                intent: triage.intent.clone(),
-                reply: triage.reply.clone(),
-            });
-        }
-        let mut miss = |kind: &'static str| {
-            misses.push(Miss {
-                id: case.id,
-                kind,
-                text: case.text.clone(),
-                day: case.day,
-                expected: case.level,
-                got,
-                intent: triage.intent.clone(),
-                reply: triage.reply.clone(),
-            })
+        let miss_of = |kind: &'static str| Miss {
+            id: case.id,
+            kind,
+            text: case.text.clone(),
+            day: case.day,
+            expected: case.level,
+            got,
+            intent: triage.intent.clone(),
+            reply: triage.reply.clone(),
         };
+        if got == Level::None && contact.in_text(&triage.reply) {
+            disagreements.push(miss_of("reply asks to contact the clinic at level none"));
+        }
+        let mut miss = |kind: &'static str| misses.push(miss_of(kind));
         match case.level {
             Level::Emergency => {
                 emergency.total += 1;
