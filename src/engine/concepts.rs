@@ -6,6 +6,9 @@
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
+/// Prefix entries are looked up by up to this many leading letters of a word.
+const PREFIX_KEY: usize = 3;
+
 /// A word or phrase of a concept, split into tokens; the last token may be a prefix (`swell*`).
 struct Entry {
     concept: usize,
@@ -17,8 +20,8 @@ pub struct Concepts {
     names: Vec<String>,
     /// Entries keyed by their first token (exact).
     exact: FxHashMap<String, Vec<Entry>>,
-    /// One-token prefix entries (`swell*`), checked against every token.
-    prefixes: Vec<(String, usize)>,
+    /// One-token prefix entries (`swell*`), by their first three letters (shorter ones under themselves).
+    prefixes: FxHashMap<String, Vec<(String, usize)>>,
 }
 
 /// Where each concept occurs in a message: token spans, by concept index.
@@ -34,7 +37,7 @@ impl Concepts {
     pub fn new(definitions: &BTreeMap<String, Vec<String>>) -> Concepts {
         let mut names = Vec::new();
         let mut exact: FxHashMap<String, Vec<Entry>> = FxHashMap::default();
-        let mut prefixes = Vec::new();
+        let mut prefixes: FxHashMap<String, Vec<(String, usize)>> = FxHashMap::default();
         for (index, (name, words)) in definitions.iter().enumerate() {
             names.push(name.clone());
             for word in words {
@@ -48,7 +51,9 @@ impl Concepts {
                     last.pop();
                 }
                 if tokens.len() == 1 && last_is_prefix {
-                    prefixes.push((tokens.remove(0), index));
+                    let prefix = tokens.remove(0);
+                    let key: String = prefix.chars().take(PREFIX_KEY).collect();
+                    prefixes.entry(key).or_default().push((prefix, index));
                     continue;
                 }
                 let first = tokens.remove(0);
@@ -66,6 +71,14 @@ impl Concepts {
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
@@ -78,9 +91,17 @@ impl Concepts {
     pub fn find(&self, words: &[&str]) -> Occurrences {
         let mut found = vec![Vec::new(); self.names.len()];
         for (position, word) in words.iter().enumerate() {
-            for (prefix, concept) in &self.prefixes {
-                if word.starts_with(prefix.as_str()) {
-                    found[*concept].push((position, position));
+            for length in 1..=PREFIX_KEY.min(word.len()) {
+                if !word.is_char_boundary(length) {
+                    continue;
+                }
+                let Some(entries) = self.prefixes.get(&word[..length]) else {
+                    continue;
+                };
+                for (prefix, concept) in entries {
+                    if word.starts_with(prefix.as_str()) {
+                        found[*concept].push((position, position));
+                    }
                 }
             }
             let Some(entries) = self.exact.get(*word) else {

@@ -485,10 +485,7 @@ const RESOLVED: &[&str] = &[
 impl ContextRules {
     /// The phrase that makes the whole message a question in general, if any.
     pub fn asks_in_general(&self, words: &[&str]) -> Option<String> {
-        let has = |phrase: &str, within: &[&str]| {
-            let parts: Vec<&str> = phrase.split(' ').collect();
-            within.windows(parts.len()).any(|w| w == parts.as_slice())
-        };
+        let has = |phrase: &str, within: &[&str]| contains_phrase(within, phrase);
         if let Some(p) = IN_GENERAL.iter().find(|p| has(p, words)) {
             return Some((*p).to_string());
         }
@@ -707,13 +704,18 @@ fn resolved_after(words: &[&str], last: usize) -> Option<String> {
         .position(|w| matches!(*w, "." | "?" | "!" | ";"))
         .map_or(words.len(), |p| last + 1 + p);
     let window = &words[last + 1..end.min(last + 1 + 14)];
-    RESOLVED.iter().find_map(|phrase| {
-        let parts: Vec<&str> = phrase.split(' ').collect();
-        window
-            .windows(parts.len())
-            .any(|w| w == parts.as_slice())
-            .then(|| (*phrase).to_string())
-    })
+    RESOLVED
+        .iter()
+        .find(|phrase| contains_phrase(window, phrase))
+        .map(|phrase| (*phrase).to_string())
+}
+
+/// Whether the words hold the phrase (words separated by single spaces), without allocating.
+fn contains_phrase(words: &[&str], phrase: &str) -> bool {
+    let length = phrase.split(' ').count();
+    words
+        .windows(length)
+        .any(|window| window.iter().copied().eq(phrase.split(' ')))
 }
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];

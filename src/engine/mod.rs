@@ -124,6 +124,8 @@ struct FoundFlags {
     negated: Vec<(usize, usize)>,
     /// An affirmed mention of the client's own skin doing something (the `symptom` concept).
     describes_skin: bool,
+    /// The phrase that makes the whole message a question in general ("just asking"), if any.
+    in_general: Option<String>,
 }
 
 impl FoundFlags {
@@ -387,7 +389,7 @@ impl Engine {
             policy::IntentEvidence {
                 level: intent.escalation,
                 score: speakers.confidence,
-                affirmed: self.reports_topic(index, &words),
+                affirmed: self.reports_topic(index, &words, &found),
                 abnormal: matches!(
                     intent.category,
                     Category::AbnormalReaction | Category::Emergency
@@ -607,20 +609,15 @@ impl Engine {
     }
 
     /// Whether the client reports the intent's situation rather than asking about it in general, for
-    /// someone else or about the past: ConText on the intent's keywords, or on the whole message when
-    /// none of them is there.
-    fn reports_topic(&self, index: usize, words: &[&str]) -> bool {
-        if self.context.asks_in_general(words).is_some() {
+    /// someone else or about the past: ConText on the intent's keywords or, when none of them is there,
+    /// an affirmed description of their skin.
+    fn reports_topic(&self, index: usize, words: &[&str], found: &FoundFlags) -> bool {
+        if found.in_general.is_some() {
             return false;
         }
         let positions = self.matcher.keyword_positions(index, words);
         if positions.is_empty() {
-            return (0..words.len().min(200)).all(|p| {
-                !matches!(
-                    self.context.qualify(words, p, p).0,
-                    Qualifier::Hypothetical | Qualifier::OtherPerson | Qualifier::Historical
-                )
-            });
+            return found.describes_skin;
         }
         positions
             .iter()
@@ -706,6 +703,33 @@ impl Engine {
 
         // Findings made of concepts: all parts present and affirmed, within one clause or the message.
         let occurrences = self.concepts.find(words);
+        // Each occurrence is qualified once, whichever flags use its concept, and only for concepts in an
+        // alternative whose parts are all present: common words ("have", "now") are not qualified for nothing.
+        let mut needed = vec![false; self.concepts.len()];
+        for all in self.flags.iter().flat_map(|f| &f.concepts) {
+            if all.iter().all(|&c| !occurrences.of(c).is_empty()) {
+                all.iter().for_each(|&c| needed[c] = true);
+            }
+        }
+        if let Some(symptom) = self.symptom_concept {
+            needed[symptom] = true;
+        }
+        let qualified: Vec<Vec<((usize, usize), Qualifier, Option<String>)>> =
+            (0..self.concepts.len())
+                .map(|concept| {
+                    if !needed[concept] {
+                        return Vec::new();
+                    }
+                    occurrences
+                        .of(concept)
+                        .iter()
+                        .map(|&(first, last)| {
+                            let (qualifier, trigger) = qualify(first, last);
+                            ((first, last), qualifier, trigger)
+                        })
+                        .collect()
+                })
+                .collect();
         let clauses = concepts::clauses(words);
         let whole = [(0, words.len().saturating_sub(1))];
         for flag in self.flags.iter().filter(|f| !f.concepts.is_empty()) {
@@ -719,27 +743,28 @@ impl Engine {
             let mut hit = None;
             let mut not_counted = None;
             'alternatives: for all in &flag.concepts {
+                if all.iter().any(|&concept| qualified[concept].is_empty()) {
+                    continue;
+                }
                 for &(from, to) in ranges {
                     // The affirmed occurrences of each part inside the range.
                     let candidates: Vec<Vec<(usize, usize)>> = all
                         .iter()
                         .map(|&concept| {
-                            occurrences
-                                .of(concept)
+                            qualified[concept]
                                 .iter()
-                                .copied()
-                                .filter(|(first, last)| *first >= from && *last <= to)
-                                .filter(|&(first, last)| {
-                                    let (qualifier, trigger) = qualify(first, last);
-                                    if qualifier != Qualifier::Affirmed {
+                                .filter(|((first, last), _, _)| *first >= from && *last <= to)
+                                .filter(|(span, qualifier, trigger)| {
+                                    if *qualifier != Qualifier::Affirmed {
                                         not_counted.get_or_insert((
-                                            qualifier,
-                                            trigger,
-                                            (first, last),
+                                            *qualifier,
+                                            trigger.clone(),
+                                            *span,
                                         ));
                                     }
-                                    qualifier == Qualifier::Affirmed
+                                    *qualifier == Qualifier::Affirmed
                                 })
+                                .map(|(span, _, _)| *span)
                                 .collect()
                         })
                         .collect();
@@ -778,11 +803,11 @@ impl Engine {
                 }
             }
         }
+        found.in_general = in_general.clone();
         found.describes_skin = self.symptom_concept.is_some_and(|symptom| {
-            occurrences
-                .of(symptom)
+            qualified[symptom]
                 .iter()
-                .any(|(first, last)| qualify(*first, *last).0 == Qualifier::Affirmed)
+                .any(|(_, qualifier, _)| *qualifier == Qualifier::Affirmed)
         });
         found
             .findings
