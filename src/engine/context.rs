@@ -712,10 +712,14 @@ fn resolved_after(words: &[&str], last: usize) -> Option<String> {
 
 /// Whether the words hold the phrase (words separated by single spaces), without allocating.
 fn contains_phrase(words: &[&str], phrase: &str) -> bool {
-    let length = phrase.split(' ').count();
-    words
-        .windows(length)
-        .any(|window| window.iter().copied().eq(phrase.split(' ')))
+    let (first, rest) = phrase.split_once(' ').unwrap_or((phrase, ""));
+    words.iter().enumerate().any(|(position, word)| {
+        *word == first
+            && (rest.is_empty() || {
+                let mut following = words[position + 1..].iter().copied();
+                rest.split(' ').all(|part| following.next() == Some(part))
+            })
+    })
 }
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];

@@ -114,6 +114,9 @@ pub struct Triage {
     pub why: Vec<String>,
 }
 
+/// A concept's occurrence (token span) with how ConText qualified it, and the trigger that did.
+type QualifiedSpan = ((usize, usize), Qualifier, Option<String>);
+
 /// What the red-flag step found.
 #[derive(Default)]
 struct FoundFlags {
@@ -714,22 +717,21 @@ impl Engine {
         if let Some(symptom) = self.symptom_concept {
             needed[symptom] = true;
         }
-        let qualified: Vec<Vec<((usize, usize), Qualifier, Option<String>)>> =
-            (0..self.concepts.len())
-                .map(|concept| {
-                    if !needed[concept] {
-                        return Vec::new();
-                    }
-                    occurrences
-                        .of(concept)
-                        .iter()
-                        .map(|&(first, last)| {
-                            let (qualifier, trigger) = qualify(first, last);
-                            ((first, last), qualifier, trigger)
-                        })
-                        .collect()
-                })
-                .collect();
+        let qualified: Vec<Vec<QualifiedSpan>> = (0..self.concepts.len())
+            .map(|concept| {
+                if !needed[concept] {
+                    return Vec::new();
+                }
+                occurrences
+                    .of(concept)
+                    .iter()
+                    .map(|&(first, last)| {
+                        let (qualifier, trigger) = qualify(first, last);
+                        ((first, last), qualifier, trigger)
+                    })
+                    .collect()
+            })
+            .collect();
         let clauses = concepts::clauses(words);
         let whole = [(0, words.len().saturating_sub(1))];
         for flag in self.flags.iter().filter(|f| !f.concepts.is_empty()) {
