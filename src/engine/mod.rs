@@ -756,13 +756,9 @@ impl Engine {
                             qualified[concept]
                                 .iter()
                                 .filter(|((first, last), _, _)| *first >= from && *last <= to)
-                                .filter(|(span, qualifier, trigger)| {
+                                .filter(|(span, qualifier, _)| {
                                     if *qualifier != Qualifier::Affirmed {
-                                        not_counted.get_or_insert((
-                                            *qualifier,
-                                            trigger.clone(),
-                                            *span,
-                                        ));
+                                        not_counted.get_or_insert((*qualifier, *span));
                                     }
                                     *qualifier == Qualifier::Affirmed
                                 })
@@ -796,11 +792,11 @@ impl Engine {
                 }
                 Some(_) => {}
                 None => {
-                    if let Some((qualifier, trigger, span)) = not_counted
+                    // What the client denies or had before must not choose the answer.
+                    if let Some((qualifier, span)) = not_counted
                         && matches!(qualifier, Qualifier::Negated | Qualifier::Historical)
                     {
                         found.negated.push(span);
-                        let _ = trigger;
                     }
                 }
             }
