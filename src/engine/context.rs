@@ -432,6 +432,17 @@ impl Default for ContextRules {
 /// just reading up". Findings in it are not reports.
 const IN_GENERAL: &[&str] = &[
     "just asking",
+    "asking because",
+    "asking bc",
+    "asking cos",
+    "ever normal",
+    "is it ever",
+    "can that happen",
+    "can this happen",
+    "could that happen",
+    "does that happen",
+    "does that ever happen",
+    "im totally fine",
     "only asking",
     "asking for a friend",
     "reading up",
@@ -481,6 +492,39 @@ const RESOLVED: &[&str] = &[
     "cleared up",
     "all good now",
 ];
+
+/// Negations of a verb: they do not reach past a comma.
+const VERB_NEGATIONS: &[&str] = &[
+    "cant", "cannot", "dont", "doesnt", "didnt", "wont", "havent", "hasnt", "isnt", "arent",
+    "wasnt", "werent", "never", "couldnt", "wouldnt",
+];
+
+/// Degree words that soften a severity finding next to them: "throbbing a little bit", "a bit puffy".
+const MILD_DEGREE: &[&str] = &[
+    "a little",
+    "little bit",
+    "a bit",
+    "a tiny bit",
+    "slightly",
+    "mildly",
+    "mild",
+    "a touch",
+    "barely noticeable",
+    "not too bad",
+    "not that bad",
+];
+
+/// The degree word softening the span `first..=last`, within two words either side, if any.
+pub fn mild_degree(words: &[&str], first: usize, last: usize) -> Option<&'static str> {
+    let from = first.saturating_sub(3);
+    let to = (last + 4).min(words.len());
+    let before = &words[from..first.min(words.len())];
+    let after = &words[(last + 1).min(to)..to];
+    MILD_DEGREE
+        .iter()
+        .copied()
+        .find(|phrase| contains_phrase(before, phrase) || contains_phrase(after, phrase))
+}
 
 impl ContextRules {
     /// The phrase that makes the whole message a question in general, if any.
@@ -581,11 +625,13 @@ impl ContextRules {
     fn scan_before(&self, words: &[&str], first: usize) -> Option<(Qualifier, Option<String>)> {
         let mut distance = 0;
         let mut end = first; // exclusive end of the candidate trigger
+        let mut crossed_comma = false;
         while end > 0 && distance <= SCOPE {
             let position = end - 1;
             if TERMINATORS.contains(&words[position]) {
                 return None;
             }
+            crossed_comma |= words[position] == ",";
             for (phrase, trigger) in self
                 .before
                 .get(words[position])
@@ -611,6 +657,13 @@ impl ContextRules {
                     }
                     Trigger::Qualifies(Qualifier::OtherPerson)
                         if words[end..first].iter().any(|w| FIRST_PERSON.contains(w)) =>
+                    {
+                        continue;
+                    }
+                    // "cant see any difference, can i talk to someone": a negated verb ends at the comma
+                    // (a "no" may run on through a list: "no pus, swelling or fever").
+                    Trigger::Qualifies(Qualifier::Negated)
+                        if crossed_comma && VERB_NEGATIONS.contains(&phrase[0].as_str()) =>
                     {
                         continue;
                     }
@@ -646,13 +699,20 @@ impl ContextRules {
             }
         }
         let limit = (start + SCOPE).min(words.len());
+        // "its a cold sore, had them before": the past after a comma is another clause's.
+        let mut crossed_comma = false;
         for position in start..limit {
             if TERMINATORS.contains(&words[position]) && words[position] != "now" {
                 break;
             }
-            for phrase in &self.historical_after {
+            crossed_comma |= words[position] == ",";
+            for phrase in self.historical_after.iter().filter(|_| !crossed_comma) {
                 // "I've had cold sores before": a lone "before" counts only where it closes the clause.
+                // "worse than before" compares with today.
                 let lone_before = phrase.len() == 1 && phrase[0] == "before";
+                if lone_before && position > 0 && words[position - 1] == "than" {
+                    continue;
+                }
                 let closes = words.get(position + phrase.len()).is_none_or(|w| {
                     matches!(*w, "." | "," | "!" | "?" | ";" | "and" | "but" | "so")
                 });

@@ -23,6 +23,12 @@ use std::collections::HashMap;
 
 /// Below this the message gets the fallback rather than the nearest intent.
 const MIN_SCORE: f32 = 0.42;
+/// Words of greeting and thanks, ignored when choosing the answer to a message longer than this many words.
+const COURTESY_IGNORED_AFTER_WORDS: usize = 6;
+const COURTESY: &[&str] = &[
+    "thank", "thanks", "thankyou", "thx", "ty", "cheers", "you", "very", "much", "so", "xx", "xxx",
+    "x", "hi", "hello", "hiya", "hey", "please", "pls", "plz", "lovely", "kind", "regards",
+];
 /// The bar for a second question in a message that reports a finding.
 const MIN_SIDE_QUESTION_SCORE: f32 = 0.5;
 
@@ -53,6 +59,7 @@ struct CompiledFlag {
     /// Alternatives of concept indices that must all be affirmed together.
     concepts: Vec<Vec<usize>>,
     scope: model::Scope,
+    unless_mild: bool,
 }
 
 struct Messages {
@@ -296,6 +303,7 @@ impl Engine {
                         })
                         .collect(),
                     scope: f.scope,
+                    unless_mild: f.unless_mild,
                 });
                 for pattern in &f.patterns {
                     if let Ok(regex) = compile(pattern.get_ref()) {
@@ -474,6 +482,15 @@ impl Engine {
         why: &mut Vec<String>,
     ) -> (Option<u32>, DaySource) {
         match self.days.find(text, today) {
+            // "it went down on day 2 but now it's back" on day 4: an earlier day than the record's is a day
+            // the client looks back on.
+            Some((day, phrase))
+                if record_day.is_some_and(|r| r > day)
+                    && text.contains(&format!("on {phrase}")) =>
+            {
+                why.push(format!("{phrase:?} is a day looked back on"));
+                (record_day, DaySource::Record)
+            }
             Some((day, phrase)) => {
                 why.push(format!("day {day} from {phrase:?}"));
                 (Some(day), DaySource::Message)
@@ -492,25 +509,31 @@ impl Engine {
         text: &normalize::Normalized,
         negated: &[(usize, usize)],
     ) -> Vec<matcher::Candidate> {
+        // "…when can I exercise again? thank you": in a message of some length, greetings and thanks are
+        // manners, not the topic.
+        let long = text.words().nth(COURTESY_IGNORED_AFTER_WORDS).is_some();
+        let courtesy = |word: &str| long && COURTESY.contains(&word);
+        let matching_text =
+            if negated.is_empty() && !(long && text.tokens.iter().any(|t| courtesy(&t.text))) {
+                std::borrow::Cow::Borrowed(text.text.as_str())
+            } else {
+                let mut kept = String::with_capacity(text.text.len());
+                for (index, token) in text.tokens.iter().enumerate() {
+                    if !courtesy(&token.text)
+                        && !negated
+                            .iter()
+                            .any(|(first, last)| (*first..=*last).contains(&index))
+                    {
+                        kept.push_str(&token.text);
+                        kept.push(' ');
+                    }
+                }
+                std::borrow::Cow::Owned(kept)
+            };
         let mut hits = vec![false; self.intents.len()];
-        for pattern in self.intent_patterns.matches(&text.text).iter() {
+        for pattern in self.intent_patterns.matches(&matching_text).iter() {
             hits[self.intent_pattern_owner[pattern]] = true;
         }
-        let matching_text = if negated.is_empty() {
-            std::borrow::Cow::Borrowed(text.text.as_str())
-        } else {
-            let mut kept = String::with_capacity(text.text.len());
-            for (index, token) in text.tokens.iter().enumerate() {
-                if !negated
-                    .iter()
-                    .any(|(first, last)| (*first..=*last).contains(&index))
-                {
-                    kept.push_str(&token.text);
-                    kept.push(' ');
-                }
-            }
-            std::borrow::Cow::Owned(kept)
-        };
         let mut ranked = self.matcher.rank(&matching_text, &hits);
         for candidate in &mut ranked {
             candidate.pattern_hit = hits[candidate.intent];
@@ -678,6 +701,19 @@ impl Engine {
             }
             counts
         };
+        let softened = |flag: &CompiledFlag, first: usize, last: usize, why: &mut Vec<String>| {
+            let degree = flag
+                .unless_mild
+                .then(|| context::mild_degree(words, first, last))
+                .flatten();
+            if let Some(degree) = degree {
+                why.push(format!(
+                    "red flag {} not counted: softened by {degree:?}",
+                    flag.id
+                ));
+            }
+            degree.is_some()
+        };
         for pattern in self.flag_set.matches(&text.text).iter() {
             let (flag_index, regex) = &self.flag_patterns[pattern];
             let flag = &self.flags[*flag_index];
@@ -691,6 +727,9 @@ impl Engine {
                 let first = text.token_at(matched.start());
                 let last = text.token_at(matched.end().saturating_sub(1)).max(first);
                 let (qualifier, trigger) = qualify(first, last);
+                if qualifier == Qualifier::Affirmed && softened(flag, first, last, why) {
+                    continue;
+                }
                 if found.note(
                     flag,
                     qualifier,
@@ -772,6 +811,11 @@ impl Engine {
                     }
                 }
             }
+            let hit = hit.filter(|spans| {
+                !spans
+                    .iter()
+                    .any(|&(first, last)| softened(flag, first, last, why))
+            });
             match hit {
                 Some(spans) if in_window(flag, why) => {
                     let first = spans.iter().map(|s| s.0).min().unwrap_or(0);
@@ -802,11 +846,18 @@ impl Engine {
             }
         }
         found.in_general = in_general.clone();
-        found.describes_skin = self.symptom_concept.is_some_and(|symptom| {
-            qualified[symptom]
+        if let Some(symptom) = self.symptom_concept {
+            found.describes_skin = qualified[symptom]
                 .iter()
-                .any(|(_, qualifier, _)| *qualifier == Qualifier::Affirmed)
-        });
+                .any(|(_, qualifier, _)| *qualifier == Qualifier::Affirmed);
+            // "no fever, no pus, just tight and dry": what the client denies must not choose the answer.
+            found.negated.extend(
+                qualified[symptom]
+                    .iter()
+                    .filter(|(_, qualifier, _)| *qualifier == Qualifier::Negated)
+                    .map(|(span, _, _)| *span),
+            );
+        }
         found
             .findings
             .sort_by(|a, b| b.level.cmp(&a.level).then(a.id.cmp(&b.id)));

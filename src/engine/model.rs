@@ -145,6 +145,9 @@ pub struct RedFlagSpec {
     pub to_day: Option<u32>,
     #[serde(default)]
     pub if_day_unknown: Option<bool>,
+    /// A severity finding that a degree word next to it takes back: "throbbing a little bit", "a bit puffy".
+    #[serde(default)]
+    pub unless_mild: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -83,7 +83,7 @@ impl Default for ContactInstruction {
     fn default() -> Self {
         ContactInstruction {
             contact: Regex::new(
-                r"(?i)\b(call|ring|phone|contact|message|text)\b[^.;]*?(\{clinic_phone\}|\{clinic_name\}|\bclinic\b|\bus\b|\bnurse\b)|\b(be|get (it|this)|have (it|this)) (seen|checked|looked at)\b|\bsend (us )?(a )?(photo|picture)",
+                r"(?i)\b(call|ring|phone|contact|message|text|check with|speak to|speak with|talk to|talk with|ask)\b[^.;]*?(\{clinic_phone\}|\{clinic_name\}|\bclinic\b|\bus\b|\bnurse\b)|\b(be|get (it|this)|have (it|this)) (seen|checked|looked at)\b|\bsend (us )?(a )?(photo|picture)",
             )
             .expect("static regex"),
             condition: Regex::new(
@@ -156,5 +156,7 @@ mod tests {
         assert!(!c.in_text("If it spreads, call the clinic on {clinic_phone}."));
         assert!(!c.in_text("Redness is normal for 2-3 days."));
         assert!(!c.in_text("Should it last beyond a week, ring us."));
+        assert!(c.in_text("Please check with them on {clinic_phone} before you book."));
+        assert!(!c.in_text("If you're unsure, ask the clinic on {clinic_phone}."));
     }
 }

@@ -26,7 +26,7 @@ impl Default for DayPhrases {
                 r"\b(\d{1,2})(?:st|nd|rd|th) day\b|\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth) day\b",
             ),
             amount_ago: compile(&format!(
-                r"\b(?:(been|for|after|about|almost|nearly|over|like) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already))?\b"
+                r"\b(?:(been|for|after|about|almost|nearly|over|like|its|now) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already))?\b"
             )),
             and_a_half: compile(&format!(
                 r"\b(?:(in|wait|another|next|every|for) )?(?:{NUMBER} (weeks?|days?|months?) and a (?:half|bit)|{NUMBER} and a (?:half|bit) (weeks?|days?|months?))\b"
@@ -85,7 +85,12 @@ impl DayPhrases {
             .captures_iter(text)
             .filter(|c| {
                 let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
-                !(before.ends_with("from") || before.ends_with("since"))
+                let last_word = before.rsplit(' ').next().unwrap_or("");
+                // "it had settled by day 2": a day after "by" or "until" is a past day.
+                !matches!(
+                    last_word,
+                    "from" | "since" | "by" | "until" | "till" | "til" | "after" | "around"
+                )
             })
             .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
             .max_by_key(|(n, _)| *n)
@@ -151,7 +156,9 @@ impl DayPhrases {
         }
         // "yesterday" and "today" only date the treatment when the sentence is about it.
         for sentence in text.split(['.', '?', '!', ';']) {
-            if !self.treatment_words.is_match(sentence) {
+            // "hotter today than the day i had it done" compares with the treatment day, it does not date it.
+            if !self.treatment_words.is_match(sentence) || sentence.split(' ').any(|w| w == "than")
+            {
                 continue;
             }
             if let Some(m) = self.yesterday.find(sentence) {
@@ -195,6 +202,14 @@ mod tests {
         assert_eq!(day("ten days on and my cheeks are still red"), Some(10));
         assert_eq!(day("red since day 1 . today is day 5"), Some(5));
         assert_eq!(day("the bumps from day 3 havent gone"), None);
+        assert_eq!(day("my pores look bigger? its 3 weeks on"), Some(21));
+        assert_eq!(day("it had gone down by day 2 but now its back"), None);
+        assert_eq!(day("im on day 2 and still pink"), Some(2));
+        assert_eq!(
+            day("hotter today than the day i had it done, day 4 now"),
+            Some(4)
+        );
+        assert_eq!(day("hotter today than the day i had it done"), None);
         assert_eq!(day("2 and a bit weeks now"), Some(17));
         assert_eq!(day("can i book again in a week and a half"), None);
         assert_eq!(day("had it 3 days ago"), Some(3));
