@@ -387,22 +387,25 @@ const SCOPE: usize = 6;
 
 pub struct ContextRules {
     /// Triggers by their last word, longest first.
-    before: FxHashMap<String, Vec<(Vec<String>, Trigger)>>,
-    historical_after: Vec<Vec<String>>,
-    negation_after: Vec<Vec<String>>,
+    before: FxHashMap<String, Vec<(Vec<String>, Trigger, &'static str)>>,
+    historical_after: Vec<(Vec<String>, &'static str)>,
+    negation_after: Vec<(Vec<String>, &'static str)>,
+    in_general: PhraseIndex,
+    resolved: PhraseIndex,
 }
 
 impl Default for ContextRules {
     fn default() -> Self {
-        let mut before: FxHashMap<String, Vec<(Vec<String>, Trigger)>> = FxHashMap::default();
-        let mut add = |phrases: &[&str], trigger: Trigger| {
+        let mut before: FxHashMap<String, Vec<(Vec<String>, Trigger, &'static str)>> =
+            FxHashMap::default();
+        let mut add = |phrases: &[&'static str], trigger: Trigger| {
             for phrase in phrases {
                 let words: Vec<String> = phrase.split(' ').map(String::from).collect();
                 let last = words.last().cloned().unwrap_or_default();
                 let entry = before.entry(last).or_default();
                 // A phrase listed twice keeps its first meaning.
-                if !entry.iter().any(|(w, _)| *w == words) {
-                    entry.push((words, trigger));
+                if !entry.iter().any(|(w, _, _)| *w == words) {
+                    entry.push((words, trigger, phrase));
                 }
             }
         };
@@ -412,18 +415,20 @@ impl Default for ContextRules {
         add(OTHER_PERSON, Trigger::Qualifies(Qualifier::OtherPerson));
         add(PSEUDO, Trigger::Pseudo);
         for triggers in before.values_mut() {
-            triggers.sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+            triggers.sort_by_key(|(words, _, _)| std::cmp::Reverse(words.len()));
         }
-        let split = |phrases: &[&str]| {
+        let split = |phrases: &[&'static str]| {
             phrases
                 .iter()
-                .map(|p| p.split(' ').map(String::from).collect())
+                .map(|p| (p.split(' ').map(String::from).collect(), *p))
                 .collect()
         };
         ContextRules {
             before,
             historical_after: split(HISTORICAL_AFTER),
             negation_after: split(NEGATION_AFTER),
+            in_general: PhraseIndex::new(IN_GENERAL),
+            resolved: PhraseIndex::new(RESOLVED),
         }
     }
 }
@@ -528,10 +533,10 @@ pub fn mild_degree(words: &[&str], first: usize, last: usize) -> Option<&'static
 
 impl ContextRules {
     /// The phrase that makes the whole message a question in general, if any.
-    pub fn asks_in_general(&self, words: &[&str]) -> Option<String> {
+    pub fn asks_in_general(&self, words: &[&str]) -> Option<&'static str> {
         let has = |phrase: &str, within: &[&str]| contains_phrase(within, phrase);
-        if let Some(p) = IN_GENERAL.iter().find(|p| has(p, words)) {
-            return Some((*p).to_string());
+        if let Some(p) = self.in_general.find(words) {
+            return Some(p);
         }
         let content: Vec<&str> = words
             .iter()
@@ -544,10 +549,7 @@ impl ContextRules {
             })
             .collect();
         let tail = &content[content.len().saturating_sub(3)..];
-        IN_GENERAL_AT_END
-            .iter()
-            .find(|p| has(p, tail))
-            .map(|p| (*p).to_string())
+        IN_GENERAL_AT_END.iter().copied().find(|p| has(p, tail))
     }
 
     /// Someone writing for the client: "my wife had it done yesterday and she has a temperature". Then a
@@ -606,9 +608,9 @@ impl ContextRules {
         words: &[&str],
         first: usize,
         last: usize,
-    ) -> (Qualifier, Option<String>) {
+    ) -> (Qualifier, Option<&'static str>) {
         if conditional(words, first) {
-            return (Qualifier::Hypothetical, Some("if … would".into()));
+            return (Qualifier::Hypothetical, Some("if … would"));
         }
         if let Some(found) = self.scan_before(words, first) {
             return found;
@@ -616,13 +618,17 @@ impl ContextRules {
         if let Some(found) = self.scan_after(words, last) {
             return found;
         }
-        if let Some(phrase) = resolved_after(words, last) {
+        if let Some(phrase) = self.resolved_after(words, last) {
             return (Qualifier::Historical, Some(phrase));
         }
         (Qualifier::Affirmed, None)
     }
 
-    fn scan_before(&self, words: &[&str], first: usize) -> Option<(Qualifier, Option<String>)> {
+    fn scan_before(
+        &self,
+        words: &[&str],
+        first: usize,
+    ) -> Option<(Qualifier, Option<&'static str>)> {
         let mut distance = 0;
         let mut end = first; // exclusive end of the candidate trigger
         let mut crossed_comma = false;
@@ -632,7 +638,7 @@ impl ContextRules {
                 return None;
             }
             crossed_comma |= words[position] == ",";
-            for (phrase, trigger) in self
+            for (phrase, trigger, written) in self
                 .before
                 .get(words[position])
                 .map_or(&[][..], |v| v.as_slice())
@@ -645,7 +651,7 @@ impl ContextRules {
                 {
                     continue;
                 }
-                let shown = Some(phrase.join(" "));
+                let shown = Some(*written);
                 match *trigger {
                     Trigger::Pseudo => return Some((Qualifier::Affirmed, shown)),
                     Trigger::Qualifies(Qualifier::Negated)
@@ -678,7 +684,7 @@ impl ContextRules {
         None
     }
 
-    fn scan_after(&self, words: &[&str], last: usize) -> Option<(Qualifier, Option<String>)> {
+    fn scan_after(&self, words: &[&str], last: usize) -> Option<(Qualifier, Option<&'static str>)> {
         let start = last + 1;
         // "what does an allergic reaction look like?": a question about the finding in general.
         let sentence_start = words[..start]
@@ -695,7 +701,7 @@ impl ContextRules {
                 .windows(2)
                 .any(|w| matches!(w[0], "look" | "looks" | "feel" | "feels") && w[1] == "like")
             {
-                return Some((Qualifier::Hypothetical, Some("what … look like".into())));
+                return Some((Qualifier::Hypothetical, Some("what … look like")));
             }
         }
         let limit = (start + SCOPE).min(words.len());
@@ -706,7 +712,7 @@ impl ContextRules {
                 break;
             }
             crossed_comma |= words[position] == ",";
-            for phrase in self.historical_after.iter().filter(|_| !crossed_comma) {
+            for (phrase, written) in self.historical_after.iter().filter(|_| !crossed_comma) {
                 // "I've had cold sores before": a lone "before" counts only where it closes the clause.
                 // "worse than before" compares with today.
                 let lone_before = phrase.len() == 1 && phrase[0] == "before";
@@ -717,10 +723,10 @@ impl ContextRules {
                     matches!(*w, "." | "," | "!" | "?" | ";" | "and" | "but" | "so")
                 });
                 if starts_with(words, position, phrase) && (!lone_before || closes) {
-                    return Some((Qualifier::Historical, Some(phrase.join(" "))));
+                    return Some((Qualifier::Historical, Some(*written)));
                 }
             }
-            for phrase in &self.negation_after {
+            for (phrase, written) in &self.negation_after {
                 // "hasnt gone away" is a double negative: the finding is still there.
                 if position > 0 && NEGATED_AFTER_BLOCKERS.contains(&words[position - 1]) {
                     continue;
@@ -732,7 +738,7 @@ impl ContextRules {
                         "." | "," | "!" | "?" | ";" | "now" | "and" | "but"
                     );
                 if closes && starts_with(words, position, phrase) {
-                    return Some((Qualifier::Negated, Some(phrase.join(" "))));
+                    return Some((Qualifier::Negated, Some(*written)));
                 }
             }
         }
@@ -758,16 +764,54 @@ fn conditional(words: &[&str], first: usize) -> bool {
 
 /// "felt faint in the chair yesterday but was totally fine after": a resolved event, within the sentence
 /// that follows the finding (a contrast does not end it here).
-fn resolved_after(words: &[&str], last: usize) -> Option<String> {
-    let end = words[last + 1..]
-        .iter()
-        .position(|w| matches!(*w, "." | "?" | "!" | ";"))
-        .map_or(words.len(), |p| last + 1 + p);
-    let window = &words[last + 1..end.min(last + 1 + 14)];
-    RESOLVED
-        .iter()
-        .find(|phrase| contains_phrase(window, phrase))
-        .map(|phrase| (*phrase).to_string())
+impl ContextRules {
+    fn resolved_after(&self, words: &[&str], last: usize) -> Option<&'static str> {
+        let end = words[last + 1..]
+            .iter()
+            .position(|w| matches!(*w, "." | "?" | "!" | ";"))
+            .map_or(words.len(), |p| last + 1 + p);
+        self.resolved.find(&words[last + 1..end.min(last + 1 + 14)])
+    }
+}
+
+/// Phrases indexed by their first word, so that a message is read once rather than once per phrase.
+struct PhraseIndex {
+    by_first_word: FxHashMap<&'static str, Vec<(&'static str, usize)>>,
+}
+
+impl PhraseIndex {
+    fn new(phrases: &[&'static str]) -> PhraseIndex {
+        let mut by_first_word: FxHashMap<&'static str, Vec<(&'static str, usize)>> =
+            FxHashMap::default();
+        for (order, phrase) in phrases.iter().enumerate() {
+            let first = phrase.split(' ').next().unwrap_or(phrase);
+            by_first_word
+                .entry(first)
+                .or_default()
+                .push((phrase, order));
+        }
+        PhraseIndex { by_first_word }
+    }
+
+    /// The phrase found in the words that comes first in the list, if any.
+    fn find(&self, words: &[&str]) -> Option<&'static str> {
+        let mut best: Option<(&'static str, usize)> = None;
+        for (position, word) in words.iter().enumerate() {
+            let Some(phrases) = self.by_first_word.get(word) else {
+                continue;
+            };
+            for &(phrase, order) in phrases {
+                if best.is_some_and(|(_, b)| b <= order) {
+                    continue;
+                }
+                let mut following = words[position..].iter().copied();
+                if phrase.split(' ').all(|part| following.next() == Some(part)) {
+                    best = Some((phrase, order));
+                }
+            }
+        }
+        best.map(|(phrase, _)| phrase)
+    }
 }
 
 /// Whether the words hold the phrase (words separated by single spaces), without allocating.

@@ -3,7 +3,6 @@
 use super::model::{
     ConceptsFile, IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders,
 };
-use regex::Regex;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -411,7 +410,8 @@ fn check_concepts_known(
 }
 
 fn check_regex(errors: &mut Vec<CheckError>, source: &Source, pattern: &toml::Spanned<String>) {
-    if let Err(e) = Regex::new(pattern.get_ref()) {
+    // Parsed, not compiled: the engine compiles each pattern when it first needs it.
+    if let Err(e) = regex_syntax::Parser::new().parse(pattern.get_ref()) {
         let detail = e.to_string();
         let last = detail.lines().last().unwrap_or_default().trim().to_string();
         push(

@@ -282,9 +282,15 @@ impl Matcher {
             .filter(|(_, word)| {
                 let term = match self.word_terms.get(**word) {
                     Some(id) => *id,
-                    None => {
+                    // A stem begins like its word: only a word that starts like a keyword is stemmed.
+                    None if keywords.iter().any(|k| {
+                        let stem = self.term_names[*k as usize].as_bytes();
+                        word.as_bytes().starts_with(&stem[..stem.len().min(3)])
+                    }) =>
+                    {
                         stem_word(&self.stemmer, word).and_then(|s| self.terms.get(&s).copied())
                     }
+                    None => None,
                 };
                 term.is_some_and(|t| keywords.contains(&t))
             })

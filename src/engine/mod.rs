@@ -20,6 +20,7 @@ use normalize::Normalizer;
 use regex::{Regex, RegexSet};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Below this the message gets the fallback rather than the nearest intent.
 const MIN_SCORE: f32 = 0.42;
@@ -75,7 +76,9 @@ pub struct Engine {
     intent_pattern_owner: Vec<usize>,
     flags: Vec<CompiledFlag>,
     flag_set: RegexSet,
-    flag_patterns: Vec<(usize, Regex)>,
+    /// Each flag pattern with its flag; compiled the first time the set says it matched (most never do in
+    /// a one-shot `ask`, and compiling them all would double the start-up).
+    flag_patterns: Vec<(usize, String, OnceLock<Option<Regex>>)>,
     normalizer: Normalizer,
     matcher: Matcher,
     concepts: Concepts,
@@ -122,7 +125,7 @@ pub struct Triage {
 }
 
 /// A concept's occurrence (token span) with how ConText qualified it, and the trigger that did.
-type QualifiedSpan = ((usize, usize), Qualifier, Option<String>);
+type QualifiedSpan = ((usize, usize), Qualifier, Option<&'static str>);
 
 /// What the red-flag step found.
 #[derive(Default)]
@@ -135,7 +138,7 @@ struct FoundFlags {
     /// An affirmed mention of the client's own skin doing something (the `symptom` concept).
     describes_skin: bool,
     /// The phrase that makes the whole message a question in general ("just asking"), if any.
-    in_general: Option<String>,
+    in_general: Option<&'static str>,
 }
 
 impl FoundFlags {
@@ -144,7 +147,7 @@ impl FoundFlags {
         &mut self,
         flag: &CompiledFlag,
         qualifier: Qualifier,
-        trigger: Option<String>,
+        trigger: Option<&'static str>,
         span: (usize, usize),
         evidence: &str,
         why: &mut Vec<String>,
@@ -306,9 +309,11 @@ impl Engine {
                     unless_mild: f.unless_mild,
                 });
                 for pattern in &f.patterns {
-                    if let Ok(regex) = compile(pattern.get_ref()) {
-                        flag_patterns.push((flag_index, regex));
-                    }
+                    flag_patterns.push((
+                        flag_index,
+                        ascii_boundaries(pattern.get_ref()),
+                        OnceLock::new(),
+                    ));
                 }
             }
             let normalized = |texts: &mut dyn Iterator<Item = &String>| -> Vec<String> {
@@ -321,7 +326,7 @@ impl Engine {
             ));
         }
         let intent_patterns = compile_set(intent_regexes.iter().map(|p| ascii_boundaries(p)));
-        let flag_set = compile_set(flag_patterns.iter().map(|(_, r)| r.as_str().to_string()));
+        let flag_set = compile_set(flag_patterns.iter().map(|(_, pattern, _)| pattern.clone()));
         let (intent_patterns, flag_set) = match (intent_patterns, flag_set) {
             (Ok(a), Ok(b)) => (a, b),
             (a, b) => {
@@ -680,9 +685,7 @@ impl Engine {
             &in_general,
         ) {
             ((Qualifier::OtherPerson, _), None) if for_the_client => (Qualifier::Affirmed, None),
-            ((Qualifier::Affirmed, _), Some(marker)) => {
-                (Qualifier::Hypothetical, Some(marker.clone()))
-            }
+            ((Qualifier::Affirmed, _), Some(marker)) => (Qualifier::Hypothetical, Some(*marker)),
             (q, _) => q,
         };
         let in_window = |flag: &CompiledFlag, why: &mut Vec<String>| {
@@ -715,7 +718,11 @@ impl Engine {
             degree.is_some()
         };
         for pattern in self.flag_set.matches(&text.text).iter() {
-            let (flag_index, regex) = &self.flag_patterns[pattern];
+            let (flag_index, source, compiled) = &self.flag_patterns[pattern];
+            // Valid: it compiled as part of the set.
+            let Some(regex) = compiled.get_or_init(|| Regex::new(source).ok()) else {
+                continue;
+            };
             let flag = &self.flags[*flag_index];
             if found.findings.iter().any(|f| f.id == flag.id) || !in_window(flag, why) {
                 continue;
@@ -993,10 +1000,6 @@ impl Engine {
 /// the regex engine use its fast DFA instead of falling back to a slow one (a 10x difference here).
 fn ascii_boundaries(pattern: &str) -> String {
     pattern.replace(r"\b", r"(?-u:\b)")
-}
-
-fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&ascii_boundaries(pattern))
 }
 
 /// Patterns compiled together, with room for the lazy DFA of a few hundred patterns.

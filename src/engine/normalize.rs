@@ -5,6 +5,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// A word or a punctuation mark in the normalised text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,8 @@ pub struct Normalizer {
     domain: Vec<String>,
     domain_frequency: FxHashMap<String, u32>,
     /// SymSpell: every string reachable by deleting up to two letters of a domain word → those words.
-    deletions: FxHashMap<String, Vec<u32>>,
+    /// Built on the first unknown word: a message of known words never needs it.
+    deletions: OnceLock<FxHashMap<String, Vec<u32>>>,
 }
 
 impl Normalizer {
@@ -100,12 +102,6 @@ impl Normalizer {
             .cloned()
             .collect();
         domain.sort();
-        let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-        for (index, word) in domain.iter().enumerate() {
-            for variant in deletion_variants(word, 2) {
-                deletions.entry(variant).or_default().push(index as u32);
-            }
-        }
         Normalizer {
             lexicon: map,
             longest_phrase,
@@ -113,8 +109,20 @@ impl Normalizer {
             english,
             domain,
             domain_frequency: domain_words.into_iter().collect(),
-            deletions,
+            deletions: OnceLock::new(),
         }
+    }
+
+    fn deletions(&self) -> &FxHashMap<String, Vec<u32>> {
+        self.deletions.get_or_init(|| {
+            let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+            for (index, word) in self.domain.iter().enumerate() {
+                for variant in deletion_variants(word, 2) {
+                    deletions.entry(variant).or_default().push(index as u32);
+                }
+            }
+            deletions
+        })
     }
 
     pub fn is_known(&self, word: &str) -> bool {
@@ -176,7 +184,7 @@ impl Normalizer {
         for variant in
             std::iter::once(word.to_string()).chain(deletion_variants(word, max_distance))
         {
-            let Some(indices) = self.deletions.get(&variant) else {
+            let Some(indices) = self.deletions().get(&variant) else {
                 continue;
             };
             for &index in indices {
