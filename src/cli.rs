@@ -244,42 +244,85 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
     }
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (index, line) in stdin.lock().lines().enumerate() {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                // Not UTF-8 or unreadable: one error line, and carry on with the next.
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"error": format!("line {}: {e}", index + 1), "line": index + 1})
-                );
-                continue;
-            }
+    // Lines are answered in chunks spread over the cores, and written in their input order.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut lines = stdin.lock().lines().enumerate().peekable();
+    while lines.peek().is_some() {
+        let chunk: Vec<(usize, std::io::Result<String>)> =
+            lines.by_ref().take(ASK_CHUNK_LINES).collect();
+        let answer = |(index, line): &(usize, std::io::Result<String>)| -> String {
+            answer_line(engine, args, date, *index, line)
         };
-        if args.json {
-            let value = match serde_json::from_str::<AskLine>(&line) {
-                Ok(input) => triage_json(
-                    &engine.analyse(&input.text, input.day.or(args.day), Some(date)),
-                    args.explain,
-                ),
-                Err(e) => {
-                    serde_json::json!({"error": format!("line {}: {e}", index + 1), "line": index + 1})
-                }
-            };
-            if writeln!(out, "{value}").is_err() {
-                break;
-            }
-        } else if !line.trim().is_empty() {
-            print_triage(
-                &mut out,
-                &engine.analyse(&line, args.day, Some(date)),
-                args.explain,
-            );
+        let answered: Vec<String> = if workers > 1 && chunk.len() > workers {
+            let share = chunk.len().div_ceil(workers);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .chunks(share)
+                    .map(|part| scope.spawn(move || part.iter().map(answer).collect::<Vec<_>>()))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        } else {
+            chunk.iter().map(answer).collect()
+        };
+        if answered
+            .iter()
+            .any(|text| out.write_all(text.as_bytes()).is_err())
+        {
+            break;
         }
     }
     let _ = out.flush();
     ExitCode::SUCCESS
+}
+
+/// How many input lines are read before they are answered together.
+const ASK_CHUNK_LINES: usize = 2048;
+
+/// The output for one input line of `ask` without TEXT: a JSON line, or the plain reply.
+fn answer_line(
+    engine: &Engine,
+    args: &AskArgs,
+    date: chrono::NaiveDate,
+    index: usize,
+    line: &std::io::Result<String>,
+) -> String {
+    let error = |e: &dyn std::fmt::Display| {
+        format!(
+            "{}\n",
+            serde_json::json!({"error": format!("line {}: {e}", index + 1), "line": index + 1})
+        )
+    };
+    let line = match line {
+        Ok(line) => line,
+        // Not UTF-8 or unreadable: one error line, and carry on with the next.
+        Err(e) => return error(e),
+    };
+    if args.json {
+        match serde_json::from_str::<AskLine>(line) {
+            Ok(input) => format!(
+                "{}\n",
+                triage_json(
+                    &engine.analyse(&input.text, input.day.or(args.day), Some(date)),
+                    args.explain,
+                )
+            ),
+            Err(e) => error(&e),
+        }
+    } else if line.trim().is_empty() {
+        String::new()
+    } else {
+        let mut text = Vec::new();
+        print_triage(
+            &mut text,
+            &engine.analyse(line, args.day, Some(date)),
+            args.explain,
+        );
+        String::from_utf8_lossy(&text).into_owned()
+    }
 }
 
 fn print_triage(out: &mut impl Write, triage: &Triage, explain: bool) {

@@ -257,6 +257,7 @@ const CONTRACTING_PRONOUNS: &[&str] = &[
 
 fn deletion_variants(word: &str, max_distance: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: FxHashSet<String> = FxHashSet::default();
     let mut frontier = vec![word.to_string()];
     for _ in 0..max_distance {
         let mut next = Vec::new();
@@ -272,7 +273,7 @@ fn deletion_variants(word: &str, max_distance: usize) -> Vec<String> {
                     .filter(|(i, _)| *i != skip)
                     .map(|(_, c)| c)
                     .collect();
-                if !out.contains(&variant) {
+                if seen.insert(variant.clone()) {
                     out.push(variant.clone());
                     next.push(variant);
                 }
