@@ -212,6 +212,7 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
         "tests/eval/blind3.jsonl",
         "tests/eval/blind4.jsonl",
         "tests/eval/blind5.jsonl",
+        "tests/eval/blind6.jsonl",
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(

@@ -385,9 +385,12 @@ const FILLER: &[&str] = &[
 
 const SCOPE: usize = 6;
 
+/// A trigger's words, what it does, and the phrase as written (for the explanation).
+type TriggerPhrase = (Vec<String>, Trigger, &'static str);
+
 pub struct ContextRules {
     /// Triggers by their last word, longest first.
-    before: FxHashMap<String, Vec<(Vec<String>, Trigger, &'static str)>>,
+    before: FxHashMap<String, Vec<TriggerPhrase>>,
     historical_after: Vec<(Vec<String>, &'static str)>,
     negation_after: Vec<(Vec<String>, &'static str)>,
     in_general: PhraseIndex,
@@ -396,8 +399,7 @@ pub struct ContextRules {
 
 impl Default for ContextRules {
     fn default() -> Self {
-        let mut before: FxHashMap<String, Vec<(Vec<String>, Trigger, &'static str)>> =
-            FxHashMap::default();
+        let mut before: FxHashMap<String, Vec<TriggerPhrase>> = FxHashMap::default();
         let mut add = |phrases: &[&'static str], trigger: Trigger| {
             for phrase in phrases {
                 let words: Vec<String> = phrase.split(' ').map(String::from).collect();
@@ -461,6 +463,10 @@ const IN_GENERAL: &[&str] = &[
     "mines fine",
     "mine are fine",
     "i dont have any",
+    "never had one",
+    "ive never had",
+    "never had any",
+    "never had them",
     "i dont have it",
     "i dont have that",
     "i havent got any",
@@ -770,7 +776,15 @@ impl ContextRules {
             .iter()
             .position(|w| matches!(*w, "." | "?" | "!" | ";"))
             .map_or(words.len(), |p| last + 1 + p);
-        self.resolved.find(&words[last + 1..end.min(last + 1 + 14)])
+        let window = &words[last + 1..end.min(last + 1 + 14)];
+        let phrase = self.resolved.find(window)?;
+        // "still red on my jaw, the rest cleared up": something else got better.
+        let first = phrase.split(' ').next().unwrap_or(phrase);
+        let at = window.iter().position(|w| *w == first).unwrap_or(0);
+        let other_subject = window[at.saturating_sub(2)..at]
+            .iter()
+            .any(|w| matches!(*w, "rest" | "else" | "other" | "others"));
+        (!other_subject).then_some(phrase)
     }
 }
 

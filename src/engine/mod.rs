@@ -61,6 +61,7 @@ struct CompiledFlag {
     concepts: Vec<Vec<usize>>,
     scope: model::Scope,
     unless_mild: bool,
+    even_if_past: bool,
 }
 
 struct Messages {
@@ -139,6 +140,8 @@ struct FoundFlags {
     describes_skin: bool,
     /// The phrase that makes the whole message a question in general ("just asking"), if any.
     in_general: Option<&'static str>,
+    /// The highest finding the client had before and is over.
+    past: Level,
 }
 
 impl FoundFlags {
@@ -168,6 +171,9 @@ impl FoundFlags {
         }
         if matches!(qualifier, Qualifier::Negated | Qualifier::Historical) {
             self.negated.push(span);
+        }
+        if qualifier == Qualifier::Historical {
+            self.past = self.past.max(flag.level);
         }
         why.push(format!(
             "red flag {} not counted: {evidence:?} is {} ({})",
@@ -307,6 +313,7 @@ impl Engine {
                         .collect(),
                     scope: f.scope,
                     unless_mild: f.unless_mild,
+                    even_if_past: f.even_if_past,
                 });
                 for pattern in &f.patterns {
                     flag_patterns.push((
@@ -439,6 +446,7 @@ impl Engine {
             intent: intent_evidence,
             reply_asks_contact,
             unanswered_skin_report: speakers.primary.is_none() && found.describes_skin,
+            past_findings: found.past,
         };
         let (level, raised) = policy::decide(&evidence);
         if let Some(reason) = raised {
@@ -739,7 +747,10 @@ impl Engine {
                 }
                 let first = text.token_at(matched.start());
                 let last = text.token_at(matched.end().saturating_sub(1)).max(first);
-                let (qualifier, trigger) = qualify(first, last);
+                let (qualifier, trigger) = match qualify(first, last) {
+                    (Qualifier::Historical, _) if flag.even_if_past => (Qualifier::Affirmed, None),
+                    other => other,
+                };
                 if qualifier == Qualifier::Affirmed && softened(flag, first, last, why) {
                     continue;
                 }
@@ -854,11 +865,14 @@ impl Engine {
                         && matches!(qualifier, Qualifier::Negated | Qualifier::Historical)
                     {
                         found.negated.push(span);
+                        if qualifier == Qualifier::Historical {
+                            found.past = found.past.max(flag.level);
+                        }
                     }
                 }
             }
         }
-        found.in_general = in_general.clone();
+        found.in_general = in_general;
         if let Some(symptom) = self.symptom_concept {
             found.describes_skin = qualified[symptom]
                 .iter()

@@ -148,6 +148,9 @@ pub struct RedFlagSpec {
     /// A severity finding that a degree word next to it takes back: "throbbing a little bit", "a bit puffy".
     #[serde(default)]
     pub unless_mild: bool,
+    /// Counts even when told as past or resolved: after an adrenaline pen, "fine now" is not safe.
+    #[serde(default)]
+    pub even_if_past: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -29,6 +29,8 @@ pub struct Evidence {
     pub reply_asks_contact: bool,
     /// Nothing curated fits, but the client describes their own skin (uncertain: a person should look).
     pub unanswered_skin_report: bool,
+    /// The highest finding the client had before and says is over ("my throat felt tight, fine now").
+    pub past_findings: Level,
 }
 
 /// The level, and in words why it is higher than the findings alone.
@@ -61,6 +63,13 @@ pub fn decide(evidence: &Evidence) -> (Level, Option<String>) {
         raise(
             Level::Routine,
             "the reply asks the client to contact the clinic".into(),
+        );
+    }
+    if evidence.past_findings >= Level::Urgent {
+        // Over now, but the clinic should know before the next session.
+        raise(
+            Level::Routine,
+            format!("an earlier {} sign, over now", evidence.past_findings),
         );
     }
     if evidence.unanswered_skin_report {
@@ -136,6 +145,20 @@ mod tests {
             affirmed: false,
             ..i
         });
+        assert_eq!(decide(&evidence).0, Level::None);
+    }
+
+    #[test]
+    fn an_earlier_serious_sign_is_routine() {
+        let evidence = Evidence {
+            past_findings: Level::Emergency,
+            ..Evidence::default()
+        };
+        assert_eq!(decide(&evidence).0, Level::Routine);
+        let evidence = Evidence {
+            past_findings: Level::Routine,
+            ..Evidence::default()
+        };
         assert_eq!(decide(&evidence).0, Level::None);
     }
 

@@ -6,6 +6,7 @@ use regex::Regex;
 
 pub struct DayPhrases {
     day_number: Regex,
+    week_number: Regex,
     ordinal_day: Regex,
     amount_ago: Regex,
     and_a_half: Regex,
@@ -22,6 +23,7 @@ impl Default for DayPhrases {
         let compile = |pattern: &str| Regex::new(pattern).expect("built-in day pattern compiles");
         DayPhrases {
             day_number: compile(&format!(r"\bday (?:number )?{NUMBER}\b")),
+            week_number: compile(r"\bweek (\d{1,2}|one|two|three|four|five|six|seven|eight)\b"),
             ordinal_day: compile(
                 r"\b(\d{1,2})(?:st|nd|rd|th) day\b|\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth) day\b",
             ),
@@ -96,6 +98,23 @@ impl DayPhrases {
             .max_by_key(|(n, _)| *n)
         {
             return Some((n, phrase));
+        }
+        // "still there now at week 4": the first day of that week.
+        if let Some((n, phrase)) = self
+            .week_number
+            .captures_iter(text)
+            .filter(|c| {
+                let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+                let last_word = before.rsplit(' ').next().unwrap_or("");
+                !matches!(
+                    last_word,
+                    "from" | "since" | "by" | "until" | "till" | "in" | "after" | "every"
+                )
+            })
+            .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
+            .max_by_key(|(n, _)| *n)
+        {
+            return Some(((n.max(1) - 1) * 7, phrase));
         }
         // "a week and a half", "two and a half weeks": the past unless it is a wait or a plan.
         if let Some(c) = self.and_a_half.captures(text)
@@ -202,6 +221,11 @@ mod tests {
         assert_eq!(day("ten days on and my cheeks are still red"), Some(10));
         assert_eq!(day("red since day 1 . today is day 5"), Some(5));
         assert_eq!(day("the bumps from day 3 havent gone"), None);
+        assert_eq!(
+            day("bumps since week 1, still there now at week 4"),
+            Some(21)
+        );
+        assert_eq!(day("can i book in week 2"), None);
         assert_eq!(day("my pores look bigger? its 3 weeks on"), Some(21));
         assert_eq!(day("it had gone down by day 2 but now its back"), None);
         assert_eq!(day("im on day 2 and still pink"), Some(2));
