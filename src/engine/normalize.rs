@@ -54,7 +54,7 @@ pub struct Normalizer {
     longest_phrase: usize,
     /// First words of the lexicon's multi-word entries: only these need the longer lookups.
     phrase_starts: FxHashSet<String>,
-    english: FxHashSet<String>,
+    english: WordList,
     domain: Vec<String>,
     domain_frequency: FxHashMap<String, u32>,
     /// SymSpell: every string reachable by deleting up to two letters of a domain word → those words.
@@ -89,12 +89,7 @@ impl Normalizer {
             .filter(|k| k.len() > 1)
             .map(|k| k[0].clone())
             .collect();
-        let english: FxHashSet<String> = english_words
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .map(|line| line.trim().to_string())
-            .filter(|word| !word.is_empty())
-            .collect();
+        let english = WordList::new(english_words);
 
         let mut domain: Vec<String> = domain_words
             .keys()
@@ -202,6 +197,42 @@ impl Normalizer {
             }
         }
         best.map(|(_, _, index)| self.domain[index].clone())
+    }
+}
+
+/// The English word list as one string and sorted word ranges: 65,000 words in two allocations rather than
+/// 65,000 (a few megabytes less for a server that mostly waits).
+struct WordList {
+    text: String,
+    words: Vec<(u32, u32)>,
+}
+
+impl WordList {
+    fn new(lines: &str) -> WordList {
+        let mut text = String::with_capacity(lines.len());
+        let mut words = Vec::new();
+        for word in lines
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(str::trim)
+            .filter(|word| !word.is_empty())
+        {
+            let start = text.len() as u32;
+            text.push_str(word);
+            words.push((start, text.len() as u32));
+        }
+        let word = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
+        words.sort_unstable_by(|x, y| word(x).cmp(word(y)));
+        words.dedup_by(|x, y| word(x) == word(y));
+        text.shrink_to_fit();
+        words.shrink_to_fit();
+        WordList { text, words }
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.words
+            .binary_search_by(|&(a, b)| self.text[a as usize..b as usize].cmp(word))
+            .is_ok()
     }
 }
 
