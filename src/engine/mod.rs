@@ -1131,3 +1131,57 @@ pub fn check(sources: &[Source]) -> Vec<CheckError> {
         Err(CheckErrors(errors)) => errors,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prefilter may only skip patterns that cannot match: on every labelled message it finds exactly what
+    /// running every pattern would.
+    #[test]
+    fn the_pattern_prefilter_finds_what_every_pattern_would() {
+        let engine = Engine::embedded(&Clinic::default()).expect("shipped intents are valid");
+        let labelled = include_str!("../../tests/eval/clients.jsonl");
+        let texts: Vec<String> = labelled
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|v| {
+                v["text"]
+                    .as_str()
+                    .map(|t| engine.normalizer.normalize(t).text)
+            })
+            .collect();
+        assert!(texts.len() > 200);
+        for set in [&engine.intent_patterns, &engine.flag_set] {
+            let every: Vec<regex::bytes::Regex> = set
+                .patterns
+                .iter()
+                .map(|(source, _)| {
+                    regex::bytes::RegexBuilder::new(source)
+                        .unicode(false)
+                        .build()
+                        .expect("compiles")
+                })
+                .collect();
+            for text in &texts {
+                let expected: Vec<usize> = (0..every.len())
+                    .filter(|&i| every[i].is_match(text.as_bytes()))
+                    .collect();
+                assert_eq!(set.matches(text), expected, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pattern_starting_inside_a_word_is_still_found() {
+        let set = PatternSet::new(vec![
+            r"(?-u:\b)i feel".to_string(),
+            r"ing(?-u:\b)".to_string(),
+            r"(?-u:\b)(3[89]|40)( ?\. ?\d)? ?c(?-u:\b)".to_string(),
+        ])
+        .expect("valid");
+        assert_eq!(set.matches("hi feel"), Vec::<usize>::new());
+        assert_eq!(set.matches("so i feel swelling"), vec![0, 1]);
+        assert_eq!(set.matches("temp 38 . 5 c"), vec![2]);
+    }
+}
