@@ -248,8 +248,17 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut lines = stdin.lock().lines().enumerate().peekable();
     while lines.peek().is_some() {
-        let chunk: Vec<(usize, std::io::Result<String>)> =
+        let mut chunk: Vec<(usize, std::io::Result<String>)> =
             lines.by_ref().take(ASK_CHUNK_LINES).collect();
+        // A line that is not UTF-8 is one error line; a read that fails (standard input is a directory, the
+        // pipe broke) would fail for ever: report it once and stop.
+        let unreadable = chunk.iter().position(|(_, line)| {
+            line.as_ref()
+                .is_err_and(|e| e.kind() != std::io::ErrorKind::InvalidData)
+        });
+        if let Some(at) = unreadable {
+            chunk.truncate(at + 1);
+        }
         let answer = |(index, line): &(usize, std::io::Result<String>)| -> String {
             answer_line(engine, args, date, *index, line)
         };
@@ -273,6 +282,11 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
             .any(|text| out.write_all(text.as_bytes()).is_err())
         {
             break;
+        }
+        if unreadable.is_some() {
+            let _ = out.flush();
+            eprintln!("standard input could not be read: stopped");
+            return ExitCode::FAILURE;
         }
     }
     let _ = out.flush();

@@ -312,3 +312,45 @@ i have a fever and feel awful
         "the configured out-of-hours service: {text}"
     );
 }
+
+#[test]
+fn ask_json_from_a_directory_fails_once_instead_of_for_ever() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["ask", "--json"])
+        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+        .stdin(std::fs::File::open(dir.path()).expect("open the directory"))
+        .output()
+        .expect("binary finishes");
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("\"error\""));
+}
+
+#[test]
+fn a_red_flag_at_the_end_of_a_long_message_counts_and_a_made_up_long_word_is_harmless() {
+    let filler = "my skin is fine today and the redness has faded. ".repeat(90);
+    let message = format!("{} there is pus on my chin", &filler[..4060]);
+    assert!(message.chars().count() <= 4096);
+    let out = aftercare(&["ask", "--day", "4", &message], "");
+    assert!(
+        stdout(&out).contains("[escalation: urgent"),
+        "{}",
+        stdout(&out)
+    );
+    let word = "qwertzuiopasdfghjklyxcvbnm".repeat(10);
+    let out = aftercare(
+        &[
+            "ask",
+            "--day",
+            "4",
+            &format!("my {word} cheek has yellow crust"),
+        ],
+        "",
+    );
+    assert!(
+        stdout(&out).contains("[escalation: urgent"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -45,7 +45,7 @@ impl Normalized {
     }
 }
 
-const MAX_INPUT_CHARS: usize = 4_000;
+const MAX_INPUT_CHARS: usize = 4_096;
 const MAX_PHRASE_WORDS: usize = 4;
 
 pub struct Normalizer {
@@ -56,6 +56,9 @@ pub struct Normalizer {
     phrase_starts: FxHashSet<String>,
     english: WordList,
     domain: Vec<String>,
+    /// Longer words cannot be within two edits of a domain word: they are never corrected, so a made-up
+    /// 260-letter word costs nothing.
+    longest_domain_word: usize,
     domain_frequency: FxHashMap<String, u32>,
     /// SymSpell: every string reachable by deleting up to two letters of a domain word → those words.
     /// Built on the first unknown word: a message of known words never needs it.
@@ -102,6 +105,7 @@ impl Normalizer {
             longest_phrase,
             phrase_starts,
             english,
+            longest_domain_word: domain.iter().map(|w| w.chars().count()).max().unwrap_or(0),
             domain,
             domain_frequency: domain_words.into_iter().collect(),
             deletions: OnceLock::new(),
@@ -175,6 +179,9 @@ impl Normalizer {
             return None;
         }
         let max_distance = if length >= 6 { 2 } else { 1 };
+        if length > self.longest_domain_word + max_distance {
+            return None;
+        }
         let mut best: Option<(usize, u32, usize)> = None;
         for variant in
             std::iter::once(word.to_string()).chain(deletion_variants(word, max_distance))
