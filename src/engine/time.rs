@@ -47,6 +47,19 @@ impl Default for DayPhrases {
     }
 }
 
+/// The largest number the pattern captures in the text, with its phrase, skipping those right after one of
+/// the words given.
+fn latest_number(pattern: &Regex, text: &str, not_after: &[&str]) -> Option<(u32, String)> {
+    pattern
+        .captures_iter(text)
+        .filter(|c| {
+            let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+            !not_after.contains(&before.rsplit(' ').next().unwrap_or(""))
+        })
+        .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
+        .max_by_key(|(n, _)| *n)
+}
+
 fn number_value(word: &str) -> Option<u32> {
     if let Ok(n) = word.parse::<u32>() {
         return Some(n);
@@ -81,39 +94,24 @@ impl DayPhrases {
     /// The day since treatment the normalised message states, with the phrase that said it.
     pub fn find(&self, text: &str, today: Option<NaiveDate>) -> Option<(u32, String)> {
         // "since day 1. today is day 5": the latest day named is today's.
-        // "the bumps from day 3": a day named after "from" or "since" is in the past, not today.
-        if let Some((n, phrase)) = self
-            .day_number
-            .captures_iter(text)
-            .filter(|c| {
-                let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
-                let last_word = before.rsplit(' ').next().unwrap_or("");
-                // "it had settled by day 2": a day after "by" or "until" is a past day.
-                !matches!(
-                    last_word,
-                    "from" | "since" | "by" | "until" | "till" | "til" | "after" | "around"
-                )
-            })
-            .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
-            .max_by_key(|(n, _)| *n)
-        {
+        // "the bumps from day 3", "it had settled by day 2": a day after these words is in the past.
+        if let Some((n, phrase)) = latest_number(
+            &self.day_number,
+            text,
+            &[
+                "from", "since", "by", "until", "till", "til", "after", "around",
+            ],
+        ) {
             return Some((n, phrase));
         }
-        // "still there now at week 4": the first day of that week.
-        if let Some((n, phrase)) = self
-            .week_number
-            .captures_iter(text)
-            .filter(|c| {
-                let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
-                let last_word = before.rsplit(' ').next().unwrap_or("");
-                !matches!(
-                    last_word,
-                    "from" | "since" | "by" | "until" | "till" | "in" | "after" | "every"
-                )
-            })
-            .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
-            .max_by_key(|(n, _)| *n)
-        {
+        // "still there now at week 4": the first day of that week ("in week 2" is a plan).
+        if let Some((n, phrase)) = latest_number(
+            &self.week_number,
+            text,
+            &[
+                "from", "since", "by", "until", "till", "in", "after", "every",
+            ],
+        ) {
             return Some(((n.max(1) - 1) * 7, phrase));
         }
         // "a week and a half", "two and a half weeks": the past unless it is a wait or a plan.
