@@ -77,9 +77,8 @@ pub struct Engine {
     intent_pattern_owner: Vec<usize>,
     flags: Vec<CompiledFlag>,
     flag_set: PatternSet,
-    /// Each flag pattern with its flag; compiled the first time the set says it matched (most never do in
-    /// a one-shot `ask`, and compiling them all would double the start-up).
-    flag_patterns: Vec<(usize, String, OnceLock<Option<Regex>>)>,
+    /// The flag each pattern of `flag_set` belongs to.
+    flag_of_pattern: Vec<usize>,
     normalizer: Normalizer,
     matcher: Matcher,
     concepts: Concepts,
@@ -265,7 +264,8 @@ impl Engine {
         let mut intent_regexes = Vec::new();
         let mut intent_pattern_owner = Vec::new();
         let mut flags = Vec::new();
-        let mut flag_patterns = Vec::new();
+        let mut flag_of_pattern = Vec::new();
+        let mut flag_regexes = Vec::new();
         let mut matcher_input = Vec::new();
         for (index, (source, intent)) in content.intents.iter().enumerate() {
             let answer = intent.answer.get_ref();
@@ -316,11 +316,8 @@ impl Engine {
                     even_if_past: f.even_if_past,
                 });
                 for pattern in &f.patterns {
-                    flag_patterns.push((
-                        flag_index,
-                        ascii_boundaries(pattern.get_ref()),
-                        OnceLock::new(),
-                    ));
+                    flag_of_pattern.push(flag_index);
+                    flag_regexes.push(ascii_boundaries(pattern.get_ref()));
                 }
             }
             let normalized = |texts: &mut dyn Iterator<Item = &String>| -> Vec<String> {
@@ -334,12 +331,7 @@ impl Engine {
         }
         let intent_patterns =
             PatternSet::new(intent_regexes.iter().map(|p| ascii_boundaries(p)).collect());
-        let flag_set = PatternSet::new(
-            flag_patterns
-                .iter()
-                .map(|(_, pattern, _)| pattern.clone())
-                .collect(),
-        );
+        let flag_set = PatternSet::new(flag_regexes);
         let (intent_patterns, flag_set) = match (intent_patterns, flag_set) {
             (Ok(a), Ok(b)) => (a, b),
             (a, b) => {
@@ -360,7 +352,7 @@ impl Engine {
             intent_pattern_owner,
             flags,
             flag_set,
-            flag_patterns,
+            flag_of_pattern,
             normalizer,
             matcher: Matcher::new(&matcher_input),
             symptom_concept: concepts.index("symptom"),
@@ -732,17 +724,20 @@ impl Engine {
             degree.is_some()
         };
         for pattern in self.flag_set.matches(&text.text) {
-            let (flag_index, source, compiled) = &self.flag_patterns[pattern];
-            // Valid: it compiled as part of the set.
-            let Some(regex) = compiled.get_or_init(|| Regex::new(source).ok()) else {
+            // The set's own compiled pattern says where it matched: nothing is compiled twice.
+            let Some(regex) = self.flag_set.regex(pattern) else {
                 continue;
             };
-            let flag = &self.flags[*flag_index];
+            let flag = &self.flags[self.flag_of_pattern[pattern]];
             if found.findings.iter().any(|f| f.id == flag.id) || !in_window(flag, why) {
                 continue;
             }
-            for matched in regex.find_iter(&text.text) {
-                if matched.as_str().trim().is_empty() {
+            for matched in regex.find_iter(text.text.as_bytes()) {
+                // Byte patterns on the text: a match that does not fall on characters is not a word match.
+                let Some(evidence) = text.text.get(matched.range()) else {
+                    continue;
+                };
+                if evidence.trim().is_empty() {
                     continue;
                 }
                 let first = text.token_at(matched.start());
@@ -754,14 +749,7 @@ impl Engine {
                 if qualifier == Qualifier::Affirmed && softened(flag, first, last, why) {
                     continue;
                 }
-                if found.note(
-                    flag,
-                    qualifier,
-                    trigger,
-                    (first, last),
-                    matched.as_str(),
-                    why,
-                ) {
+                if found.note(flag, qualifier, trigger, (first, last), evidence, why) {
                     break;
                 }
             }
