@@ -106,9 +106,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
     let known = service.db.client_by_telegram_id(LOCAL_USER).await?;
     let mut choices = Vec::new();
     if known.as_ref().and_then(|c| c.consent) != Some(true) {
-        let says = service
-            .on_client(&me, text("/start"), None, Utc::now())
-            .await?;
+        let says = service.on_client(&me, text("/start"), Utc::now()).await?;
         choices = show(&says);
     }
     // `--day` is applied as soon as the client has agreed to keep their data (a date is data).
@@ -153,7 +151,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
             Some(data) => ClientInput::Button(data),
             None => text(line),
         };
-        let says = service.on_client(&me, input, None, Utc::now()).await?;
+        let says = service.on_client(&me, input, Utc::now()).await?;
         choices = show(&says);
         if apply_pending_day(&service, &mut pending_day).await? {
             choices.clear();

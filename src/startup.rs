@@ -5,12 +5,11 @@ use crate::delivery;
 use crate::engine::Engine;
 use crate::flows::Service;
 use crate::store::Db;
-use crate::telegram::{self, App, TelegramMessenger};
+use crate::telegram::{self, App, Inbox, TelegramMessenger, Webhook};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::*;
-use teloxide::update_listeners::{Polling, UpdateListener};
 use tokio::sync::{Notify, watch};
 
 pub async fn migrate(database_url: &str) -> anyhow::Result<String> {
@@ -90,7 +89,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         wake.clone(),
         stopped.clone(),
     ));
-    let housekeeping = tokio::spawn(forget_old_update_ids(db.clone(), stopped.clone()));
+    let housekeeping = tokio::spawn(forget_handled_updates(db.clone(), stopped.clone()));
     let reminders = tokio::spawn(delivery::run_reminders(
         service.clone(),
         settings.reminder_after,
@@ -102,19 +101,35 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         service,
         staff_chat: ChatId(settings.staff_chat),
     });
-    match &settings.webhook_url {
-        None => {
-            let listener = Polling::builder(bot.clone())
-                .timeout(Duration::from_secs(10))
-                .build();
-            receive_until_signal(listener, bot.clone(), app, signal).await;
-        }
-        Some(url) => match webhook(&bot, url, &settings).await {
-            Ok(listener) => receive_until_signal(listener, bot.clone(), app, signal).await,
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "could not receive updates"),
-        },
+    let (inbox, queued) = Inbox::new(app.clone(), bot.clone(), INBOX_QUEUE);
+    let (stop_handling, handling_stopped) = watch::channel(false);
+    let handling = tokio::spawn(telegram::handle_updates(
+        queued,
+        bot.clone(),
+        app,
+        inbox.clone(),
+        handling_stopped,
+    ));
+    // What the last run received and did not handle goes first, each chat's in order.
+    match inbox.replay().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(updates = n, "handling the updates left from the last run"),
+        Err(e) => tracing::warn!(error = %e, "could not read the inbox; the sweep tries again"),
     }
+    let sweep = tokio::spawn(inbox.clone().sweep(stopped.clone()));
+    match &settings.webhook_url {
+        None => telegram::poll(inbox, signal).await,
+        Some(url) => {
+            if let Err(e) = serve_webhook(&bot, url, &settings, inbox, signal).await {
+                tracing::error!(error = %format!("{e:#}"), "could not receive updates");
+            }
+        }
+    }
+    tracing::info!("shutting down: finishing the messages in progress");
+    let _ = stop_handling.send(true);
+    let _ = handling.await;
     let _ = stop.send(true);
+    let _ = sweep.await;
     let _ = outbox.await;
     let _ = reminders.await;
     let _ = housekeeping.await;
@@ -123,11 +138,14 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prunes the staff-chat update ids kept against redelivery, hourly: Telegram redelivers for at most a day.
-async fn forget_old_update_ids(db: Db, mut stop: watch::Receiver<bool>) {
+/// Updates queued in memory for handling at most; beyond it receiving waits (they are stored already).
+const INBOX_QUEUE: usize = 1024;
+
+/// Prunes the ids of handled updates kept against redelivery, hourly: Telegram redelivers for at most a day.
+async fn forget_handled_updates(db: Db, mut stop: watch::Receiver<bool>) {
     loop {
         let cutoff = chrono::Utc::now() - chrono::Duration::days(2);
-        match db.forget_processed_updates(cutoff).await {
+        match db.forget_handled_updates(cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(forgotten = n, "old update ids pruned"),
             Err(e) => tracing::warn!(error = %e, "could not prune old update ids"),
@@ -139,58 +157,44 @@ async fn forget_old_update_ids(db: Db, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Handles updates from `listener` until SIGTERM or Ctrl-C, then finishes the updates in progress.
-async fn receive_until_signal<L>(
-    mut listener: L,
-    bot: Bot,
-    app: Arc<App>,
-    mut signal: watch::Receiver<bool>,
-) where
-    L: UpdateListener,
-    L::Err: std::fmt::Display,
-{
-    let stop = listener.stop_token();
-    let stop_on_signal = tokio::spawn(async move {
-        let _ = signal.changed().await;
-        tracing::info!("shutting down: finishing the messages in progress");
-        stop.stop();
-    });
-    telegram::handle_updates(listener, bot, app).await;
-    stop_on_signal.abort();
-}
-
-/// Registers the webhook with Telegram and serves it. Telegram's secret-token header is checked on every call.
-async fn webhook(
+/// Registers the webhook with Telegram and serves it until `signal`. Telegram's secret-token header is checked
+/// on every call, and a call is answered 200 only once its update is stored.
+async fn serve_webhook(
     bot: &Bot,
     url: &str,
     settings: &Settings,
-) -> anyhow::Result<impl teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible>>
-{
-    use teloxide::update_listeners::webhooks;
+    inbox: Arc<Inbox>,
+    mut signal: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let address: std::net::SocketAddr = settings
         .webhook_listen
         .parse()
         .context("AFTERCARE_WEBHOOK_LISTEN is not an address such as 0.0.0.0:8443")?;
-    let mut options = webhooks::Options::new(
-        address,
-        url.parse().context("the webhook URL is not a URL")?,
-    );
-    if let Some(secret) = &settings.webhook_secret {
-        options = options.secret_token(secret.clone());
-    }
+    let url: url::Url = url.parse().context("the webhook URL is not a URL")?;
     let tcp = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (AFTERCARE_WEBHOOK_LISTEN)"))?;
-    let (listener, stop, router) = webhooks::axum_to_router(bot.clone(), options)
-        .await
-        .context("Telegram refused the webhook")?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "the webhook server stopped");
-        }
-    });
+    let mut register = bot
+        .set_webhook(url.clone())
+        .allowed_updates(telegram::HANDLED_UPDATES);
+    if let Some(secret) = &settings.webhook_secret {
+        register = register.secret_token(secret.clone());
+    }
+    register.await.context("Telegram refused the webhook")?;
+    let router = axum::Router::new()
+        .route(url.path(), axum::routing::post(telegram::on_webhook_call))
+        .with_state(Webhook {
+            inbox,
+            secret: settings.webhook_secret.clone(),
+        });
     tracing::info!(%address, "receiving updates by webhook");
-    Ok(listener)
+    axum::serve(tcp, router)
+        .with_graceful_shutdown(async move {
+            let _ = signal.changed().await;
+        })
+        .await
+        .context("the webhook server stopped")?;
+    Ok(())
 }
 
 /// Resolves on SIGTERM (Docker, systemd) or Ctrl-C.

@@ -905,3 +905,149 @@ async fn the_bot_keeps_going_when_its_log_cannot_be_written() {
         "it exits cleanly, not by a panic"
     );
 }
+
+/// Texts of everything sent to the staff chat so far.
+fn staff_texts(fake: &FakeBotApi) -> String {
+    fake.messages_to(STAFF)
+        .iter()
+        .filter_map(|c| c.text().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn inbound_texts(db: &TestDb) -> Vec<String> {
+    let aftercare::store::Db::Sqlite(pool) = &db.db else {
+        panic!("SQLite expected");
+    };
+    sqlx::query_scalar("SELECT text FROM messages WHERE direction = 'in' AND text IS NOT NULL")
+        .fetch_all(pool)
+        .await
+        .expect("messages")
+}
+
+#[tokio::test]
+async fn killed_at_any_moment_the_bot_loses_no_report_and_no_message() {
+    let fake = FakeBotApi::start().await;
+    let db = sqlite().await;
+    let mut bot = start_bot(&fake, &db.url, &[]).await;
+    let clients: Vec<User> = (0..4)
+        .map(|i| User::new(2000 + i, &format!("Client{i}")))
+        .collect();
+    for client in &clients {
+        onboard(&fake, client).await;
+    }
+    let mut reports = Vec::new();
+    let mut questions = Vec::new();
+    // A fixed sequence of kill delays, so a failure can be replayed.
+    let delays_ms = [0, 40, 0, 90, 0, 15];
+    for (round, delay) in delays_ms.iter().enumerate() {
+        let mut last = 0;
+        for (c, client) in clients.iter().enumerate() {
+            let report = format!("theres yellow pus coming out of my cheek ref{round}x{c}");
+            last = fake.client_text(client, &report).0;
+            reports.push(format!("ref{round}x{c}"));
+            for q in 0..3 {
+                let question = format!("can i wear makeup tomorrow ask{round}x{c}x{q}");
+                last = fake.client_text(client, &question).0;
+                questions.push(format!("ask{round}x{c}x{q}"));
+            }
+        }
+        if *delay == 0 {
+            // The moment Telegram is told the burst arrived: stored, and hardly any of it handled.
+            assert!(
+                fake.wait_delivered(last, WAIT).await,
+                "the burst was fetched"
+            );
+        } else {
+            tokio::time::sleep(Duration::from_millis(*delay)).await;
+        }
+        bot.kill();
+        bot = start_bot(&fake, &db.url, &[]).await;
+    }
+    // Everything reached staff and was stored, once the last run has caught up.
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    loop {
+        let staff = staff_texts(&fake);
+        let missing: Vec<&String> = reports
+            .iter()
+            .filter(|r| !staff.contains(r.as_str()))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reports that never reached staff: {missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stored = inbound_texts(&db).await.join("\n");
+    let lost: Vec<&String> = questions
+        .iter()
+        .chain(&reports)
+        .filter(|m| !stored.contains(m.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "messages never handled: {lost:?}");
+    assert!(
+        db.db.pending_updates(10).await.expect("inbox").is_empty(),
+        "nothing left unhandled"
+    );
+    assert_eq!(db.db.updates_set_aside().await.expect("inbox"), 0);
+    let answered = clients
+        .iter()
+        .map(|c| sent_count(&fake, c.id))
+        .sum::<usize>();
+    eprintln!(
+        "{} messages sent in {} rounds with a kill each; {answered} replies to clients",
+        reports.len() + questions.len(),
+        delays_ms.len()
+    );
+}
+
+#[tokio::test]
+async fn while_the_database_is_away_clients_get_the_answer_and_the_phone_number_and_nothing_is_lost()
+ {
+    let (fake, db, _bot, jane) = scene(&[]).await;
+    let aftercare::store::Db::Sqlite(pool) = &db.db else {
+        panic!("SQLite expected");
+    };
+    // Every write fails, as on a full or read-only disk: the inbox cannot take the update.
+    sqlx::query(
+        "CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(pool)
+    .await
+    .expect("trigger");
+    let before = sent_count(&fake, jane.id);
+    let (report, _) = fake.client_text(&jane, "there is pus coming out of my cheek ref-away");
+    let answers = messages_to(&fake, jane.id, before, 2).await;
+    let curated = answers[0].text().unwrap_or_default();
+    let fail_safe = answers[1].text().unwrap_or_default();
+    assert!(!curated.is_empty());
+    assert!(
+        fail_safe.contains("couldn't pass this on") && fail_safe.contains("0100 000 000"),
+        "{fail_safe}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!fake.delivered(report + 1), "no later update was asked for");
+    assert_eq!(
+        sent_count(&fake, jane.id),
+        before + 2,
+        "answered once, although Telegram sends it again"
+    );
+    assert!(!staff_texts(&fake).contains("ref-away"));
+
+    // The database is back: the report is handled and reaches staff, without a restart.
+    sqlx::query("DROP TRIGGER refuse_inbox")
+        .execute(pool)
+        .await
+        .expect("drop trigger");
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    while !staff_texts(&fake).contains("ref-away") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the report never reached staff"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

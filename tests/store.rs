@@ -4,7 +4,7 @@ mod support;
 
 use aftercare::store::{
     AlertKind, Client, Db, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
-    NewOutbox, StoreError, StoredMessage, Transition, TriageRecord,
+    NewOutbox, ReceivedUpdate, StoreError, StoredMessage, Transition, TriageRecord,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -16,7 +16,7 @@ contract_tests!(
     upsert_creates_then_updates_a_client,
     clients_are_found_by_username_telegram_id_or_name,
     the_latest_treatment_date_is_the_current_one,
-    telegram_updates_are_processed_once,
+    the_inbox_keeps_updates_until_they_are_handled,
     messages_round_trip_with_their_triage,
     an_escalation_opens_together_with_its_alert_or_not_at_all,
     attaching_a_message_only_ever_raises_the_level,
@@ -28,7 +28,7 @@ contract_tests!(
     forgetting_a_client_removes_everything_about_them,
     unanswered_lists_inbound_fallbacks_newest_first,
     stats_summarise_activity_since_an_instant,
-    a_client_turn_brings_its_context_and_spots_repeated_updates,
+    a_client_turn_brings_its_context,
     several_messages_are_stored_in_one_go_in_order,
 );
 
@@ -243,29 +243,99 @@ async fn the_latest_treatment_date_is_the_current_one(db: &Db) {
     );
 }
 
-async fn telegram_updates_are_processed_once(db: &Db) {
-    assert!(db.mark_update_processed(42, at(0)).await.expect("first"));
-    assert!(
-        !db.mark_update_processed(42, at(1))
-            .await
-            .expect("redelivery")
+fn received(update_id: i64, chat_id: Option<i64>) -> ReceivedUpdate {
+    ReceivedUpdate {
+        update_id,
+        chat_id,
+        raw: format!("{{\"update_id\":{update_id}}}"),
+    }
+}
+
+async fn the_inbox_keeps_updates_until_they_are_handled(db: &Db) {
+    let batch = [
+        received(42, Some(7)),
+        received(41, Some(7)),
+        received(43, None),
+    ];
+    assert_eq!(
+        db.receive_updates(&batch, at(0)).await.expect("store"),
+        [42, 41, 43],
+        "all new, in the batch's order"
     );
-    assert!(db.mark_update_processed(43, at(1)).await.expect("next"));
-    // Telegram update ids are 32-bit today; make sure the full range of the column works anyway.
-    assert!(
-        db.mark_update_processed(i64::MAX, at(2))
+    // Telegram sends 42 again (not confirmed before a crash) with a new one.
+    let again = [received(42, Some(7)), received(44, Some(8))];
+    assert_eq!(
+        db.receive_updates(&again, at(1)).await.expect("store"),
+        [44],
+        "a redelivery is recognised"
+    );
+    let pending = db.pending_updates(10).await.expect("pending");
+    let ids: Vec<i64> = pending.iter().map(|u| u.update_id).collect();
+    assert_eq!(ids, [41, 42, 43, 44], "oldest first");
+    assert_eq!(pending[0].raw, "{\"update_id\":41}");
+    assert_eq!(pending[0].chat_id, Some(7));
+    assert_eq!(db.pending_updates(2).await.expect("pending").len(), 2);
+
+    db.finish_update(41, at(2)).await.expect("finish");
+    assert_eq!(
+        db.update_failed(42, "storage hiccup")
             .await
-            .expect("large id")
+            .expect("failed"),
+        1
+    );
+    assert_eq!(
+        db.update_failed(42, "storage hiccup")
+            .await
+            .expect("failed"),
+        2
+    );
+    assert!(
+        db.update_failed(99, "unknown").await.is_err(),
+        "no such update"
+    );
+    let pending = db.pending_updates(10).await.expect("pending");
+    assert_eq!(pending[0].update_id, 42);
+    assert_eq!(pending[0].attempts, 2);
+    db.set_update_aside(42, "kept failing", at(3))
+        .await
+        .expect("aside");
+    let ids: Vec<i64> = db
+        .pending_updates(10)
+        .await
+        .expect("pending")
+        .iter()
+        .map(|u| u.update_id)
+        .collect();
+    assert_eq!(
+        ids,
+        [43, 44],
+        "handled and set-aside updates are not pending"
+    );
+    assert_eq!(db.updates_set_aside().await.expect("count"), 1);
+    assert_eq!(
+        text_where(db, "SELECT raw FROM inbox WHERE update_id = $1", 41).await,
+        "",
+        "nothing of a handled update is kept but its id"
+    );
+    assert!(
+        db.receive_updates(&[received(41, Some(7))], at(4))
+            .await
+            .expect("store")
+            .is_empty(),
+        "a handled update delivered again is not handled again"
+    );
+    // Telegram update ids are 32-bit today; make sure the full range of the column works anyway.
+    assert_eq!(
+        db.receive_updates(&[received(i64::MAX, None)], at(4))
+            .await
+            .expect("large id"),
+        [i64::MAX]
     );
 
-    // Old records are pruned; recent ones still catch a redelivery.
-    assert_eq!(db.forget_processed_updates(at(1)).await.expect("prune"), 1);
-    assert!(
-        db.mark_update_processed(42, at(3))
-            .await
-            .expect("pruned id")
-    );
-    assert!(!db.mark_update_processed(43, at(3)).await.expect("kept id"));
+    // Handled updates are pruned after a while; set-aside ones stay for staff.
+    assert_eq!(db.forget_handled_updates(at(5)).await.expect("prune"), 1);
+    assert_eq!(db.updates_set_aside().await.expect("count"), 1);
+    assert!(db.reachable().await);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1036,7 +1106,23 @@ async fn forgetting_a_client_removes_everything_about_them(db: &Db) {
         .await
         .expect("escalation outbox item");
     }
-    db.mark_update_processed(1, at(0)).await.expect("update");
+    // An update of each client's set aside in the inbox, and one handled.
+    for (update, chat) in [
+        (1, forgotten.chat_id),
+        (2, kept.chat_id),
+        (3, forgotten.chat_id),
+    ] {
+        db.receive_updates(&[received(update, Some(chat))], at(0))
+            .await
+            .expect("update");
+    }
+    db.set_update_aside(1, "failing", at(1))
+        .await
+        .expect("aside");
+    db.set_update_aside(2, "failing", at(1))
+        .await
+        .expect("aside");
+    db.finish_update(3, at(1)).await.expect("finish");
     let before = table_counts(db).await;
 
     assert!(db.forget_client(forgotten.id).await.expect("forget"));
@@ -1052,7 +1138,8 @@ async fn forgetting_a_client_removes_everything_about_them(db: &Db) {
             alert_messages: before.alert_messages - 1,
             // The escalation's alert, the client reply and the reminder.
             outbox: before.outbox - 3,
-            processed_updates: before.processed_updates,
+            // Its update set aside (its content); the handled one holds nothing of theirs.
+            inbox: before.inbox - 1,
         },
         "before: {before:?}"
     );
@@ -1164,12 +1251,11 @@ fn date(year: i32, month: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, day).expect("valid date")
 }
 
-async fn a_client_turn_brings_its_context_and_spots_repeated_updates(db: &Db) {
+async fn a_client_turn_brings_its_context(db: &Db) {
     let first = db
-        .client_turn(Some(10), 7, 7, "Jane", Some("jane"), at(0))
+        .client_turn(7, 7, "Jane", Some("jane"), at(0))
         .await
         .expect("turn");
-    assert!(first.first_delivery);
     assert_eq!(first.client.first_name, "Jane");
     assert_eq!((first.treated_on, first.open_escalation), (None, None));
 
@@ -1196,10 +1282,9 @@ async fn a_client_turn_brings_its_context_and_spots_repeated_updates(db: &Db) {
         .expect("open");
 
     let next = db
-        .client_turn(Some(11), 7, 7, "Jane B", None, at(4))
+        .client_turn(7, 7, "Jane B", None, at(4))
         .await
         .expect("turn");
-    assert!(next.first_delivery);
     assert_eq!(next.client.id, first.client.id);
     assert_eq!(next.client.first_name, "Jane B");
     assert_eq!(
@@ -1208,46 +1293,6 @@ async fn a_client_turn_brings_its_context_and_spots_repeated_updates(db: &Db) {
         "the date entered last counts"
     );
     assert_eq!(next.open_escalation, Some(escalation.id));
-
-    // Telegram delivering update 11 (or an older one) again, e.g. after a restart before it was confirmed.
-    assert!(
-        !db.client_turn(Some(11), 7, 7, "Jane B", None, at(5))
-            .await
-            .expect("turn")
-            .first_delivery
-    );
-    assert!(
-        !db.client_turn(Some(10), 7, 7, "Jane B", None, at(5))
-            .await
-            .expect("turn")
-            .first_delivery
-    );
-    assert!(
-        db.client_turn(Some(12), 7, 7, "Jane B", None, at(5))
-            .await
-            .expect("turn")
-            .first_delivery
-    );
-    // Without an update id (the local chat), every turn counts.
-    assert!(
-        db.client_turn(None, 7, 7, "Jane B", None, at(6))
-            .await
-            .expect("turn")
-            .first_delivery
-    );
-    assert!(
-        !db.client_turn(Some(12), 7, 7, "Jane B", None, at(6))
-            .await
-            .expect("turn")
-            .first_delivery
-    );
-    // Another client's update ids are their own.
-    assert!(
-        db.client_turn(Some(5), 8, 8, "Ann", None, at(6))
-            .await
-            .expect("turn")
-            .first_delivery
-    );
 }
 
 async fn several_messages_are_stored_in_one_go_in_order(db: &Db) {
@@ -1386,7 +1431,7 @@ async fn level_of(db: &Db, escalation_id: i64) -> String {
 struct TableCounts {
     clients: i64,
     treatments: i64,
-    processed_updates: i64,
+    inbox: i64,
     messages: i64,
     escalations: i64,
     alert_messages: i64,
@@ -1397,7 +1442,7 @@ async fn table_counts(db: &Db) -> TableCounts {
     TableCounts {
         clients: count(db, "SELECT COUNT(*) FROM clients").await,
         treatments: count(db, "SELECT COUNT(*) FROM treatments").await,
-        processed_updates: count(db, "SELECT COUNT(*) FROM processed_updates").await,
+        inbox: count(db, "SELECT COUNT(*) FROM inbox").await,
         messages: count(db, "SELECT COUNT(*) FROM messages").await,
         escalations: count(db, "SELECT COUNT(*) FROM escalations").await,
         alert_messages: count(db, "SELECT COUNT(*) FROM alert_messages").await,

@@ -3,7 +3,7 @@
 
 pub mod alerts;
 pub mod dates;
-mod texts;
+pub(crate) mod texts;
 
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level, Triage};
@@ -122,19 +122,15 @@ impl Service {
     }
 
     /// A client's message or button press. Returns what to send back, in order.
-    ///
-    /// `update_id` identifies the Telegram update: one delivered twice is answered once.
     pub async fn on_client(
         &self,
         who: &Person,
         input: ClientInput,
-        update_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Say>, FlowError> {
         let turn = self
             .db
             .client_turn(
-                update_id,
                 who.user_id,
                 who.chat_id,
                 &who.first_name,
@@ -142,13 +138,6 @@ impl Service {
                 now,
             )
             .await?;
-        if !turn.first_delivery {
-            tracing::info!(
-                update = update_id,
-                "update delivered again: already handled"
-            );
-            return Ok(Vec::new());
-        }
         let client = &turn.client;
         // `replies_stored`: the replies are stored already, or must not be (the client was just forgotten).
         let (says, replies_stored) = match input {
@@ -196,6 +185,18 @@ impl Service {
             }
         }
         Ok(says)
+    }
+
+    /// What a client is told when their message cannot be stored (the database is away): the curated answer at
+    /// once, and for a report that it has not reached the clinic, so they call. The message itself is handled
+    /// properly once the database is back.
+    pub fn answer_without_storage(&self, text: &str, now: DateTime<Utc>) -> Vec<Say> {
+        let triage = self.engine.analyse(text, None, Some(self.today(now)));
+        let mut says = vec![Say::text(triage.reply)];
+        if triage.escalation > Level::None {
+            says.push(Say::text(texts::could_not_pass_on(&self.clinic.clinic)));
+        }
+        says
     }
 
     fn welcome(&self, client: &Client) -> Say {

@@ -50,6 +50,30 @@ pub fn not_passed_on(clinic: &Clinic) -> String {
     )
 }
 
+/// Said with the curated answer to a report when the database cannot be written, so nothing reaches staff yet.
+pub fn could_not_pass_on(clinic: &Clinic) -> String {
+    format!(
+        "I couldn't pass this on to the clinic just now, please call {} on {}.",
+        clinic.name, clinic.phone
+    )
+}
+
+pub fn apology(clinic: &Clinic) -> String {
+    format!(
+        "Sorry, something went wrong on my side and I couldn't handle that message. If it's about your skin, \
+         please call {} on {}. In an emergency call {}.",
+        clinic.name, clinic.phone, clinic.emergency_number
+    )
+}
+
+/// Told to staff when a client's update could not be handled, because it may have held a report.
+pub fn update_set_aside(client_first_name: &str, chat_id: i64, error: &str) -> String {
+    format!(
+        "⚠️ A message from {client_first_name} (chat {chat_id}) could not be handled after several tries and was set \
+         aside. It may hold a report: they were asked to call the clinic. Please look at it. Error: {error}"
+    )
+}
+
 pub fn photo_needs_consent(clinic: &Clinic) -> String {
     format!(
         "I can pass photos to the clinic team once you've agreed to me keeping your messages (send /start). \

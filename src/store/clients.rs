@@ -32,8 +32,6 @@ pub struct ClientTurn {
     pub treated_on: Option<NaiveDate>,
     /// The escalation not yet resolved, if any.
     pub open_escalation: Option<i64>,
-    /// False when this Telegram update was processed before (delivered twice): do nothing with it.
-    pub first_delivery: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -42,7 +40,6 @@ struct ClientTurnRow {
     client: ClientRow,
     current_treated_on: Option<String>,
     open_escalation_id: Option<i64>,
-    last_update_repeated: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -158,19 +155,17 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Client, StoreError> {
         let turn = self
-            .client_turn(None, telegram_user_id, chat_id, first_name, username, now)
+            .client_turn(telegram_user_id, chat_id, first_name, username, now)
             .await?;
         Ok(turn.client)
     }
 
     /// [`Db::upsert_client`] for a conversation turn, in one statement: also returns the current treatment date
-    /// and the open escalation, and tells whether the Telegram update was handled before. Update ids only grow
-    /// and one chat's updates are handled in order, so an id not above the client's last one is a repeat
-    /// delivery. (One statement per turn: each is a hand-off to SQLite's worker thread and a commit, which bounded
-    /// the bot's throughput; see benches/bot_throughput.rs.)
+    /// and the open escalation. (One statement per turn: each is a hand-off to SQLite's worker thread and a
+    /// commit, which bounded the bot's throughput; see benches/bot_throughput.rs.) A Telegram update delivered
+    /// twice is recognised earlier, by the inbox.
     pub async fn client_turn(
         &self,
-        update_id: Option<i64>,
         telegram_user_id: i64,
         chat_id: i64,
         first_name: &str,
@@ -179,22 +174,13 @@ impl Db {
     ) -> Result<ClientTurn, StoreError> {
         let row: ClientTurnRow = on_pool!(self, pool => {
             sqlx::query_as(
-                "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at,
-                                      last_update_id, last_update_repeated)
-                 VALUES ($1, $2, $3, $4, $5, $5, $6, FALSE)
+                "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $5)
                  ON CONFLICT (telegram_user_id) DO UPDATE SET
                      chat_id = excluded.chat_id,
                      first_name = excluded.first_name,
                      username = excluded.username,
-                     updated_at = excluded.updated_at,
-                     last_update_repeated = (excluded.last_update_id IS NOT NULL
-                         AND clients.last_update_id IS NOT NULL
-                         AND excluded.last_update_id <= clients.last_update_id),
-                     last_update_id = CASE
-                         WHEN excluded.last_update_id IS NULL THEN clients.last_update_id
-                         WHEN clients.last_update_id IS NOT NULL AND clients.last_update_id >= excluded.last_update_id
-                             THEN clients.last_update_id
-                         ELSE excluded.last_update_id END
+                     updated_at = excluded.updated_at
                  RETURNING *,
                      (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
                       ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
@@ -206,7 +192,6 @@ impl Db {
             .bind(first_name)
             .bind(username)
             .bind(millis(now))
-            .bind(update_id)
             .fetch_one(pool)
             .await?
         });
@@ -217,7 +202,6 @@ impl Db {
                 .map(|text| date("treatments.treated_on", &text))
                 .transpose()?,
             open_escalation: row.open_escalation_id,
-            first_delivery: !row.last_update_repeated,
         })
     }
 
@@ -341,13 +325,14 @@ impl Db {
     }
 
     /// Deletes everything stored about the client (messages, treatments, escalations and their alert messages,
-    /// outbox rows, the client) in one transaction. Returns `false` if there was no such client.
+    /// outbox rows, updates of theirs set aside in the inbox, the client) in one transaction. Returns `false` if there was no such client.
     ///
     /// The foreign keys cascade too, but deleting explicitly keeps this correct even on a connection where
     /// SQLite's foreign-key enforcement is off.
     pub async fn forget_client(&self, client_id: i64) -> Result<bool, StoreError> {
         // Order matters: messages point at escalations and escalations at their first message.
-        const DELETES: [&str; 6] = [
+        const DELETES: [&str; 7] = [
+            "DELETE FROM inbox WHERE set_aside AND chat_id = (SELECT chat_id FROM clients WHERE id = $1)",
             "DELETE FROM alert_messages WHERE escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",
             "DELETE FROM outbox
              WHERE client_id = $1 OR escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",

@@ -71,17 +71,18 @@ mod clients;
 mod columns;
 mod error;
 mod escalations;
+mod inbox;
 mod message_log;
 mod messages;
 mod outbox;
 mod stats;
-mod updates;
 
 pub use clients::{Client, ClientTurn};
 pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
+pub use inbox::{PendingUpdate, ReceivedUpdate};
 pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxStatus};

@@ -1,29 +1,31 @@
 //! The Telegram adapter: turns updates into flow inputs and flow outputs into Bot API calls. Nothing here
 //! decides what to say; `flows` does.
 
+mod inbox;
 mod lanes;
 
+pub use inbox::{Inbox, Webhook, on_webhook_call, poll};
 pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{ClientInput, Person, Say, Service};
+use crate::flows::{ClientInput, Person, Say, Service, texts};
 use crate::store::MessageKind;
 use chrono::Utc;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
     AllowedUpdate, BotCommand, BotCommandScope, FileId, InlineKeyboardButton, InlineKeyboardMarkup,
-    InputFile, MessageId, Recipient, ReplyParameters, UpdateKind,
+    InputFile, MessageId, Recipient, ReplyParameters,
 };
-use teloxide::update_listeners::UpdateListener;
 use teloxide::{ApiError, RequestError};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 /// What every handler needs.
@@ -55,59 +57,154 @@ const MAX_IN_FLIGHT: usize = 512;
 /// its further updates wait in its own lane, which the client's own sending rate bounds.
 const MAX_IN_FLIGHT_PER_CHAT: usize = 8;
 
-/// Receives updates from `listener` until it stops, and handles each with [`schema`]: one chat's updates in
-/// order, different chats at the same time (see [`Lanes`]). Returns once the updates in progress are handled.
-pub async fn handle_updates<L>(mut listener: L, bot: Bot, app: Arc<App>)
-where
-    L: UpdateListener,
-    L::Err: std::fmt::Display,
-{
-    listener.hint_allowed_updates(&mut HANDLED_UPDATES.into_iter());
+/// Handles the updates `queued` by the [`Inbox`] until it closes, with [`schema`]: one chat's updates in order,
+/// different chats at the same time (see [`Lanes`]). Returns once the updates in progress are handled.
+///
+/// On `stop`, updates queued and not started stay in the inbox for the next start.
+pub async fn handle_updates(
+    mut queued: mpsc::Receiver<Update>,
+    bot: Bot,
+    app: Arc<App>,
+    inbox: Arc<Inbox>,
+    mut stop: watch::Receiver<bool>,
+) {
     let handler = Arc::new(schema());
     let lanes = Lanes::default();
     let tasks = TaskTracker::new();
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    {
-        let updates = listener.as_stream();
-        tokio::pin!(updates);
-        while let Some(update) = updates.next().await {
-            let update = match update {
-                Ok(update) => update,
-                Err(e) => {
-                    tracing::error!(error = %e, "receiving updates from Telegram failed");
-                    continue;
-                }
-            };
-            if let UpdateKind::Error(_) = &update.kind {
-                // Its content is not logged: it may be a client's message.
-                tracing::warn!(
-                    update = update.id.0,
-                    "an update Telegram sent could not be read"
-                );
-                continue;
+    loop {
+        let update = tokio::select! {
+            update = queued.recv() => update,
+            _ = stop.changed() => None,
+        };
+        let Some(update) = update else { break };
+        let lane = update.chat().map(|chat| chat.id.0);
+        let permit = if lanes.pending(lane) < MAX_IN_FLIGHT_PER_CHAT {
+            match in_flight.clone().acquire_owned().await {
+                Ok(permit) => Some(permit),
+                Err(_) => break,
             }
-            let lane = update.chat().map(|chat| chat.id.0);
-            let permit = if lanes.pending(lane) < MAX_IN_FLIGHT_PER_CHAT {
-                match in_flight.clone().acquire_owned().await {
-                    Ok(permit) => Some(permit),
-                    Err(_) => break,
-                }
-            } else {
-                None
-            };
-            let handler = handler.clone();
-            let deps = dptree::deps![bot.clone(), app.clone(), update];
-            lanes.spawn(lane, &tasks, async move {
-                let _permit = permit;
-                // Handlers answer their own failures (`guarded`); what reaches here is only logged.
-                if let ControlFlow::Break(Err(e)) = handler.dispatch(deps).await {
-                    tracing::error!(error = %format!("{e:#}"), "an update could not be handled");
-                }
-            });
-        }
+        } else {
+            None
+        };
+        let (handler, bot, app, inbox) = (handler.clone(), bot.clone(), app.clone(), inbox.clone());
+        lanes.spawn(lane, &tasks, async move {
+            let _permit = permit;
+            let id = update.id.0;
+            let finished = handle_stored(&handler, &bot, &app, &inbox, update).await;
+            inbox.release(id, finished);
+        });
     }
     tasks.close();
     tasks.wait().await;
+}
+
+/// The stored update being handled. It is marked handled as soon as what it caused is stored, before the replies
+/// go out: a crash after that point must not store it twice, and a reply lost to a crash is the lesser harm.
+pub struct Receipt {
+    update_id: i64,
+    handled: AtomicBool,
+}
+
+impl Receipt {
+    async fn mark_handled(&self, app: &App) {
+        if self.handled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = app
+            .service
+            .db
+            .finish_update(self.update_id, Utc::now())
+            .await
+        {
+            // Handled all the same; at worst it is handled again after a restart.
+            tracing::error!(update = self.update_id, error = %e, "could not mark an update handled");
+        }
+    }
+}
+
+/// Tries to handle an update this many times before setting it aside.
+const MAX_ATTEMPTS: i32 = 3;
+
+/// Handles one stored update and marks it handled. An update that keeps failing is set aside (the client gets
+/// an apology with the clinic's phone number, staff a line in their chat) so that the chat's later updates go
+/// on; one that fails because the database is away is put off, and the sweep brings it back. Returns whether the
+/// update is finished.
+async fn handle_stored(
+    handler: &UpdateHandler<anyhow::Error>,
+    bot: &Bot,
+    app: &Arc<App>,
+    inbox: &Inbox,
+    update: Update,
+) -> bool {
+    let id = i64::from(update.id.0);
+    let db = &app.service.db;
+    let receipt = Arc::new(Receipt {
+        update_id: id,
+        handled: AtomicBool::new(false),
+    });
+    loop {
+        let deps = dptree::deps![bot.clone(), app.clone(), update.clone(), receipt.clone()];
+        let outcome = catch(async {
+            match handler.dispatch(deps).await {
+                ControlFlow::Break(result) => result,
+                ControlFlow::Continue(_) => Ok(()),
+            }
+        })
+        .await;
+        let failure = match outcome {
+            Ok(()) => {
+                receipt.mark_handled(app).await;
+                return true;
+            }
+            Err(failure) => failure,
+        };
+        tracing::error!(update = id, error = %failure, "handling an update failed");
+        if !db.reachable().await {
+            // Kept in the inbox, unfinished: handled properly once the database is back.
+            inbox.answer_offline(std::slice::from_ref(&update)).await;
+            return false;
+        }
+        let attempts = db.update_failed(id, &failure).await.unwrap_or(MAX_ATTEMPTS);
+        if attempts < MAX_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(250 << attempts)).await;
+            continue;
+        }
+        set_aside(bot, app, &update, &failure).await;
+        return true;
+    }
+}
+
+/// Gives up on an update that keeps failing: it is kept with its error, the client is asked to call, and staff
+/// are told, because it may have held a report.
+async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
+    let id = i64::from(update.id.0);
+    if let Err(e) = app
+        .service
+        .db
+        .set_update_aside(id, failure, Utc::now())
+        .await
+    {
+        tracing::error!(update = id, error = %e, "could not set an update aside");
+    }
+    let Some(chat) = update.chat().map(|chat| chat.id) else {
+        return;
+    };
+    if !chat.is_user() {
+        return;
+    }
+    let clinic = &app.service.clinic.clinic;
+    if let Err(e) = bot.send_message(chat, texts::apology(clinic)).await {
+        tracing::error!(error = %e, "could not send the apology");
+    }
+    let who = update
+        .from()
+        .map(|user| user.first_name.clone())
+        .unwrap_or_else(|| "a client".to_string());
+    let notice = texts::update_set_aside(&who, chat.0, failure);
+    if let Err(e) = with_retries(|| bot.send_message(app.staff_chat, notice.clone()).send()).await {
+        tracing::error!(error = %e, "could not tell staff about an update set aside");
+    }
 }
 
 fn person(user: &teloxide::types::User, chat: ChatId) -> Person {
@@ -128,100 +225,74 @@ async fn catch(body: impl Future<Output = anyhow::Result<()>>) -> Result<(), Str
     }
 }
 
-/// Runs a handler body so that an error or a panic is logged and the client gets an apology with the clinic's
-/// phone number instead of silence. (The update loop would survive a panic anyway: each update runs in its own
-/// task.)
-async fn guarded(
-    app: &App,
-    bot: &Bot,
-    chat: Option<ChatId>,
-    body: impl Future<Output = anyhow::Result<()>>,
+async fn on_message(
+    bot: Bot,
+    app: Arc<App>,
+    receipt: Arc<Receipt>,
+    msg: Message,
 ) -> anyhow::Result<()> {
-    let Err(failure) = catch(body).await else {
+    let chat = msg.chat.id;
+    if chat == app.staff_chat {
+        return staff_message(&bot, &app, &receipt, &msg).await;
+    }
+    // Groups other than the staff chat are not the bot's business.
+    if !msg.chat.is_private() {
+        return Ok(());
+    }
+    let Some(user) = msg.from.as_ref() else {
         return Ok(());
     };
-    tracing::error!(error = %failure, "handling an update failed");
-    if let Some(chat) = chat.filter(|c| c.is_user()) {
-        let clinic = &app.service.clinic.clinic;
-        let apology = format!(
-            "Sorry, something went wrong on my side and I couldn't handle that message. If it's about your skin, \
-             please call {} on {}. In an emergency call {}.",
-            clinic.name, clinic.phone, clinic.emergency_number
-        );
-        if let Err(e) = bot.send_message(chat, apology).await {
-            tracing::error!(error = %e, "could not send the apology");
-        }
-    }
-    Ok(())
-}
-
-/// True the first time an update is seen: Telegram may deliver one twice.
-async fn first_delivery(app: &App, update: &Update) -> anyhow::Result<bool> {
-    Ok(app
-        .service
-        .db
-        .mark_update_processed(update.id.0 as i64, Utc::now())
-        .await?)
-}
-
-async fn on_message(bot: Bot, app: Arc<App>, update: Update, msg: Message) -> anyhow::Result<()> {
-    let chat = msg.chat.id;
-    guarded(&app, &bot, Some(chat), async {
-        if chat == app.staff_chat {
-            if !first_delivery(&app, &update).await? {
-                return Ok(());
-            }
-            return staff_message(&bot, &app, &msg).await;
-        }
-        // Groups other than the staff chat are not the bot's business.
-        if !msg.chat.is_private() {
-            return Ok(());
-        }
-        let Some(user) = msg.from.as_ref() else {
-            return Ok(());
-        };
-        tracing::debug!(chat = chat.0, text = ?msg.text(), "client message");
-        answer_client(&bot, &app, &person(user, chat), client_input(&msg), &update).await
-    })
+    tracing::debug!(chat = chat.0, text = ?msg.text(), "client message");
+    answer_client(
+        &bot,
+        &app,
+        &receipt,
+        &person(user, chat),
+        client_input(&msg),
+    )
     .await
 }
 
-/// A client's turn: the flows decide, then the replies go out.
+/// A client's turn: the flows decide, then the replies go out. Only the flows' failure is an error (the update
+/// is tried again): a reply that cannot be sent is logged, because what the client reported is stored already
+/// and handling it again would store it twice.
 async fn answer_client(
     bot: &Bot,
     app: &App,
+    receipt: &Receipt,
     who: &Person,
     input: ClientInput,
-    update: &Update,
 ) -> anyhow::Result<()> {
-    let says = app
-        .service
-        .on_client(who, input, Some(update.id.0.into()), Utc::now())
-        .await?;
-    send_says(bot, ChatId(who.chat_id), says).await
+    let says = app.service.on_client(who, input, Utc::now()).await?;
+    receipt.mark_handled(app).await;
+    send_replies(bot, ChatId(who.chat_id), says).await;
+    Ok(())
+}
+
+async fn send_replies(bot: &Bot, chat: ChatId, says: Vec<Say>) {
+    if let Err(e) = send_says(bot, chat, says).await {
+        tracing::error!(error = %e, "could not send a reply");
+    }
 }
 
 async fn on_edited_message(
     bot: Bot,
     app: Arc<App>,
-    update: Update,
+    receipt: Arc<Receipt>,
     msg: Message,
 ) -> anyhow::Result<()> {
     let chat = msg.chat.id;
-    guarded(&app, &bot, Some(chat), async {
-        if !msg.chat.is_private() {
-            return Ok(());
-        }
-        let (Some(user), Some(text)) = (msg.from.as_ref(), msg.text().or(msg.caption())) else {
-            return Ok(());
-        };
-        let input = ClientInput::Edited {
-            text: text.to_string(),
-            message_id: Some(msg.id.0.into()),
-        };
-        answer_client(&bot, &app, &person(user, chat), input, &update).await
-    })
-    .await
+    if !msg.chat.is_private() {
+        return Ok(());
+    }
+    let (Some(user), Some(text)) = (msg.from.as_ref(), msg.text().or(msg.caption())) else {
+        return Ok(());
+    };
+    let input = ClientInput::Edited {
+        text: text.to_string(),
+        message_id: Some(msg.id.0.into()),
+    };
+    answer_client(&bot, &app, &receipt, &person(user, chat), input).await
 }
 
 fn client_input(msg: &Message) -> ClientInput {
@@ -266,7 +337,12 @@ async fn is_staff(bot: &Bot, staff_chat: ChatId, user: UserId) -> bool {
     }
 }
 
-async fn staff_message(bot: &Bot, app: &App, msg: &Message) -> anyhow::Result<()> {
+async fn staff_message(
+    bot: &Bot,
+    app: &App,
+    receipt: &Receipt,
+    msg: &Message,
+) -> anyhow::Result<()> {
     let (Some(user), Some(text)) = (msg.from.as_ref(), msg.text()) else {
         return Ok(());
     };
@@ -296,8 +372,12 @@ async fn staff_message(bot: &Bot, app: &App, msg: &Message) -> anyhow::Result<()
             .on_staff_reply(&staff, i64::from(msg.id.0), reply_to, text, now)
             .await?
     };
+    receipt.mark_handled(app).await;
     if let Some(answer) = answer {
-        reply(bot, msg, &answer).await?;
+        // Logged, not retried: the command's effects are stored already.
+        if let Err(e) = reply(bot, msg, &answer).await {
+            tracing::error!(error = %format!("{e:#}"), "could not answer staff");
+        }
     }
     Ok(())
 }
@@ -317,55 +397,48 @@ async fn reply(bot: &Bot, msg: &Message, text: &str) -> anyhow::Result<()> {
 async fn on_callback(
     bot: Bot,
     app: Arc<App>,
-    update: Update,
+    receipt: Arc<Receipt>,
     q: CallbackQuery,
 ) -> anyhow::Result<()> {
     let chat = q.message.as_ref().map(|m| m.chat().id);
-    guarded(&app, &bot, chat, async {
-        let data = q.data.clone().unwrap_or_default();
-        // A client's press is deduplicated with the client's turn; any other here.
-        if !chat.is_some_and(|c| c.is_user()) && !first_delivery(&app, &update).await? {
-            return Ok(());
-        }
-        let answer = match chat {
-            Some(chat) if chat == app.staff_chat => {
-                if is_staff(&bot, app.staff_chat, q.from.id).await {
-                    app.service
-                        .on_staff_button(&person(&q.from, chat), &data, Utc::now())
-                        .await?
-                } else {
-                    "Only clinic staff can use these buttons.".to_string()
-                }
+    let data = q.data.clone().unwrap_or_default();
+    let answer = match chat {
+        Some(chat) if chat == app.staff_chat => {
+            if is_staff(&bot, app.staff_chat, q.from.id).await {
+                app.service
+                    .on_staff_button(&person(&q.from, chat), &data, Utc::now())
+                    .await?
+            } else {
+                "Only clinic staff can use these buttons.".to_string()
             }
-            Some(chat) if chat.is_user() => {
-                let says = app
-                    .service
-                    .on_client(
-                        &person(&q.from, chat),
-                        ClientInput::Button(data),
-                        Some(update.id.0.into()),
-                        Utc::now(),
-                    )
-                    .await?;
-                // The choice is made: take the buttons away so they cannot be pressed twice.
-                if let Some(message) = q.message.as_ref() {
-                    let _ = bot.edit_message_reply_markup(chat, message.id()).await;
-                }
-                send_says(&bot, chat, says).await?;
-                String::new()
+        }
+        Some(chat) if chat.is_user() => {
+            let says = app
+                .service
+                .on_client(
+                    &person(&q.from, chat),
+                    ClientInput::Button(data),
+                    Utc::now(),
+                )
+                .await?;
+            // The choice is made: take the buttons away so they cannot be pressed twice.
+            if let Some(message) = q.message.as_ref() {
+                let _ = bot.edit_message_reply_markup(chat, message.id()).await;
             }
-            _ => "That button isn't valid here.".to_string(),
-        };
-        let mut request = bot.answer_callback_query(q.id.clone());
-        if !answer.is_empty() {
-            request = request.text(answer).show_alert(true);
+            send_replies(&bot, chat, says).await;
+            String::new()
         }
-        if let Err(e) = request.await {
-            tracing::warn!(error = %e, "could not answer a button press");
-        }
-        Ok(())
-    })
-    .await
+        _ => "That button isn't valid here.".to_string(),
+    };
+    receipt.mark_handled(&app).await;
+    let mut request = bot.answer_callback_query(q.id.clone());
+    if !answer.is_empty() {
+        request = request.text(answer).show_alert(true);
+    }
+    if let Err(e) = request.await {
+        tracing::warn!(error = %e, "could not answer a button press");
+    }
+    Ok(())
 }
 
 fn keyboard(buttons: &[Vec<(String, String)>]) -> InlineKeyboardMarkup {
