@@ -4,7 +4,7 @@ use crate::configuration::Settings;
 use crate::delivery;
 use crate::engine::Engine;
 use crate::flows::Service;
-use crate::store::Db;
+use crate::store::{Db, InboxLog};
 use crate::telegram::{self, App, Inbox, TelegramMessenger, Webhook};
 use anyhow::Context;
 use std::sync::Arc;
@@ -100,6 +100,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let app = Arc::new(App {
         service,
         staff_chat: ChatId(settings.staff_chat),
+        handled: InboxLog::start(db.clone()),
     });
     let (inbox, queued) = Inbox::new(app.clone(), bot.clone(), INBOX_QUEUE);
     let (stop_handling, handling_stopped) = watch::channel(false);

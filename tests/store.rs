@@ -333,7 +333,7 @@ async fn the_inbox_keeps_updates_until_they_are_handled(db: &Db) {
     );
 
     // Handled updates are pruned after a while; set-aside ones stay for staff.
-    assert_eq!(db.forget_handled_updates(at(5)).await.expect("prune"), 1);
+    assert_eq!(db.forget_handled_updates(at(5)).await.expect("prune"), 3);
     assert_eq!(db.updates_set_aside().await.expect("count"), 1);
     assert!(db.reachable().await);
 }

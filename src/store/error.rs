@@ -38,6 +38,10 @@ pub enum StoreError {
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
 
+    /// A statement shared by several callers failed (group commit); the text is the shared error.
+    #[error("{0}")]
+    Batch(String),
+
     /// The message log's writer has stopped (the process is shutting down).
     #[error("the message log is closed")]
     Closed,

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::columns::millis;
-use super::{BeginWrite, Db, StoreError};
+use super::{Db, StoreError};
+use tokio::sync::{mpsc, oneshot};
 
 /// An update as received, to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,35 +28,34 @@ pub struct PendingUpdate {
 }
 
 impl Db {
-    /// Stores a batch of updates in one transaction and returns the ids stored for the first time, in the
-    /// batch's order. An update the inbox holds already (delivered again after a restart) is not returned.
+    /// Stores a batch of updates in one statement and returns the ids stored for the first time, in the batch's
+    /// order. An update the inbox holds already (delivered again after a restart) is not returned.
     pub async fn receive_updates(
         &self,
         batch: &[ReceivedUpdate],
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut new = Vec::with_capacity(batch.len());
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            for update in batch {
-                let inserted = sqlx::query(
-                    "INSERT INTO inbox (update_id, chat_id, raw, received_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (update_id) DO NOTHING",
-                )
-                .bind(update.update_id)
-                .bind(update.chat_id)
-                .bind(&update.raw)
-                .bind(millis(now))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 1 {
-                    new.push(update.update_id);
-                }
-            }
-            tx.commit().await?;
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stored: Vec<i64> = on_pool!(self, pool => {
+            let mut query =
+                sqlx::QueryBuilder::new("INSERT INTO inbox (update_id, chat_id, raw, received_at) ");
+            query.push_values(batch, |mut row, update| {
+                row.push_bind(update.update_id)
+                    .push_bind(update.chat_id)
+                    .push_bind(&update.raw)
+                    .push_bind(millis(now));
+            });
+            query.push(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id");
+            query.build_query_scalar::<i64>().fetch_all(pool).await?
         });
-        Ok(new)
+        let stored: std::collections::HashSet<i64> = stored.into_iter().collect();
+        Ok(batch
+            .iter()
+            .map(|update| update.update_id)
+            .filter(|id| stored.contains(id))
+            .collect())
     }
 
     /// Updates received and neither handled nor set aside, oldest first (update ids grow with time).
@@ -78,12 +78,27 @@ impl Db {
         update_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.finish_updates(&[update_id], now).await
+    }
+
+    /// [`Db::finish_update`] for several updates in one statement.
+    pub async fn finish_updates(
+        &self,
+        update_ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if update_ids.is_empty() {
+            return Ok(());
+        }
         on_pool!(self, pool => {
-            sqlx::query("UPDATE inbox SET raw = '', finished_at = $2 WHERE update_id = $1")
-                .bind(update_id)
-                .bind(millis(now))
-                .execute(pool)
-                .await?;
+            let mut query = sqlx::QueryBuilder::new("UPDATE inbox SET raw = '', finished_at = ");
+            query.push_bind(millis(now)).push(" WHERE update_id IN (");
+            let mut ids = query.separated(", ");
+            for id in update_ids {
+                ids.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(pool).await?;
         });
         Ok(())
     }
@@ -151,5 +166,53 @@ impl Db {
                 .await?
                 .rows_affected()
         }))
+    }
+}
+
+/// Group commit for [`Db::finish_updates`]: updates finished at the same moment share one statement, as
+/// conversations share one for their messages ([`super::MessageLog`]). Each caller waits for its own commit.
+#[derive(Clone)]
+pub struct InboxLog {
+    jobs: mpsc::Sender<(i64, oneshot::Sender<Result<(), StoreError>>)>,
+}
+
+/// At most this many updates share a statement.
+const MAX_FINISHED: usize = 256;
+
+impl InboxLog {
+    /// Starts the writer on the current Tokio runtime. It stops when every `InboxLog` clone is dropped.
+    pub fn start(db: Db) -> InboxLog {
+        let (jobs, mut queue) =
+            mpsc::channel::<(i64, oneshot::Sender<Result<(), StoreError>>)>(MAX_FINISHED);
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_FINISHED {
+                    match queue.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+                let result = db.finish_updates(&ids, Utc::now()).await;
+                for (_, done) in batch {
+                    let _ = done.send(match &result {
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(StoreError::Batch(e.to_string())),
+                    });
+                }
+            }
+        });
+        InboxLog { jobs }
+    }
+
+    /// Marks the update handled, once committed.
+    pub async fn finish(&self, update_id: i64) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.jobs
+            .send((update_id, done))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        committed.await.map_err(|_| StoreError::Closed)?
     }
 }

@@ -82,7 +82,7 @@ pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
-pub use inbox::{PendingUpdate, ReceivedUpdate};
+pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxStatus};

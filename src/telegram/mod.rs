@@ -9,7 +9,7 @@ pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{ClientInput, Person, Say, Service, texts};
-use crate::store::MessageKind;
+use crate::store::{InboxLog, MessageKind};
 use chrono::Utc;
 use futures::FutureExt;
 use std::future::Future;
@@ -32,6 +32,8 @@ use tokio_util::task::TaskTracker;
 pub struct App {
     pub service: Service,
     pub staff_chat: ChatId,
+    /// Marks inbox updates handled, several per statement under load.
+    pub handled: InboxLog,
 }
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
