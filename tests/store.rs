@@ -311,6 +311,10 @@ async fn the_inbox_keeps_updates_until_they_are_handled(db: &Db) {
         [43, 44],
         "handled and set-aside updates are not pending"
     );
+    db.finish_updates(&[43, 44], at(3))
+        .await
+        .expect("finish several");
+    assert!(db.pending_updates(10).await.expect("pending").is_empty());
     assert_eq!(db.updates_set_aside().await.expect("count"), 1);
     assert_eq!(
         text_where(db, "SELECT raw FROM inbox WHERE update_id = $1", 41).await,
