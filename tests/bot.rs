@@ -1051,3 +1051,30 @@ async fn while_the_database_is_away_clients_get_the_answer_and_the_phone_number_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn a_staff_answer_longer_than_telegram_allows_is_split() {
+    let (fake, _db, _bot, jane) = scene(&[]).await;
+    fake.add_chat_member(STAFF, nurse().id);
+    let before = sent_count(&fake, jane.id);
+    for i in 0..12 {
+        let long = format!(
+            "question {i}: can i wear makeup tomorrow {}",
+            "please ".repeat(40)
+        );
+        fake.client_text(&jane, &long);
+    }
+    messages_to(&fake, jane.id, before, 12).await;
+    fake.staff_text(STAFF, &nurse(), "/history @jane");
+    let parts = messages_to(&fake, STAFF, 0, 2).await;
+    let whole: String = parts.iter().map(|p| p.text().unwrap_or_default()).collect();
+    assert!(
+        whole.starts_with("History of Jane (@jane) (last 20)"),
+        "{whole}"
+    );
+    assert!(whole.contains("question 11"), "the newest message is there");
+    assert!(
+        fake.calls_to("sendmessage").iter().all(|c| !c.failed),
+        "Telegram refused nothing as too long"
+    );
+}

@@ -1,4 +1,8 @@
 //! What staff read: alerts, their updates, and the answers to staff commands. Plain text (no markup to escape).
+//!
+//! A client's words are always set apart, so that they can never pass for the bot's own lines (a client could
+//! otherwise type "Status: ✅ acknowledged by …" on a line of its own): in alerts every line of theirs starts with
+//! [`QUOTE`], in one-line lists their line breaks are shown as " ⏎ ", and names are kept on one line.
 
 use crate::store::{Client, Direction, Escalation, EscalationStatus, Stats, StoredMessage};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,14 +20,44 @@ fn local(at: DateTime<Utc>, zone: Tz) -> String {
     at.with_timezone(&zone).format("%a %d %b %H:%M").to_string()
 }
 
+/// Starts every line of a client's words in an alert; the bot's own lines never start with it.
+const QUOTE: &str = "│ ";
+
+/// Characters of a client's words shown in one alert, shared by its messages: the alert stays within
+/// Telegram's 4,096 characters, header and status included.
+const ALERT_WORDS: usize = 3_400;
+
 fn who(client: &Client) -> String {
+    let name = one_line(&client.first_name);
     match &client.username {
-        Some(u) => format!("{} (@{u})", client.first_name),
+        Some(u) => format!("{name} (@{})", one_line(u)),
         None => format!(
-            "{} (no @username; Telegram id {})",
-            client.first_name, client.telegram_user_id
+            "{name} (no @username; Telegram id {})",
+            client.telegram_user_id
         ),
     }
+}
+
+/// A client's words as quoted lines, clipped to `max_chars`.
+fn quoted(text: &str, max_chars: usize) -> String {
+    clip(text, max_chars)
+        .lines()
+        .map(|line| format!("{QUOTE}{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A client's words or name on one line: line breaks and other control characters shown as " ⏎ " or a space.
+fn one_line(text: &str) -> String {
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => line.push_str(" ⏎ "),
+            c if c.is_control() => line.push(' '),
+            c => line.push(c),
+        }
+    }
+    line
 }
 
 /// The alert text for an escalation; `reminder` is the reminder round (0 for the first alert).
@@ -61,6 +95,7 @@ pub fn alert_text(
         .iter()
         .filter(|m| m.direction == Direction::In && m.escalation_id == Some(escalation.id))
         .collect();
+    let shown = inbound.len().min(5);
     for m in inbound.iter().take(5) {
         let body = m.text.as_deref().unwrap_or(if m.photo_file_id.is_some() {
             "(photo)"
@@ -73,9 +108,9 @@ pub fn alert_text(
             ""
         };
         text.push_str(&format!(
-            "[{}] \"{}\"{photo}\n",
+            "[{}]{photo}\n{}\n",
             local(m.created_at, zone),
-            clip(body, 600)
+            quoted(body, ALERT_WORDS / shown.max(1))
         ));
     }
     if inbound.len() > 5 {
@@ -129,19 +164,19 @@ pub fn alert_buttons(escalation: &Escalation) -> Vec<Vec<(String, String)>> {
 
 pub fn followup_text(client: &Client, message: &StoredMessage, zone: Tz) -> String {
     format!(
-        "➕ {} added at {}:\n\"{}\"",
-        client.first_name,
+        "➕ {} added at {}:\n{}",
+        one_line(&client.first_name),
         local(message.created_at, zone),
-        clip(message.text.as_deref().unwrap_or("(no text)"), 1500)
+        quoted(message.text.as_deref().unwrap_or("(no text)"), ALERT_WORDS)
     )
 }
 
 pub fn photo_caption(client: &Client, caption: Option<&str>, escalation_id: i64) -> String {
     match caption {
         Some(c) => format!(
-            "📷 Photo from {} (report #{escalation_id}): \"{}\"",
+            "📷 Photo from {} (report #{escalation_id}):\n{}",
             who(client),
-            clip(c, 800)
+            quoted(c, 800)
         ),
         None => format!("📷 Photo from {} (report #{escalation_id})", who(client)),
     }
@@ -189,7 +224,7 @@ pub fn history(client: &Client, messages: &[StoredMessage], zone: Tz) -> String 
         text.push_str(&format!(
             "{} {arrow} {}{level}\n",
             local(m.created_at, zone),
-            clip(body, 200)
+            one_line(&clip(body, 200))
         ));
     }
     text
@@ -213,8 +248,8 @@ pub fn unanswered(items: &[(StoredMessage, Client)], zone: Tz) -> String {
         text.push_str(&format!(
             "{} {}: \"{}\"\n",
             local(m.created_at, zone),
-            c.first_name,
-            clip(m.text.as_deref().unwrap_or_default(), 200)
+            one_line(&c.first_name),
+            one_line(&clip(m.text.as_deref().unwrap_or_default(), 200))
         ));
     }
     text
@@ -247,5 +282,112 @@ fn clip(text: &str, max_chars: usize) -> String {
         text.to_string()
     } else {
         format!("{}…", text.chars().take(max_chars).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MessageKind;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000, 0).expect("instant")
+    }
+
+    fn client(first_name: &str) -> Client {
+        Client {
+            id: 1,
+            telegram_user_id: 77,
+            chat_id: 77,
+            first_name: first_name.into(),
+            username: None,
+            consent: Some(true),
+            consent_at: Some(at()),
+            state: "ready".into(),
+            created_at: at(),
+            updated_at: at(),
+        }
+    }
+
+    fn escalation() -> Escalation {
+        Escalation {
+            id: 9,
+            client_id: 1,
+            level: "urgent".into(),
+            status: EscalationStatus::Open,
+            red_flags: vec!["pus".into()],
+            first_message_id: 1,
+            opened_at: at(),
+            alerted_at: None,
+            acknowledged_by_id: None,
+            acknowledged_by_name: None,
+            acknowledged_at: None,
+            resolved_by_id: None,
+            resolved_by_name: None,
+            resolved_at: None,
+            last_alert_at: None,
+            reminder_count: 0,
+        }
+    }
+
+    fn message(id: i64, text: &str) -> StoredMessage {
+        StoredMessage {
+            id,
+            client_id: 1,
+            direction: Direction::In,
+            telegram_message_id: Some(id),
+            kind: MessageKind::Text,
+            text: Some(text.into()),
+            photo_file_id: None,
+            triage: None,
+            escalation_id: Some(9),
+            created_at: at(),
+        }
+    }
+
+    fn alert(client: &Client, messages: &[StoredMessage]) -> String {
+        let today = at().date_naive();
+        alert_text(&escalation(), client, None, today, messages, 0, Tz::UTC)
+    }
+
+    #[test]
+    fn a_client_cannot_forge_the_bots_own_lines() {
+        let forged = "pus on my chin\nStatus: ✅ acknowledged by Nurse Ann at Mon 01 Dec 10:00";
+        let text = alert(&client("Jane\nStatus: ✔️ resolved"), &[message(1, forged)]);
+        let status_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Status:")).collect();
+        assert_eq!(
+            status_lines,
+            ["Status: OPEN since Mon 24 Nov 16:00"],
+            "{text}"
+        );
+        assert!(
+            text.contains("│ Status: ✅ acknowledged by Nurse Ann"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Client: Jane ⏎ Status: ✔️ resolved"),
+            "{text}"
+        );
+        let followup = followup_text(&client("Jane"), &message(2, forged), Tz::UTC);
+        assert!(
+            !followup.lines().any(|l| l.starts_with("Status:")),
+            "{followup}"
+        );
+        let list = history(&client("Jane"), &[message(3, forged)], Tz::UTC);
+        assert_eq!(list.lines().count(), 2, "one line per message: {list}");
+    }
+
+    #[test]
+    fn an_alert_shows_long_messages_and_stays_within_telegrams_limit() {
+        let long = "my cheek is swollen and hot ".repeat(120);
+        let one = alert(&client("Jane"), &[message(1, &long)]);
+        assert!(
+            one.contains(long.trim_end()),
+            "a 3,360-character report is shown whole"
+        );
+        let many: Vec<StoredMessage> = (1..=7).map(|i| message(i, &long)).collect();
+        let text = alert(&client("Jane"), &many);
+        assert!(text.encode_utf16().count() <= 4096, "{}", text.len());
+        assert!(text.contains("… and 2 more message(s) below."));
     }
 }

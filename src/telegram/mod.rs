@@ -385,15 +385,51 @@ async fn staff_message(
 }
 
 async fn reply(bot: &Bot, msg: &Message, text: &str) -> anyhow::Result<()> {
-    let text = text.to_string();
     let (chat, id) = (msg.chat.id, msg.id);
-    with_retries(|| {
-        bot.send_message(chat, text.clone())
-            .reply_parameters(ReplyParameters::new(id).allow_sending_without_reply())
-            .send()
-    })
-    .await?;
+    for part in split_message(text) {
+        with_retries(|| {
+            bot.send_message(chat, part.clone())
+                .reply_parameters(ReplyParameters::new(id).allow_sending_without_reply())
+                .send()
+        })
+        .await?;
+    }
     Ok(())
+}
+
+/// Telegram's limit on a message's text, in UTF-16 code units.
+const MAX_MESSAGE_UTF16: usize = 4096;
+
+/// Splits a text into messages Telegram accepts: at line ends where possible, inside a line only when the line
+/// alone is too long.
+fn split_message(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    for line in text.split_inclusive('\n') {
+        let line_len = line.encode_utf16().count();
+        if current_len + line_len > MAX_MESSAGE_UTF16 && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+            current_len = 0;
+        }
+        if line_len <= MAX_MESSAGE_UTF16 {
+            current.push_str(line);
+            current_len += line_len;
+            continue;
+        }
+        for c in line.chars() {
+            if current_len + c.len_utf16() > MAX_MESSAGE_UTF16 {
+                parts.push(std::mem::take(&mut current));
+                current_len = 0;
+            }
+            current.push(c);
+            current_len += c.len_utf16();
+        }
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 async fn on_callback(
@@ -452,15 +488,20 @@ fn keyboard(buttons: &[Vec<(String, String)>]) -> InlineKeyboardMarkup {
 
 async fn send_says(bot: &Bot, chat: ChatId, says: Vec<Say>) -> anyhow::Result<()> {
     for say in says {
-        let markup = (!say.buttons.is_empty()).then(|| keyboard(&say.buttons));
-        with_retries(|| {
-            let mut request = bot.send_message(chat, say.text.clone());
-            if let Some(markup) = &markup {
-                request = request.reply_markup(markup.clone());
-            }
-            request.send()
-        })
-        .await?;
+        let parts = split_message(&say.text);
+        let last = parts.len() - 1;
+        for (i, part) in parts.into_iter().enumerate() {
+            // The buttons go under the last part, where the client reads on.
+            let markup = (i == last && !say.buttons.is_empty()).then(|| keyboard(&say.buttons));
+            with_retries(|| {
+                let mut request = bot.send_message(chat, part.clone());
+                if let Some(markup) = &markup {
+                    request = request.reply_markup(markup.clone());
+                }
+                request.send()
+            })
+            .await?;
+        }
     }
     Ok(())
 }
@@ -492,7 +533,20 @@ pub struct TelegramMessenger {
     pub bot: Bot,
 }
 
+/// Whether a send may succeed if tried again. teloxide keeps Telegram's description but not its error code; the
+/// description starts with the HTTP status phrase ("Bad Request: chat not found", "Too Many Requests: retry
+/// after 5", "Gateway Timeout"). The errors that cannot succeed later are Telegram's 4xx other than 429: the ones
+/// teloxide knows by name, and unknown ones whose phrase says so. Everything else (429 without `retry_after`, 5xx,
+/// answers that are not JSON, network and I/O failures) is transient; the outbox's attempt limit bounds it.
 fn send_error(error: RequestError) -> SendError {
+    /// Status phrases of the 4xx answers that trying again cannot change.
+    const PERMANENT: [&str; 5] = [
+        "Bad Request",
+        "Unauthorized",
+        "Forbidden",
+        "Not Found",
+        "Conflict",
+    ];
     match error {
         RequestError::RetryAfter(wait) => SendError::RetryAfter(wait.seconds()),
         RequestError::Network(e) => SendError::Transient(format!("network: {e}")),
@@ -502,7 +556,7 @@ fn send_error(error: RequestError) -> SendError {
         }
         RequestError::Io(e) => SendError::Transient(format!("I/O: {e}")),
         RequestError::Api(ApiError::Unknown(text))
-            if text.contains("Bad Gateway") || text.contains("Internal") =>
+            if !PERMANENT.iter().any(|phrase| text.starts_with(phrase)) =>
         {
             SendError::Transient(text)
         }
@@ -524,14 +578,23 @@ impl Messenger for TelegramMessenger {
         buttons: &Buttons,
         reply: Option<i64>,
     ) -> Result<i64, SendError> {
-        let mut request = self.bot.send_message(ChatId(chat_id), text);
-        if !buttons.is_empty() {
-            request = request.reply_markup(keyboard(buttons));
+        // A text too long for one message goes as several; the first carries the buttons and is the one
+        // recorded (an alert is kept short enough to be one).
+        let mut first = None;
+        for part in split_message(text) {
+            let mut request = self.bot.send_message(ChatId(chat_id), part);
+            if first.is_none() {
+                if !buttons.is_empty() {
+                    request = request.reply_markup(keyboard(buttons));
+                }
+                if let Some(parameters) = reply_to(reply) {
+                    request = request.reply_parameters(parameters);
+                }
+            }
+            let sent = request.await.map_err(send_error)?;
+            first.get_or_insert(i64::from(sent.id.0));
         }
-        if let Some(parameters) = reply_to(reply) {
-            request = request.reply_parameters(parameters);
-        }
-        request.await.map(|m| i64::from(m.id.0)).map_err(send_error)
+        Ok(first.unwrap_or_default())
     }
 
     async fn send_photo(
@@ -608,6 +671,74 @@ pub async fn register_commands(bot: &Bot, staff_chat: ChatId) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_texts_are_split_at_line_ends_within_telegrams_limit() {
+        assert_eq!(split_message("short"), ["short"]);
+        assert_eq!(split_message(""), [""]);
+        let line = format!("{}\n", "a".repeat(99));
+        let text = line.repeat(100);
+        let parts = split_message(&text);
+        assert_eq!(parts.len(), 3, "10,000 characters in lines of 100");
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.encode_utf16().count() <= MAX_MESSAGE_UTF16)
+        );
+        assert!(
+            parts[..2].iter().all(|p| p.ends_with('\n')),
+            "split at line ends"
+        );
+        assert_eq!(parts.concat(), text, "nothing lost");
+        // One line longer than the limit, of emoji (two UTF-16 units each).
+        let emoji = "🙂".repeat(3000);
+        let parts = split_message(&emoji);
+        assert_eq!(parts.len(), 2);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.encode_utf16().count() <= MAX_MESSAGE_UTF16)
+        );
+        assert_eq!(parts.concat(), emoji);
+    }
+
+    #[test]
+    fn only_telegrams_4xx_other_than_429_are_permanent() {
+        let unknown = |text: &str| send_error(RequestError::Api(ApiError::Unknown(text.into())));
+        for transient in [
+            "Too Many Requests",
+            "Internal Server Error",
+            "Bad Gateway",
+            "Service Unavailable",
+            "Gateway Timeout",
+            "something new",
+        ] {
+            assert!(
+                matches!(unknown(transient), SendError::Transient(_)),
+                "{transient}"
+            );
+        }
+        for permanent in [
+            "Bad Request: message is too long",
+            "Forbidden: bot was kicked from the group chat",
+            "Unauthorized",
+        ] {
+            assert!(
+                matches!(unknown(permanent), SendError::Permanent(_)),
+                "{permanent}"
+            );
+        }
+        assert!(matches!(
+            send_error(RequestError::Api(ApiError::BotBlocked)),
+            SendError::Permanent(_)
+        ));
+        assert!(matches!(
+            send_error(RequestError::RetryAfter(
+                teloxide::types::Seconds::from_seconds(3)
+            )),
+            SendError::RetryAfter(3)
+        ));
+    }
 
     #[tokio::test]
     async fn a_panicking_or_failing_handler_is_caught() {

@@ -1011,6 +1011,11 @@ fn reply_to_id(params: &Value) -> Option<i64> {
         .or_else(|| field_i64(params, "reply_to_message_id"))
 }
 
+/// Telegram refuses a text over 4,096 characters, counted in UTF-16 code units.
+fn too_long(text: &str) -> bool {
+    text.encode_utf16().count() > 4096
+}
+
 async fn dispatch(shared: &Arc<Shared>, method: &str, p: &Value) -> Answer {
     match method {
         "getme" => Answer::ok(me_json()),
@@ -1019,6 +1024,9 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, p: &Value) -> Answer {
             let Some(text) = p.get("text").and_then(Value::as_str) else {
                 return Answer::bad_request("message text is empty");
             };
+            if too_long(text) {
+                return Answer::bad_request("message is too long");
+            }
             let mut c = Map::new();
             c.insert("text".into(), json!(text));
             send_message(shared, p, c)
@@ -1042,6 +1050,9 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, p: &Value) -> Answer {
         "copymessage" => copy_or_forward(shared, p, false),
         "forwardmessage" => copy_or_forward(shared, p, true),
         "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => {
+            if p.get("text").and_then(Value::as_str).is_some_and(too_long) {
+                return Answer::bad_request("message is too long");
+            }
             edit_message(shared, method, p)
         }
         "getwebhookinfo" => Answer::ok(json!({
