@@ -41,6 +41,9 @@ pub fn parse_cases(text: &str) -> Result<Vec<Case>, Vec<String>> {
             Err(e) => errors.push(format!("line {}: {e}", index + 1)),
         }
     }
+    if cases.is_empty() && errors.is_empty() {
+        errors.push("no labelled cases in the file: nothing to score".to_string());
+    }
     if errors.is_empty() {
         Ok(cases)
     } else {

@@ -248,6 +248,36 @@ fn eval_fails_when_a_floor_is_not_met_and_on_malformed_files() {
     std::fs::write(&path, "{\"id\": 1, \"text\": \"x\"\n").expect("write");
     let out = aftercare(&["eval", path.to_str().expect("path")], "");
     assert_eq!(out.status.code(), Some(2));
+    // An empty file scores nothing: that is a failure, not a pass.
+    std::fs::write(&path, "\n").expect("write");
+    let out = aftercare(&["eval", path.to_str().expect("path")], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no labelled cases"));
+}
+
+#[cfg(unix)]
+#[test]
+fn check_fails_on_intent_files_that_are_not_regular_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/intents/makeup.toml"))
+        .expect("makeup intent");
+    std::fs::write(dir.path().join("makeup.toml"), &good).expect("write");
+    std::os::unix::fs::symlink("/nonexistent/gone.toml", dir.path().join("dangling.toml"))
+        .expect("symlink");
+    let fifo = dir.path().join("fifo.toml");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let out = aftercare(&["check", dir.path().to_str().expect("path")], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let errors = String::from_utf8_lossy(&out.stderr).to_string() + &stdout(&out);
+    assert!(errors.contains("dangling.toml:0: cannot read"), "{errors}");
+    assert!(
+        errors.contains("fifo.toml:0: not a regular file"),
+        "{errors}"
+    );
 }
 
 #[test]

@@ -67,7 +67,6 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Source>, CheckErrors> {
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file())
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "txt")))
         .collect();
     paths.sort();
@@ -80,7 +79,15 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Source>, CheckErrors> {
             line: 0,
             message,
         };
+        // Checked before reading: reading a FIFO would wait for ever.
         match std::fs::metadata(&path) {
+            Ok(meta) if !meta.is_file() => {
+                errors.push(error(
+                    "not a regular file (a folder, FIFO or device); expected a TOML or text file"
+                        .into(),
+                ));
+                continue;
+            }
             Ok(meta) if meta.len() > MAX_FILE_BYTES => {
                 errors.push(error(format!(
                     "file is {} bytes; intent files are limited to {MAX_FILE_BYTES}",
