@@ -189,3 +189,83 @@ fn hostile_input_gets_an_answer_not_a_panic() {
         let _ = e.analyse(text, Some(u32::MAX), None);
     }
 }
+
+#[test]
+fn a_request_to_be_called_is_routine_even_as_a_question_or_with_someone() {
+    let e = engine();
+    for text in [
+        "can someone phone me please",
+        "could somebody take a look at my cheek",
+        "nervous about my results, can someone go through it with me on the phone",
+    ] {
+        let t = e.analyse(text, Some(5), None);
+        assert_eq!(t.escalation, Level::Routine, "{text:?}: {:#?}", t.why);
+    }
+    let declined = e.analyse("no need to call me, all good", Some(5), None);
+    assert_eq!(declined.escalation, Level::None, "{:#?}", declined.why);
+}
+
+#[test]
+fn heat_and_pain_after_the_first_days_are_urgent_and_instead_of_negates_only_its_own_clause() {
+    let e = engine();
+    let t = e.analyse(
+        "swelling more each day instead of less, it feels hot and more painful",
+        Some(4),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+    let t = e.analyse(
+        "a week on and my cheek is red, hot and really sore",
+        Some(7),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+    let early = e.analyse("feels hot and a bit sore", Some(0), None);
+    assert!(early.escalation < Level::Urgent, "{:#?}", early.why);
+}
+
+#[test]
+fn what_went_by_itself_is_over_and_rough_skin_is_not_feeling_rough() {
+    let e = engine();
+    let t = e.analyse(
+        "I had a warm puffy bit on my cheek but it went down by itself and now it looks normal",
+        Some(6),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+    let texture = e.analyse(
+        "is it normal the skin feeling rough? no pain",
+        Some(3),
+        None,
+    );
+    assert!(texture.escalation < Level::Urgent, "{:#?}", texture.why);
+    let unwell = e.analyse("37.9 temperature, feel rough", Some(3), None);
+    assert_eq!(unwell.escalation, Level::Urgent, "{:#?}", unwell.why);
+}
+
+#[test]
+fn swollen_lips_with_dizziness_are_an_emergency_and_a_named_reaction_is_routine() {
+    let e = engine();
+    let t = e.analyse(
+        "feel dizzy and sick and my lips are swelling, sorry",
+        Some(0),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
+    let t = e.analyse(
+        "my rosacea has flared up since the session, a bit itchy",
+        Some(4),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
+}
+
+#[test]
+fn weekday_names_are_not_corrected_into_other_days() {
+    let t = engine().analyse("had it done tuesday, is redness normal", None, None);
+    assert!(
+        !t.why.iter().any(|w| w.contains("thursday")),
+        "{:#?}",
+        t.why
+    );
+}

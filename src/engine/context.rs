@@ -507,7 +507,7 @@ const RESOLVED: &[&str] = &[
 /// Negations of a verb: they do not reach past a comma.
 const VERB_NEGATIONS: &[&str] = &[
     "cant", "cannot", "dont", "doesnt", "didnt", "wont", "havent", "hasnt", "isnt", "arent",
-    "wasnt", "werent", "never", "couldnt", "wouldnt",
+    "wasnt", "werent", "never", "couldnt", "wouldnt", "instead",
 ];
 
 /// Degree words that soften a severity finding next to them: "throbbing a little bit", "a bit puffy".
@@ -715,6 +715,17 @@ impl ContextRules {
         let mut crossed_comma = false;
         for position in start..limit {
             if TERMINATORS.contains(&words[position]) && words[position] != "now" {
+                // "a puffy bit but it went down by itself": what "it" did ends the finding.
+                if words[position] == "but"
+                    && matches!(
+                        words.get(position + 1),
+                        Some(&("it" | "they" | "that" | "this"))
+                    )
+                {
+                    if let Some(resolved) = self.resolved_at(words, position + 2) {
+                        return Some(resolved);
+                    }
+                }
                 break;
             }
             crossed_comma |= words[position] == ",";
@@ -732,23 +743,46 @@ impl ContextRules {
                     return Some((Qualifier::Historical, Some(*written)));
                 }
             }
-            for (phrase, written) in &self.negation_after {
-                // "hasnt gone away" is a double negative: the finding is still there.
-                if position > 0 && NEGATED_AFTER_BLOCKERS.contains(&words[position - 1]) {
-                    continue;
-                }
-                let after = position + phrase.len();
-                let closes = after >= words.len()
-                    || matches!(
-                        words[after],
-                        "." | "," | "!" | "?" | ";" | "now" | "and" | "but"
-                    );
-                if closes && starts_with(words, position, phrase) {
-                    return Some((Qualifier::Negated, Some(*written)));
-                }
+            if let Some(resolved) = self.resolved_at(words, position) {
+                return Some(resolved);
             }
         }
         None
+    }
+
+    /// A negation that follows the finding and closes its clause at `position`: "the bleeding has stopped".
+    fn resolved_at(
+        &self,
+        words: &[&str],
+        position: usize,
+    ) -> Option<(Qualifier, Option<&'static str>)> {
+        for (phrase, written) in &self.negation_after {
+            // "hasnt gone away" is a double negative: the finding is still there.
+            if position > 0 && NEGATED_AFTER_BLOCKERS.contains(&words[position - 1]) {
+                continue;
+            }
+            // "it went down by itself and": how it went does not keep the clause open.
+            let after = position + phrase.len();
+            let after = after + by_itself(words.get(after..).unwrap_or_default());
+            let closes = after >= words.len()
+                || matches!(
+                    words[after],
+                    "." | "," | "!" | "?" | ";" | "now" | "and" | "but"
+                );
+            if closes && starts_with(words, position, phrase) {
+                return Some((Qualifier::Negated, Some(*written)));
+            }
+        }
+        None
+    }
+}
+
+/// How many words at the start of `words` say that something went by itself ("by itself", "on its own").
+fn by_itself(words: &[&str]) -> usize {
+    match words {
+        ["by", "itself" | "themselves", ..] => 2,
+        ["on", "its" | "their", "own", ..] => 3,
+        _ => 0,
     }
 }
 

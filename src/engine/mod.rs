@@ -62,6 +62,7 @@ struct CompiledFlag {
     scope: model::Scope,
     unless_mild: bool,
     even_if_past: bool,
+    request: bool,
 }
 
 struct Messages {
@@ -314,6 +315,7 @@ impl Engine {
                     scope: f.scope,
                     unless_mild: f.unless_mild,
                     even_if_past: f.even_if_past,
+                    request: f.request,
                 });
                 for pattern in &f.patterns {
                     flag_of_pattern.push(flag_index);
@@ -744,6 +746,9 @@ impl Engine {
                 let last = text.token_at(matched.end().saturating_sub(1)).max(first);
                 let (qualifier, trigger) = match qualify(first, last) {
                     (Qualifier::Historical, _) if flag.even_if_past => (Qualifier::Affirmed, None),
+                    (q, _) if flag.request && q != Qualifier::Negated => {
+                        (Qualifier::Affirmed, None)
+                    }
                     other => other,
                 };
                 if qualifier == Qualifier::Affirmed && softened(flag, first, last, why) {
@@ -808,10 +813,12 @@ impl Engine {
                                 .iter()
                                 .filter(|((first, last), _, _)| *first >= from && *last <= to)
                                 .filter(|(span, qualifier, _)| {
-                                    if *qualifier != Qualifier::Affirmed {
+                                    let counts = *qualifier == Qualifier::Affirmed
+                                        || (flag.request && *qualifier != Qualifier::Negated);
+                                    if !counts {
                                         not_counted.get_or_insert((*qualifier, *span));
                                     }
-                                    *qualifier == Qualifier::Affirmed
+                                    counts
                                 })
                                 .map(|(span, _, _)| *span)
                                 .collect()

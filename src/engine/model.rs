@@ -151,6 +151,10 @@ pub struct RedFlagSpec {
     /// Counts even when told as past or resolved: after an adrenaline pen, "fine now" is not safe.
     #[serde(default)]
     pub even_if_past: bool,
+    /// A request the client makes of the clinic ("can someone call me?"): only a negation takes it back, not
+    /// question form, "someone", or a message that otherwise asks in general.
+    #[serde(default)]
+    pub request: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
