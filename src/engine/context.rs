@@ -716,17 +716,14 @@ impl ContextRules {
         for position in start..limit {
             if TERMINATORS.contains(&words[position]) && words[position] != "now" {
                 // "a puffy bit but it went down by itself": what "it" did ends the finding.
-                if words[position] == "but"
+                let it_after_but = words[position] == "but"
                     && matches!(
                         words.get(position + 1),
                         Some(&("it" | "they" | "that" | "this"))
-                    )
-                {
-                    if let Some(resolved) = self.resolved_at(words, position + 2) {
-                        return Some(resolved);
-                    }
-                }
-                break;
+                    );
+                return it_after_but
+                    .then(|| self.resolved_at(words, position + 2))
+                    .flatten();
             }
             crossed_comma |= words[position] == ",";
             for (phrase, written) in self.historical_after.iter().filter(|_| !crossed_comma) {
