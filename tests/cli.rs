@@ -394,3 +394,19 @@ fn a_red_flag_at_the_end_of_a_long_message_counts_and_a_made_up_long_word_is_har
         stdout(&out)
     );
 }
+
+#[test]
+fn ask_json_answers_deeply_nested_lines_with_one_error_each() {
+    let nested = format!("{{\"text\": {}1{}}}\n", "[".repeat(5000), "]".repeat(5000));
+    let input = format!("{nested}{{\"text\": \"can i wear makeup\"}}\n{nested}");
+    let out = aftercare(&["ask", "--json"], &input);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].contains("\"error\"") && lines[2].contains("\"error\""));
+    assert!(
+        !lines[1].contains("\"error\""),
+        "the good line is answered: {}",
+        lines[1]
+    );
+}
