@@ -1098,3 +1098,65 @@ async fn a_staff_answer_longer_than_telegram_allows_is_split() {
         "Telegram refused nothing as too long"
     );
 }
+
+#[tokio::test]
+async fn a_reply_to_a_copy_of_an_alert_still_reaches_the_client_and_other_replies_are_told_why_not()
+{
+    let (fake, db, _bot, jane) = scene(&[]).await;
+    fake.add_chat_member(STAFF, nurse().id);
+    fake.client_text(&jane, "theres pus coming out of my cheek");
+    let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+    let alert_id = alert.response_message_id.expect("alert id");
+    // A copy: Telegram sent it but its answer was lost, so the bot never recorded this message id.
+    let forgotten = match &db.db {
+        aftercare::store::Db::Sqlite(pool) => sqlx::query("DELETE FROM alert_messages")
+            .execute(pool)
+            .await
+            .expect("delete")
+            .rows_affected(),
+        aftercare::store::Db::Postgres(_) => unreachable!("SQLite scene"),
+    };
+    assert!(forgotten >= 1);
+    let before = sent_count(&fake, jane.id);
+    fake.staff_reply(STAFF, &nurse(), alert_id, "Hi Jane, please send a photo.");
+    let relayed = &messages_to(&fake, jane.id, before, 1).await[0];
+    assert!(
+        relayed
+            .text()
+            .unwrap_or_default()
+            .contains("please send a photo"),
+        "{:?}",
+        relayed.text()
+    );
+
+    // A reply to a bot message that is no alert sends nothing and says so.
+    fake.staff_text(STAFF, &nurse(), "/stats");
+    let staff_before = sent_count(&fake, STAFF);
+    let stats = fake
+        .wait_for(
+            |c| c.is_send_to(STAFF) && c.text().unwrap_or_default().contains("Last 7 days"),
+            WAIT,
+        )
+        .await
+        .expect("stats answered");
+    let stats_id = stats.response_message_id.expect("stats id");
+    fake.staff_reply(STAFF, &nurse(), stats_id, "thanks");
+    let told = fake
+        .wait_for(
+            |c| {
+                c.is_send_to(STAFF)
+                    && c.text()
+                        .unwrap_or_default()
+                        .contains("isn't linked to a report")
+            },
+            WAIT,
+        )
+        .await;
+    assert!(told.is_some(), "staff are told nothing was sent");
+    assert!(sent_count(&fake, STAFF) > staff_before);
+    assert_eq!(
+        sent_count(&fake, jane.id),
+        before + 1,
+        "nothing more to the client"
+    );
+}

@@ -38,6 +38,11 @@ fn who(client: &Client) -> String {
     }
 }
 
+/// Whether a line of a staff message is a client's words (quoted), not the bot's.
+pub fn is_client_line(line: &str) -> bool {
+    line.starts_with(QUOTE)
+}
+
 /// A client's words as quoted lines, clipped to `max_chars`.
 fn quoted(text: &str, max_chars: usize) -> String {
     clip(text, max_chars)

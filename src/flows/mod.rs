@@ -97,6 +97,28 @@ mod state {
     pub const CONFIRM_FORGET: &str = "confirm_forget";
 }
 
+/// The bot's message a staff member replied to, as Telegram quotes it in the reply.
+#[derive(Debug, Clone, Copy)]
+pub struct RepliedTo<'a> {
+    pub message_id: i64,
+    pub text: Option<&'a str>,
+}
+
+impl RepliedTo<'_> {
+    /// The report an alert names ("🔴 URGENT — report #12", "📷 Photo from … (report #12)").
+    /// Only the bot's own lines count: a client's quoted words could say "report #5" too.
+    fn report_number(&self) -> Option<i64> {
+        self.text?
+            .lines()
+            .filter(|line| !alerts::is_client_line(line))
+            .find_map(|line| {
+                let (_, after) = line.split_once("report #")?;
+                let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+    }
+}
+
 /// Everything a front end needs to run the conversations.
 #[derive(Clone)]
 pub struct Service {
@@ -646,16 +668,23 @@ impl Service {
         &self,
         staff: &Person,
         staff_message_id: i64,
-        reply_to_message_id: i64,
+        replied_to: RepliedTo<'_>,
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, FlowError> {
-        let Some(escalation) = self
+        let recorded = self
             .db
-            .escalation_by_staff_message(self.staff_chat, reply_to_message_id)
-            .await?
-        else {
-            return Ok(None);
+            .escalation_by_staff_message(self.staff_chat, replied_to.message_id)
+            .await?;
+        // A copy of an alert (Telegram sent it but its answer was lost, so it went again) is not recorded: the
+        // report is named in its text.
+        let escalation = match (recorded, replied_to.report_number()) {
+            (Some(escalation), _) => escalation,
+            (None, Some(number)) => match self.db.escalation(number).await? {
+                Some(escalation) => escalation,
+                None => return Ok(Some(texts::ESCALATION_GONE.into())),
+            },
+            (None, None) => return Ok(Some(texts::NOT_A_REPORT.into())),
         };
         let Some(client) = self.db.client(escalation.client_id).await? else {
             return Ok(Some(texts::ESCALATION_GONE.into()));
@@ -817,6 +846,32 @@ fn looks_like_a_date(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_of_an_alert_names_its_report_in_the_bots_own_lines_only() {
+        let alert = "🔴 URGENT — report #12\nClient: Jane\n[Mon 01 Dec 10:00]\n│ see report #5\nStatus: OPEN";
+        let replied = |text| RepliedTo {
+            message_id: 1,
+            text: Some(text),
+        };
+        assert_eq!(replied(alert).report_number(), Some(12));
+        assert_eq!(
+            replied("➕ Jane added at 10:00:\n│ about report #5").report_number(),
+            None
+        );
+        assert_eq!(
+            replied("📷 Photo from Jane (report #7):\n│ my cheek").report_number(),
+            Some(7)
+        );
+        assert_eq!(
+            RepliedTo {
+                message_id: 1,
+                text: None
+            }
+            .report_number(),
+            None
+        );
+    }
 
     #[test]
     fn command_names_ignore_case_arguments_and_the_bots_name() {

@@ -66,6 +66,17 @@ pub fn apology(clinic: &Clinic) -> String {
     )
 }
 
+/// Told in the staff chat when a staff action could not be done after several tries.
+pub fn staff_action_failed(error: &str) -> String {
+    format!(
+        "⚠️ That could not be done (tried several times): {error}. Nothing was changed or sent; please try again, \
+         or answer the client another way."
+    )
+}
+
+pub const NOT_A_REPORT: &str = "That message isn't linked to a report, so nothing was sent. To answer a client, \
+reply to the report's alert (it starts with the level and \"report #\").";
+
 /// Told to staff when a client's update could not be handled, because it may have held a report.
 pub fn update_set_aside(client_first_name: &str, chat_id: i64, error: &str) -> String {
     format!(

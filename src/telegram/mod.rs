@@ -8,7 +8,7 @@ pub use inbox::{Inbox, Webhook, on_webhook_call, poll};
 pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{ClientInput, Person, Say, Service, texts};
+use crate::flows::{ClientInput, Person, RepliedTo, Say, Service, texts};
 use crate::store::{InboxLog, MessageKind};
 use chrono::Utc;
 use futures::FutureExt;
@@ -192,6 +192,14 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let Some(chat) = update.chat().map(|chat| chat.id) else {
         return;
     };
+    if chat == app.staff_chat {
+        // A staff action (a button, a reply, a command) that could not be done must not look done.
+        let notice = texts::staff_action_failed(failure);
+        if let Err(e) = with_retries(|| bot.send_message(chat, notice.clone()).send()).await {
+            tracing::error!(error = %e, "could not tell staff an action failed");
+        }
+        return;
+    }
     if !chat.is_user() {
         return;
     }
@@ -349,8 +357,11 @@ async fn staff_message(
         return Ok(());
     };
     let is_command = text.starts_with('/');
-    let reply_to = msg.reply_to_message().map(|m| i64::from(m.id.0));
-    if !is_command && reply_to.is_none() {
+    // Only replies to the bot's own messages are answers to clients; staff talking among themselves are not.
+    let replied = msg
+        .reply_to_message()
+        .filter(|m| m.from.as_ref().is_some_and(|from| from.is_bot));
+    if !is_command && replied.is_none() {
         return Ok(());
     }
     if !is_staff(bot, app.staff_chat, user.id).await {
@@ -369,9 +380,12 @@ async fn staff_message(
     let answer = if is_command {
         app.service.on_staff_command(text, now).await?
     } else {
-        let reply_to = reply_to.unwrap_or_default();
+        let replied_to = RepliedTo {
+            message_id: replied.map_or(0, |m| i64::from(m.id.0)),
+            text: replied.and_then(|m| m.text().or(m.caption())),
+        };
         app.service
-            .on_staff_reply(&staff, i64::from(msg.id.0), reply_to, text, now)
+            .on_staff_reply(&staff, i64::from(msg.id.0), replied_to, text, now)
             .await?
     };
     receipt.mark_handled(app).await;
