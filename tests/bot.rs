@@ -1107,16 +1107,27 @@ async fn a_reply_to_a_copy_of_an_alert_still_reaches_the_client_and_other_replie
     fake.client_text(&jane, "theres pus coming out of my cheek");
     let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
     let alert_id = alert.response_message_id.expect("alert id");
-    // A copy: Telegram sent it but its answer was lost, so the bot never recorded this message id.
-    let forgotten = match &db.db {
-        aftercare::store::Db::Sqlite(pool) => sqlx::query("DELETE FROM alert_messages")
+    // A copy: Telegram sent it but its answer was lost, so the bot never recorded this message id. (The bot
+    // records it just after Telegram answers: wait for that, then forget it.)
+    let aftercare::store::Db::Sqlite(pool) = &db.db else {
+        panic!("SQLite scene");
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let forgotten = sqlx::query("DELETE FROM alert_messages")
             .execute(pool)
             .await
             .expect("delete")
-            .rows_affected(),
-        aftercare::store::Db::Postgres(_) => unreachable!("SQLite scene"),
-    };
-    assert!(forgotten >= 1);
+            .rows_affected();
+        if forgotten >= 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the alert was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let before = sent_count(&fake, jane.id);
     fake.staff_reply(STAFF, &nurse(), alert_id, "Hi Jane, please send a photo.");
     let relayed = &messages_to(&fake, jane.id, before, 1).await[0];
