@@ -108,6 +108,9 @@ impl Db {
             "postgres" | "postgresql" => Ok(Db::Postgres(
                 PgPoolOptions::new()
                     .max_connections(10)
+                    // When PostgreSQL is away, fail within seconds (not sqlx's 30 s): the client is then answered
+                    // from the intents alone, and the update waits in Telegram until the database is back.
+                    .acquire_timeout(Duration::from_secs(5))
                     .connect(url)
                     .await?,
             )),

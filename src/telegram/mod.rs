@@ -113,12 +113,7 @@ impl Receipt {
         if self.handled.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Err(e) = app
-            .service
-            .db
-            .finish_update(self.update_id, Utc::now())
-            .await
-        {
+        if let Err(e) = app.handled.finish(self.update_id).await {
             // Handled all the same; at worst it is handled again after a restart.
             tracing::error!(update = self.update_id, error = %e, "could not mark an update handled");
         }
