@@ -86,7 +86,10 @@ pub struct EvalArgs {
     pub min_routine_recall: f64,
     #[arg(long, default_value_t = 0.03)]
     pub max_false_alarms: f64,
-    #[arg(long, default_value_t = 0.92)]
+    /// Plain questions and normal reactions answered at `routine` (paging staff), at most.
+    #[arg(long, default_value_t = 0.03)]
+    pub max_staff_noise: f64,
+    #[arg(long, default_value_t = 0.95)]
     pub min_answers: f64,
     /// Write the report as JSON.
     #[arg(long)]
@@ -387,6 +390,7 @@ fn run_eval(engine: &Engine, args: &EvalArgs) -> ExitCode {
         urgent_recall: args.min_urgent_recall,
         routine_recall: args.min_routine_recall,
         max_false_alarms: args.max_false_alarms,
+        max_staff_noise: args.max_staff_noise,
         answers: args.min_answers,
     };
     let report = eval::score(engine, &cases, &floors);

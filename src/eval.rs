@@ -58,6 +58,8 @@ pub struct Floors {
     pub urgent_recall: f64,
     pub routine_recall: f64,
     pub max_false_alarms: f64,
+    /// Plain questions and normal reactions raised to `routine`: each one pages staff for nothing.
+    pub max_staff_noise: f64,
     pub answers: f64,
 }
 
@@ -69,7 +71,8 @@ impl Default for Floors {
             urgent_recall: 0.97,
             routine_recall: 0.90,
             max_false_alarms: 0.03,
-            answers: 0.92,
+            max_staff_noise: 0.03,
+            answers: 0.95,
         }
     }
 }
@@ -88,6 +91,11 @@ impl Ratio {
         } else {
             self.hits as f64 / self.total as f64
         }
+    }
+
+    /// For figures where hits are failures: an empty category has none.
+    pub fn rate(&self) -> f64 {
+        if self.total == 0 { 0.0 } else { self.value() }
     }
 }
 
@@ -111,6 +119,8 @@ pub struct Report {
     pub routine_recall: Ratio,
     /// Hits here are false alarms, out of the `none` cases.
     pub false_alarms: Ratio,
+    /// Hits here are `none` cases answered at `routine`, out of the `none` cases.
+    pub staff_noise: Ratio,
     pub answers: Ratio,
     pub misses: Vec<Miss>,
     /// Replies that tell the client to contact the clinic, sent at level `none`: the product never does this.
@@ -125,6 +135,7 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
     let mut urgent = Ratio { hits: 0, total: 0 };
     let mut routine = Ratio { hits: 0, total: 0 };
     let mut alarms = Ratio { hits: 0, total: 0 };
+    let mut noise = Ratio { hits: 0, total: 0 };
     let mut answers = Ratio { hits: 0, total: 0 };
     let mut misses = Vec::new();
     let mut disagreements = Vec::new();
@@ -167,9 +178,13 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
             }
             Level::None => {
                 alarms.total += 1;
+                noise.total += 1;
                 if got >= Level::Urgent && !case.accept.contains(&got) {
                     alarms.hits += 1;
                     miss("false alarm");
+                } else if got == Level::Routine && !case.accept.contains(&got) {
+                    noise.hits += 1;
+                    miss("staff noise");
                 }
             }
             Level::Urgent => {}
@@ -222,12 +237,13 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
         floors.routine_recall,
         true,
     );
-    let alarm_rate = if alarms.total == 0 {
-        0.0
-    } else {
-        alarms.value()
-    };
-    floor("false alarms", alarm_rate, floors.max_false_alarms, false);
+    floor(
+        "false alarms",
+        alarms.rate(),
+        floors.max_false_alarms,
+        false,
+    );
+    floor("staff noise", noise.rate(), floors.max_staff_noise, false);
     floor("answers", answers.value(), floors.answers, true);
     Report {
         cases: cases.len(),
@@ -235,6 +251,7 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
         urgent_recall: urgent,
         routine_recall: routine,
         false_alarms: alarms,
+        staff_noise: noise,
         answers,
         misses,
         disagreements,
@@ -244,14 +261,6 @@ pub fn score(engine: &Engine, cases: &[Case], floors: &Floors) -> Report {
 }
 
 impl Report {
-    pub fn false_alarm_rate(&self) -> f64 {
-        if self.false_alarms.total == 0 {
-            0.0
-        } else {
-            self.false_alarms.value()
-        }
-    }
-
     pub fn passed(&self) -> bool {
         self.failed_floors.is_empty()
     }
@@ -276,7 +285,8 @@ impl Report {
             &self.routine_recall,
             self.routine_recall.value(),
         );
-        out += &line("false alarms", &self.false_alarms, self.false_alarm_rate());
+        out += &line("false alarms", &self.false_alarms, self.false_alarms.rate());
+        out += &line("staff noise", &self.staff_noise, self.staff_noise.rate());
         out += &line("answers", &self.answers, self.answers.value());
         for m in &self.misses {
             out += &format!(
@@ -337,5 +347,6 @@ mod tests {
     fn empty_categories_meet_their_floor() {
         assert_eq!(Ratio { hits: 0, total: 0 }.value(), 1.0);
         assert_eq!(Ratio { hits: 1, total: 4 }.value(), 0.25);
+        assert_eq!(Ratio { hits: 0, total: 0 }.rate(), 0.0);
     }
 }

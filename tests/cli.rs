@@ -201,44 +201,95 @@ fn eval_shows_the_level_confusion_and_reply_level_disagreements() {
     assert_eq!(report["confusion"][2][2], 1, "{report}");
     assert_eq!(report["confusion"][1][0], 1, "{report}");
     assert_eq!(report["disagreements"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["staff_noise"]["total"], 0, "{report}");
+    let text = stdout(&aftercare(&["eval", path.to_str().expect("path")], ""));
+    assert!(text.contains("staff noise"), "{text}");
 }
 
 #[test]
 fn eval_meets_the_quality_bar_on_the_labelled_sets() {
-    // The bars: emergency recall, urgent recall, routine recall, false alarms (at most), answers.
-    const BARS: [&str; 5] = ["1.0", "0.97", "0.90", "0.03", "0.92"];
-    // The two newest blind sets are below the bars on emergency and urgent recall (third parties in an
-    // emergency, swelling told in pidgin, "swelling came back bigger"; see the README): they are kept at the
-    // figures they reached, so that what they measure cannot slip back unseen.
-    const BLIND7: [&str; 5] = ["0.96", "0.98", "0.92", "0.03", "0.95"];
-    const BLIND8: [&str; 5] = ["0.96", "0.95", "0.94", "0.03", "0.93"];
+    // Each set's floors: emergency recall, urgent recall, routine recall, false alarms (at most), staff noise
+    // (at most), answers. Sets below a bar are held at the figures they reached (see the README), so that what
+    // they measure cannot slip back unseen.
+    struct Floors {
+        emergency: &'static str,
+        urgent: &'static str,
+        routine: &'static str,
+        false_alarms: &'static str,
+        staff_noise: &'static str,
+        answers: &'static str,
+    }
+    const fn at(
+        emergency: &'static str,
+        urgent: &'static str,
+        routine: &'static str,
+        staff_noise: &'static str,
+        answers: &'static str,
+    ) -> Floors {
+        Floors {
+            emergency,
+            urgent,
+            routine,
+            false_alarms: "0.03",
+            staff_noise,
+            answers,
+        }
+    }
     for (file, floors) in [
-        ("tests/eval/clients.jsonl", BARS),
-        ("tests/eval/holdout.jsonl", BARS),
-        ("tests/eval/blind2.jsonl", BARS),
-        ("tests/eval/blind3.jsonl", BARS),
-        ("tests/eval/blind4.jsonl", BARS),
-        ("tests/eval/blind5.jsonl", BARS),
-        ("tests/eval/blind6.jsonl", BARS),
-        ("tests/eval/blind7.jsonl", BLIND7),
-        ("tests/eval/blind8.jsonl", BLIND8),
+        (
+            "tests/eval/clients.jsonl",
+            at("1.0", "0.97", "0.90", "0.09", "0.95"),
+        ),
+        (
+            "tests/eval/holdout.jsonl",
+            at("1.0", "0.97", "0.90", "0.10", "0.94"),
+        ),
+        (
+            "tests/eval/blind2.jsonl",
+            at("1.0", "0.97", "0.90", "0.13", "0.95"),
+        ),
+        (
+            "tests/eval/blind3.jsonl",
+            at("1.0", "0.97", "0.90", "0.08", "0.95"),
+        ),
+        (
+            "tests/eval/blind4.jsonl",
+            at("1.0", "0.97", "0.90", "0.08", "0.95"),
+        ),
+        (
+            "tests/eval/blind5.jsonl",
+            at("1.0", "0.97", "0.90", "0.08", "0.92"),
+        ),
+        (
+            "tests/eval/blind6.jsonl",
+            at("1.0", "0.97", "0.90", "0.13", "0.92"),
+        ),
+        (
+            "tests/eval/blind7.jsonl",
+            at("0.96", "0.98", "0.92", "0.05", "0.95"),
+        ),
+        (
+            "tests/eval/blind8.jsonl",
+            at("0.96", "0.95", "0.94", "0.10", "0.94"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
-        let [emergency, urgent, routine, false_alarms, answers] = floors;
         let out = aftercare(
             &[
                 "eval",
                 &path,
                 "--min-emergency-recall",
-                emergency,
+                floors.emergency,
                 "--min-urgent-recall",
-                urgent,
+                floors.urgent,
                 "--min-routine-recall",
-                routine,
+                floors.routine,
                 "--max-false-alarms",
-                false_alarms,
+                floors.false_alarms,
+                "--max-staff-noise",
+                floors.staff_noise,
                 "--min-answers",
-                answers,
+                floors.answers,
             ],
             "",
         );
@@ -255,6 +306,15 @@ fn eval_fails_when_a_floor_is_not_met_and_on_malformed_files() {
     let out = aftercare(&["eval", path.to_str().expect("path")], "");
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("FAILED: answers"));
+    // A request to be called is raised to routine: labelled none, it counts as staff noise.
+    std::fs::write(&path, "{\"id\": 1, \"text\": \"can someone call me back please\", \"day\": 2, \"level\": \"none\", \"accept\": [], \"reply\": []}\n").expect("write");
+    let out = aftercare(&["eval", path.to_str().expect("path")], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("FAILED: staff noise 1.000"),
+        "{}",
+        stdout(&out)
+    );
     std::fs::write(&path, "{\"id\": 1, \"text\": \"x\"\n").expect("write");
     let out = aftercare(&["eval", path.to_str().expect("path")], "");
     assert_eq!(out.status.code(), Some(2));

@@ -589,19 +589,36 @@ impl ContextRules {
                     "typing" | "here"
                 ] | ["on", "behalf"]
                     | ["writing", "for"]
-                    | [
-                        "her" | "his",
-                        "needling" | "microneedling" | "treatment" | "session" | "procedure"
-                    ]
             )
         });
+        // "her facial needling", "his first session": the treatment is the other person's.
+        let their_treatment = words.iter().enumerate().any(|(i, w)| {
+            matches!(*w, "her" | "his" | "their")
+                && words[i + 1..words.len().min(i + 4)].iter().any(|t| {
+                    matches!(
+                        *t,
+                        "needling" | "microneedling" | "treatment" | "session" | "procedure"
+                    )
+                })
+        });
+        // "her lips are swelling after applying the serum": a reaction to the aftercare product.
+        let product_reaction = |sentence: &[&str]| {
+            sentence.windows(3).any(|w| {
+                w[0] == "after"
+                    && matches!(w[1], "applying" | "using" | "putting" | "she" | "he")
+                    && sentence.iter().any(|x| {
+                        matches!(*x, "serum" | "cream" | "product" | "gel" | "balm" | "mask")
+                    })
+            })
+        };
         proxy_marker
+            || their_treatment
             || words
                 .split(|w| matches!(*w, "." | "?" | "!" | ";"))
                 .any(|sentence| {
                     sentence.iter().any(|w| {
                         matches!(*w, "she" | "he" | "shes" | "hes") || OTHER_PERSON.contains(w)
-                    }) && treated(sentence)
+                    }) && (treated(sentence) || product_reaction(sentence))
                         && !sentence.windows(2).any(|p| {
                             p == ["not", "had"] || p == ["hasnt", "had"] || p == ["nothing", "done"]
                         })
@@ -618,16 +635,26 @@ impl ContextRules {
         if conditional(words, first) {
             return (Qualifier::Hypothetical, Some("if … would"));
         }
-        if let Some(found) = self.scan_before(words, first) {
-            return found;
+        let found = self
+            .scan_before(words, first)
+            .or_else(|| self.scan_after(words, last))
+            .or_else(|| {
+                self.resolved_after(words, last)
+                    .map(|phrase| (Qualifier::Historical, Some(phrase)))
+            });
+        match found {
+            // "a rash on day 4 that went away, now it's coming back": it is here again.
+            Some((Qualifier::Historical, _)) if recurs_after(words, last) => {
+                (Qualifier::Affirmed, None)
+            }
+            Some((Qualifier::Negated, Some(trigger)))
+                if NEGATION_AFTER.contains(&trigger) && recurs_after(words, last) =>
+            {
+                (Qualifier::Affirmed, None)
+            }
+            Some(found) => found,
+            None => (Qualifier::Affirmed, None),
         }
-        if let Some(found) = self.scan_after(words, last) {
-            return found;
-        }
-        if let Some(phrase) = self.resolved_after(words, last) {
-            return (Qualifier::Historical, Some(phrase));
-        }
-        (Qualifier::Affirmed, None)
     }
 
     fn scan_before(
@@ -772,6 +799,38 @@ impl ContextRules {
         }
         None
     }
+}
+
+/// Phrases saying that something which had gone is here again.
+const RECURRENCE: &[&[&str]] = &[
+    &["coming", "back"],
+    &["come", "back"],
+    &["came", "back"],
+    &["back", "again"],
+    &["its", "back"],
+    &["is", "back"],
+    &["are", "back"],
+    &["theyre", "back"],
+    &["returned"],
+    &["returning"],
+    &["started", "again"],
+    &["starting", "again"],
+    &["flaring", "again"],
+    &["flared", "again"],
+    &["flared", "up", "again"],
+];
+
+/// Whether the message says, after the finding, that it came back ("but now it's coming back"), not
+/// negated ("it hasn't come back").
+fn recurs_after(words: &[&str], last: usize) -> bool {
+    (last + 1..words.len()).any(|position| {
+        RECURRENCE
+            .iter()
+            .any(|phrase| words[position..].starts_with(phrase))
+            && !words[position.saturating_sub(2)..position]
+                .iter()
+                .any(|w| VERB_NEGATIONS.contains(w) || matches!(*w, "not" | "no" | "never"))
+    })
 }
 
 /// How many words at the start of `words` say that something went by itself ("by itself", "on its own").
@@ -940,6 +999,38 @@ mod tests {
             qualify("burning feeling hasnt gone away", "burning"),
             Qualifier::Affirmed
         );
+    }
+
+    #[test]
+    fn what_went_away_and_came_back_is_here() {
+        assert_eq!(
+            qualify(
+                "i had a rash on day 4 which went away , now its coming back",
+                "rash"
+            ),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("the rash went away and hasnt come back", "rash"),
+            Qualifier::Negated
+        );
+    }
+
+    #[test]
+    fn someone_writing_for_the_treated_person() {
+        let rules = ContextRules::default();
+        let writes_for = |message: &str| {
+            let normalizer = Normalizer::new(&[], "", Default::default());
+            let text = normalizer.normalize(message);
+            let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+            rules.writes_for_the_client(&words)
+        };
+        assert!(writes_for("mum collapsed after her facial needling"));
+        assert!(writes_for(
+            "my wife is struggling to breathe and her lips are swelling after applying the serum"
+        ));
+        assert!(!writes_for("my husband has a fever, can i still come in"));
+        assert!(!writes_for("mum fainted last year"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub struct DayPhrases {
     ordinal_day: Regex,
     amount_ago: Regex,
     and_a_half: Regex,
+    weeks_and_days: Regex,
     today_phrase: Regex,
     yesterday: Regex,
     treatment_words: Regex,
@@ -32,6 +33,9 @@ impl Default for DayPhrases {
             )),
             and_a_half: compile(&format!(
                 r"\b(?:(in|wait|another|next|every|for) )?(?:{NUMBER} (weeks?|days?|months?) and a (?:half|bit)|{NUMBER} and a (?:half|bit) (weeks?|days?|months?))\b"
+            )),
+            weeks_and_days: compile(&format!(
+                r"\b(?:(in|wait|another|next|every) )?{NUMBER} (weeks?|wks?|months?) and {NUMBER} (days?|weeks?|wks?)\b"
             )),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
@@ -131,6 +135,23 @@ impl DayPhrases {
                 1
             };
             return Some((n * unit_days + unit_days / 2, c[0].to_string()));
+        }
+        // "two weeks and two days": the past unless it is a wait or a plan.
+        if let Some(c) = self.weeks_and_days.captures(text)
+            && c.get(1).is_none()
+        {
+            let days_in = |unit: &str| {
+                if unit.starts_with('m') {
+                    30
+                } else if unit.starts_with('w') {
+                    7
+                } else {
+                    1
+                }
+            };
+            let total =
+                number_value(&c[2])? * days_in(&c[3]) + number_value(&c[4])? * days_in(&c[5]);
+            return Some((total, c[0].to_string()));
         }
         if let Some(c) = self.ordinal_day.captures(text) {
             let word = c.get(1).or(c.get(2))?.as_str();
@@ -239,6 +260,8 @@ mod tests {
         assert_eq!(day("red for two weeks"), Some(14));
         assert_eq!(day("48 hours later still swollen"), Some(2));
         assert_eq!(day("a couple of days ago"), Some(2));
+        assert_eq!(day("still flaking , two weeks and two days"), Some(16));
+        assert_eq!(day("can i book in 2 weeks and 3 days"), None);
     }
 
     #[test]
