@@ -269,3 +269,55 @@ fn weekday_names_are_not_corrected_into_other_days() {
         t.why
     );
 }
+
+#[test]
+fn an_emergency_of_any_cause_happening_now_to_anyone_is_an_emergency() {
+    let e = engine();
+    for text in [
+        "my husband has crushing pain in his chest going into his left arm",
+        "my mother face fall one side and she cannot lift her arm",
+        "my daughter is having a fit on the floor and not answering me",
+        "my partner is wheezing and his lips are swelling",
+        "when he moves his eye it hurts and he is seeing two of everything",
+    ] {
+        let t = e.analyse(text, None, None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+        assert!(
+            t.reply.starts_with("⚠️ Please call 112"),
+            "{text:?}: {}",
+            t.reply
+        );
+    }
+}
+
+#[test]
+fn someone_elses_past_reaction_is_not_a_report() {
+    let e = engine();
+    for text in [
+        "my sister had needling last year and she got a big cold sore after, will it happen to me?",
+        "a friend said she ended up in A&E with a swollen throat after hers, can that happen?",
+    ] {
+        let t = e.analyse(text, None, None);
+        assert!(t.escalation < Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+    // Written for the client, who is named only as family: it is the client's report.
+    let t = e.analyse(
+        "my wife's rash is spreading fast and her lips look a bit puffy",
+        Some(2),
+        None,
+    );
+    assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+}
+
+#[test]
+fn a_question_answered_with_advice_pages_nobody() {
+    let e = engine();
+    for (text, day) in [
+        ("when can i get my brows threaded", Some(3)),
+        ("can i take ibuprofen for the soreness", Some(0)),
+        ("how long before i could get laser hair removal?", None),
+    ] {
+        let t = e.analyse(text, day, None);
+        assert_eq!(t.escalation, Level::None, "{text:?}: {:#?}", t.why);
+    }
+}

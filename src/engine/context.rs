@@ -4,6 +4,13 @@
 
 use rustc_hash::FxHashMap;
 
+/// Whether whose finding it is matters: an emergency happening now counts whoever it happens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Person {
+    Matters,
+    Anyone,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Qualifier {
     Affirmed,
@@ -558,6 +565,35 @@ impl ContextRules {
         IN_GENERAL_AT_END.iter().copied().find(|p| has(p, tail))
     }
 
+    /// "my sister had needling last year … will it happen to me?", "a friend said she ended up in A&E":
+    /// someone else's experience, over or told at second hand, asked about for the client's own sake.
+    pub fn about_someone_elses_past(&self, words: &[&str]) -> bool {
+        words.windows(2).any(|pair| {
+            matches!(
+                pair,
+                ["last", "year" | "time" | "summer" | "month"]
+                    | [
+                        "years" | "year" | "months" | "month" | "while" | "ages",
+                        "ago"
+                    ]
+                    | ["happen" | "happens", _]
+                    | ["happened", "to"]
+                    | ["said", "she" | "he" | "her" | "his" | "they"]
+                    | ["ended", "up"]
+            )
+        })
+    }
+
+    /// Whether "she" or "he" comes before the finding at `first` in its sentence: in a message about someone
+    /// else's past ("my sister had needling last year and she got a cold sore"), the finding is theirs.
+    pub fn third_person_before(&self, words: &[&str], first: usize) -> bool {
+        words[..first]
+            .iter()
+            .rev()
+            .take_while(|w| !matches!(**w, "." | "?" | "!" | ";"))
+            .any(|w| matches!(*w, "she" | "he" | "shes" | "hes"))
+    }
+
     /// Someone writing for the client: "my wife had it done yesterday and she has a temperature". Then a
     /// finding near "wife" or "she" is the client's own.
     pub fn writes_for_the_client(&self, words: &[&str]) -> bool {
@@ -589,8 +625,27 @@ impl ContextRules {
                     "typing" | "here"
                 ] | ["on", "behalf"]
                     | ["writing", "for"]
+                    | ["messaging", "for"]
+                    | ["texting", "for"]
+                    | ["asked", "me"]
+                    | ["wants", "to"]
+                    | ["is", "asking"]
+                    | ["asking", "if" | "whether" | "me"]
+                    | ["wanted", "me"]
+                    | ["asks", "if" | "whether"]
+                    | [
+                        "says",
+                        "she" | "he" | "her" | "his" | "its" | "it" | "shes" | "hes"
+                    ]
             )
         });
+        // "my wife's rash is spreading and her lips look puffy": only someone close is named and the writer
+        // never speaks of themselves, so the person named is the one treated.
+        let only_about_them = words.iter().any(|w| CLOSE_PERSON.contains(w))
+            && words.iter().enumerate().all(|(i, w)| {
+                !FIRST_PERSON.contains(w)
+                    || (*w == "my" && words.get(i + 1).is_some_and(|n| CLOSE_PERSON.contains(n)))
+            });
         // "her facial needling", "his first session": the treatment is the other person's.
         let their_treatment = words.iter().enumerate().any(|(i, w)| {
             matches!(*w, "her" | "his" | "their")
@@ -611,18 +666,24 @@ impl ContextRules {
                     })
             })
         };
+        let someone_elses_past = self.about_someone_elses_past(words);
         proxy_marker
-            || their_treatment
-            || words
-                .split(|w| matches!(*w, "." | "?" | "!" | ";"))
-                .any(|sentence| {
-                    sentence.iter().any(|w| {
-                        matches!(*w, "she" | "he" | "shes" | "hes") || OTHER_PERSON.contains(w)
-                    }) && (treated(sentence) || product_reaction(sentence))
-                        && !sentence.windows(2).any(|p| {
-                            p == ["not", "had"] || p == ["hasnt", "had"] || p == ["nothing", "done"]
-                        })
-                })
+            || only_about_them && !someone_elses_past
+            || !someone_elses_past
+                && (their_treatment
+                    || words
+                        .split(|w| matches!(*w, "." | "?" | "!" | ";"))
+                        .any(|sentence| {
+                            sentence.iter().any(|w| {
+                                matches!(*w, "she" | "he" | "shes" | "hes")
+                                    || OTHER_PERSON.contains(w)
+                            }) && (treated(sentence) || product_reaction(sentence))
+                                && !sentence.windows(2).any(|p| {
+                                    p == ["not", "had"]
+                                        || p == ["hasnt", "had"]
+                                        || p == ["nothing", "done"]
+                                })
+                        }))
     }
 
     /// Qualifies the finding that spans tokens `first..=last` of `words` (the message's tokens).
@@ -632,11 +693,32 @@ impl ContextRules {
         first: usize,
         last: usize,
     ) -> (Qualifier, Option<&'static str>) {
+        self.qualify_as(words, first, last, Person::Matters)
+    }
+
+    /// Qualifies a finding that matters whoever it happens to ("my husband has crushing chest pain"): only
+    /// negation, the past and hypotheticals take it back, never that it is someone else's.
+    pub fn qualify_for_anyone(
+        &self,
+        words: &[&str],
+        first: usize,
+        last: usize,
+    ) -> (Qualifier, Option<&'static str>) {
+        self.qualify_as(words, first, last, Person::Anyone)
+    }
+
+    fn qualify_as(
+        &self,
+        words: &[&str],
+        first: usize,
+        last: usize,
+        person: Person,
+    ) -> (Qualifier, Option<&'static str>) {
         if conditional(words, first) {
             return (Qualifier::Hypothetical, Some("if … would"));
         }
         let found = self
-            .scan_before(words, first)
+            .scan_before(words, first, person)
             .or_else(|| self.scan_after(words, last))
             .or_else(|| {
                 self.resolved_after(words, last)
@@ -661,6 +743,7 @@ impl ContextRules {
         &self,
         words: &[&str],
         first: usize,
+        person: Person,
     ) -> Option<(Qualifier, Option<&'static str>)> {
         let mut distance = 0;
         let mut end = first; // exclusive end of the candidate trigger
@@ -695,7 +778,8 @@ impl ContextRules {
                         continue;
                     }
                     Trigger::Qualifies(Qualifier::OtherPerson)
-                        if words[end..first].iter().any(|w| FIRST_PERSON.contains(w)) =>
+                        if person == Person::Anyone
+                            || words[end..first].iter().any(|w| FIRST_PERSON.contains(w)) =>
                     {
                         continue;
                     }
@@ -929,6 +1013,42 @@ fn contains_phrase(words: &[&str], phrase: &str) -> bool {
             })
     })
 }
+
+/// The people a client may write for: family and partners (not friends or colleagues, who have clinics of
+/// their own).
+const CLOSE_PERSON: &[&str] = &[
+    "mum",
+    "mom",
+    "mother",
+    "mums",
+    "moms",
+    "dad",
+    "father",
+    "dads",
+    "wife",
+    "wifes",
+    "husband",
+    "husbands",
+    "hubby",
+    "partner",
+    "partners",
+    "daughter",
+    "daughters",
+    "son",
+    "sons",
+    "sister",
+    "brother",
+    "grandma",
+    "gran",
+    "nan",
+    "nana",
+    "granddaughter",
+    "grandson",
+    "boyfriend",
+    "girlfriend",
+    "child",
+    "kid",
+];
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];
 

@@ -63,6 +63,7 @@ struct CompiledFlag {
     unless_mild: bool,
     even_if_past: bool,
     request: bool,
+    whoever: bool,
 }
 
 struct Messages {
@@ -316,6 +317,7 @@ impl Engine {
                     unless_mild: f.unless_mild,
                     even_if_past: f.even_if_past,
                     request: f.request,
+                    whoever: f.whoever,
                 });
                 for pattern in &f.patterns {
                     flag_of_pattern.push(flag_index);
@@ -688,11 +690,24 @@ impl Engine {
         let mut found = FoundFlags::default();
         let in_general = self.context.asks_in_general(words);
         let for_the_client = self.context.writes_for_the_client(words);
+        let someone_elses_past = self.context.about_someone_elses_past(words);
         let qualify = |first: usize, last: usize| match (
             self.context.qualify(words, first, last),
             &in_general,
         ) {
-            ((Qualifier::OtherPerson, _), None) if for_the_client => (Qualifier::Affirmed, None),
+            // Written for the client: the person named is the client, so only the past, a negation or a
+            // hypothetical takes the finding back.
+            ((Qualifier::OtherPerson, _), None) if for_the_client => {
+                self.context.qualify_for_anyone(words, first, last)
+            }
+            ((Qualifier::Affirmed, _), _)
+                if someone_elses_past && self.context.third_person_before(words, first) =>
+            {
+                (
+                    Qualifier::OtherPerson,
+                    Some("she or he, about someone else's past"),
+                )
+            }
             ((Qualifier::Affirmed, _), Some(marker)) => (Qualifier::Hypothetical, Some(*marker)),
             (q, _) => q,
         };
@@ -745,6 +760,9 @@ impl Engine {
                 let first = text.token_at(matched.start());
                 let last = text.token_at(matched.end().saturating_sub(1)).max(first);
                 let (qualifier, trigger) = match qualify(first, last) {
+                    (Qualifier::OtherPerson, _) if flag.whoever && !someone_elses_past => {
+                        self.context.qualify_for_anyone(words, first, last)
+                    }
                     (Qualifier::Historical, _) if flag.even_if_past => (Qualifier::Affirmed, None),
                     (q, _) if flag.request && q != Qualifier::Negated => {
                         (Qualifier::Affirmed, None)
@@ -814,7 +832,15 @@ impl Engine {
                                 .filter(|((first, last), _, _)| *first >= from && *last <= to)
                                 .filter(|(span, qualifier, _)| {
                                     let counts = *qualifier == Qualifier::Affirmed
-                                        || (flag.request && *qualifier != Qualifier::Negated);
+                                        || (flag.request && *qualifier != Qualifier::Negated)
+                                        || (flag.whoever
+                                            && !someone_elses_past
+                                            && *qualifier == Qualifier::OtherPerson
+                                            && self
+                                                .context
+                                                .qualify_for_anyone(words, span.0, span.1)
+                                                .0
+                                                == Qualifier::Affirmed);
                                     if !counts {
                                         not_counted.get_or_insert((*qualifier, *span));
                                     }

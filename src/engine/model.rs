@@ -155,6 +155,10 @@ pub struct RedFlagSpec {
     /// question form, "someone", or a message that otherwise asks in general.
     #[serde(default)]
     pub request: bool,
+    /// An emergency happening now counts whoever it happens to ("my husband has crushing chest pain"):
+    /// that it is someone else's does not take it back (negation, the past and hypotheticals still do).
+    #[serde(default)]
+    pub whoever: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -81,10 +81,13 @@ pub fn decide(evidence: &Evidence) -> (Level, Option<String>) {
     (level, why)
 }
 
-/// Whether an answer tells the client, unconditionally, to contact the clinic or be seen: such a reply
-/// never goes out at level `none`. "If it spreads, call us" is advice, not an instruction.
+/// Whether an answer tells the client, unconditionally, to be seen or to contact the clinic today: such a reply
+/// never goes out at level `none`. Advice is not a report: "if it spreads, call us" is a condition, and "check
+/// with the clinic before you book" points to the clinic without saying it cannot wait.
 pub struct ContactInstruction {
     contact: Regex,
+    soon: Regex,
+    seen: Regex,
     condition: Regex,
 }
 
@@ -92,7 +95,15 @@ impl Default for ContactInstruction {
     fn default() -> Self {
         ContactInstruction {
             contact: Regex::new(
-                r"(?i)\b(call|ring|phone|contact|message|text|check with|speak to|speak with|talk to|talk with|ask)\b[^.;]*?(\{clinic_phone\}|\{clinic_name\}|\bclinic\b|\bus\b|\bnurse\b)|\b(be|get (it|this)|have (it|this)) (seen|checked|looked at)\b|\bsend (us )?(a )?(photo|picture)",
+                r"(?i)\b(call|ring|phone|contact|message|text|check with|speak to|speak with|talk to|talk with|ask)\b[^.;]*?(\{clinic_phone\}|\{clinic_name\}|\bclinic\b|\bus\b|\bnurse\b)",
+            )
+            .expect("static regex"),
+            soon: Regex::new(
+                r"(?i)\b(today|tonight|now|straight away|right away|as soon as|asap|immediately|urgently|same day|without delay|this morning|this afternoon)\b",
+            )
+            .expect("static regex"),
+            seen: Regex::new(
+                r"(?i)\b(be|get (it|this|them)|have (it|this|them)) (seen|checked|looked at)\b|\bsend (us |them |the clinic )?(a |an )?(\w+ )?(photo|picture)|\b(would like|needs?|wants?) to see (it|this|them|you)\b",
             )
             .expect("static regex"),
             condition: Regex::new(
@@ -106,11 +117,18 @@ impl Default for ContactInstruction {
 impl ContactInstruction {
     /// Judged on the answer as written in the intent file (placeholders not yet filled in).
     pub fn in_text(&self, text: &str) -> bool {
-        text.split(['.', '!', '?', '\n'])
-            .any(|sentence| match self.contact.find(sentence) {
-                Some(found) => !self.condition.is_match(&sentence[..found.start()]),
-                None => false,
-            })
+        text.split(['.', '!', '?', '\n']).any(|sentence| {
+            let unconditional = |at: usize| !self.condition.is_match(&sentence[..at]);
+            let call_soon = self
+                .contact
+                .find(sentence)
+                .is_some_and(|found| self.soon.is_match(sentence) && unconditional(found.start()));
+            let be_seen = self
+                .seen
+                .find(sentence)
+                .is_some_and(|found| unconditional(found.start()));
+            call_soon || be_seen
+        })
     }
 }
 
@@ -179,7 +197,11 @@ mod tests {
         assert!(!c.in_text("If it spreads, call the clinic on {clinic_phone}."));
         assert!(!c.in_text("Redness is normal for 2-3 days."));
         assert!(!c.in_text("Should it last beyond a week, ring us."));
-        assert!(c.in_text("Please check with them on {clinic_phone} before you book."));
+        // Pointing to the clinic is advice; only "today", "now" or "be seen" make it an instruction.
+        assert!(!c.in_text("Please check with them on {clinic_phone} before you book."));
+        assert!(c.in_text("Please send us a photo."));
+        assert!(c.in_text("The clinic would like to see it."));
+        assert!(c.in_text("Call {clinic_phone} straight away."));
         assert!(!c.in_text("If you're unsure, ask the clinic on {clinic_phone}."));
     }
 }
