@@ -11,6 +11,8 @@ pub struct DayPhrases {
     amount_ago: Regex,
     and_a_half: Regex,
     weeks_and_days: Regex,
+    calendar_day: Regex,
+    calendar_today: Regex,
     today_phrase: Regex,
     yesterday: Regex,
     treatment_words: Regex,
@@ -37,6 +39,13 @@ impl Default for DayPhrases {
             weeks_and_days: compile(&format!(
                 r"\b(?:(in|wait|another|next|every) )?{NUMBER} (weeks?|wks?|months?) and {NUMBER} (days?|weeks?|wks?)\b"
             )),
+            // "on the 3rd", "the 3rd of december": a day of the month, not "the 3rd day" or "my 3rd session".
+            calendar_day: compile(
+                r"\b(?:on |the )(\d{1,2})(?:st|nd|rd|th)\b(?: (?:of )?(?:this month|last month|january|february|march|april|may|june|july|august|september|october|november|december))?(?: (day|days|session|sessions|treatment|week|weeks|time|appointment|one))?",
+            ),
+            calendar_today: compile(
+                r"\b(?:today is|todays|today its|today s|today|its|it is) (?:the )?(\d{1,2})(?:st|nd|rd|th)\b(?: today)?",
+            ),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
             ),
@@ -194,6 +203,11 @@ impl DayPhrases {
         }
         // "yesterday" and "today" only date the treatment when the sentence is about it.
         for sentence in text.split(['.', '?', '!', ';']) {
+            let about_treatment =
+                self.treatment_words.is_match(sentence) || sentence.contains("done on");
+            if about_treatment && let Some(found) = self.calendar(sentence, text, today) {
+                return Some(found);
+            }
             // "hotter today than the day i had it done" compares with the treatment day, it does not date it.
             if !self.treatment_words.is_match(sentence) || sentence.split(' ').any(|w| w == "than")
             {
@@ -218,12 +232,68 @@ impl DayPhrases {
     }
 }
 
+impl DayPhrases {
+    /// "done on the 3rd, today's the 12th": the treatment's day of the month against today's, told in the
+    /// message or known from the calendar.
+    fn calendar(
+        &self,
+        sentence: &str,
+        text: &str,
+        today: Option<NaiveDate>,
+    ) -> Option<(u32, String)> {
+        let treated = self
+            .calendar_day
+            .captures_iter(sentence)
+            .find(|c| c.get(2).is_none())?;
+        let treated_on: u32 = treated[1].parse().ok().filter(|d| (1..=31).contains(d))?;
+        let told_today = self
+            .calendar_today
+            .captures_iter(text)
+            .filter_map(|c| c[1].parse::<u32>().ok())
+            .find(|&d| (1..=31).contains(&d) && d != treated_on);
+        let days = match (told_today, today) {
+            (Some(now), _) if now >= treated_on => now - treated_on,
+            // Across the end of a month: the month's length when the calendar says it.
+            (Some(now), Some(today)) => {
+                let previous = today.with_day(1)?.pred_opt()?;
+                previous.day() - treated_on + now
+            }
+            (Some(now), None) => 30 - treated_on.min(30) + now,
+            (None, Some(today)) => {
+                let date = if treated_on <= today.day() {
+                    today.with_day(treated_on)?
+                } else {
+                    today.with_day(1)?.pred_opt()?.with_day(treated_on)?
+                };
+                u32::try_from((today - date).num_days()).ok()?
+            }
+            (None, None) => return None,
+        };
+        Some((days, treated[0].to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn day(text: &str) -> Option<u32> {
         DayPhrases::default().find(text, None).map(|(d, _)| d)
+    }
+
+    #[test]
+    fn a_day_of_the_month_against_today() {
+        assert_eq!(day("had it done on the 3rd, todays the 12th"), Some(9));
+        assert_eq!(
+            day("done on the 3rd , todays the 12th and still peeling"),
+            Some(9)
+        );
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4);
+        let on = |text: &str| DayPhrases::default().find(text, today).map(|(d, _)| d);
+        assert_eq!(on("my treatment was on the 1st and its still red"), Some(3));
+        assert_eq!(on("had my session on the 28th, still peeling"), Some(6));
+        assert_eq!(on("my 3rd session was great"), None);
+        assert_eq!(day("had my treatment on the 3rd"), None);
     }
 
     #[test]
