@@ -321,3 +321,24 @@ fn a_question_answered_with_advice_pages_nobody() {
         assert_eq!(t.escalation, Level::None, "{text:?}: {:#?}", t.why);
     }
 }
+
+#[test]
+fn everyday_words_are_not_read_as_findings() {
+    let e = engine();
+    for (text, intent) in [
+        (
+            "i have hay fever, can i take my antihistamine",
+            "itching-mild",
+        ),
+        ("is tweezing ok", "waxing-threading"),
+        ("can i take a tablet for my headache", "pain-relief"),
+        (
+            "i coach netball, can i still do training tonight",
+            "exercise",
+        ),
+    ] {
+        let t = e.analyse(text, Some(2), None);
+        assert_eq!(t.escalation, Level::None, "{text:?}: {:#?}", t.why);
+        assert_eq!(t.intent.as_deref(), Some(intent), "{text:?}");
+    }
+}
