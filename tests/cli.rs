@@ -276,6 +276,10 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind9.jsonl",
             at("1.0", "0.96", "0.90", "0.03", "0.96"),
         ),
+        (
+            "tests/eval/blind10.jsonl",
+            at("0.97", "0.95", "0.95", "0.03", "0.97"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(
