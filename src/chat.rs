@@ -2,7 +2,7 @@
 //! terminal. It is a second adapter over `flows`; what would go to the clinic's staff chat is printed too.
 
 use crate::delivery::{self, Buttons, Messenger, SendError};
-use crate::flows::{ClientInput, Person, Say, Service};
+use crate::flows::{ClientInput, Person, Say, Service, State};
 use chrono::{Duration, Utc};
 use std::sync::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -200,7 +200,7 @@ async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {
     let now = Utc::now();
     let date = service.today(now) - Duration::days(days.into());
     service.db.add_treatment(client.id, date, now).await?;
-    service.db.set_state(client.id, "ready").await?;
+    service.db.set_state(client.id, State::Ready).await?;
     println!("ok: treatment on {date} (day {days})");
     Ok(())
 }

@@ -4,7 +4,8 @@ mod support;
 
 use aftercare::store::{
     AlertKind, Client, Db, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
-    NewOutbox, ReceivedUpdate, StoreError, StoredMessage, Transition, TriageRecord,
+    NewOutbox, OutboxKind, ReceivedUpdate, State, StoreError, StoredMessage, Transition,
+    TriageRecord,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -91,13 +92,13 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
     assert_eq!(created.username.as_deref(), Some("anna_k"));
     assert_eq!(created.consent, None);
     assert_eq!(created.consent_at, None);
-    assert_eq!(created.state, "new");
+    assert_eq!(created.state, State::New);
     assert_eq!((created.created_at, created.updated_at), (at(0), at(0)));
 
     db.set_consent(created.id, true, at(1))
         .await
         .expect("consent");
-    db.set_state(created.id, "awaiting_treatment_date")
+    db.set_state(created.id, State::AwaitingDate)
         .await
         .expect("state");
 
@@ -112,7 +113,8 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
     assert_eq!(updated.consent, Some(true), "an upsert keeps consent");
     assert_eq!(updated.consent_at, Some(at(1)));
     assert_eq!(
-        updated.state, "awaiting_treatment_date",
+        updated.state,
+        State::AwaitingDate,
         "an upsert keeps the dialogue state"
     );
     assert_eq!((updated.created_at, updated.updated_at), (at(0), at(2)));
@@ -145,7 +147,7 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
         (Some(false), Some(at(3)))
     );
 
-    let missing = db.set_state(created.id + 1000, "x").await;
+    let missing = db.set_state(created.id + 1000, State::Ready).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { what: "client", .. })),
         "{missing:?}"
@@ -950,7 +952,7 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
 async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     let client = add_client(db, 1).await;
     let reply = |key: Option<&str>, minute| NewOutbox {
-        kind: "client_reply".to_owned(),
+        kind: OutboxKind::Client,
         chat_id: client.chat_id,
         escalation_id: None,
         client_id: Some(client.id),
@@ -998,7 +1000,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     assert_eq!(due_ids(2, 2).await, [first, second]);
 
     let item = db.due_outbox(at(2), 1).await.expect("due").remove(0);
-    assert_eq!(item.kind, "client_reply");
+    assert_eq!(item.kind, Some(OutboxKind::Client));
     assert_eq!(
         (item.chat_id, item.client_id, item.escalation_id),
         (client.chat_id, Some(client.id), None)
@@ -1380,7 +1382,7 @@ fn stored_form(message: NewMessage, id: i64) -> StoredMessage {
 
 fn staff_alert(dedupe_key: &str, at: DateTime<Utc>) -> NewOutbox {
     NewOutbox {
-        kind: "staff_alert".to_owned(),
+        kind: OutboxKind::Alert,
         chat_id: STAFF_CHAT,
         escalation_id: None,
         client_id: None,

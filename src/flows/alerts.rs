@@ -308,7 +308,7 @@ mod tests {
             username: None,
             consent: Some(true),
             consent_at: Some(at()),
-            state: "ready".into(),
+            state: crate::store::State::Ready,
             created_at: at(),
             updated_at: at(),
         }

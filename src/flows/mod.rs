@@ -11,6 +11,7 @@ use crate::store::{
     Client, ClientTurn, Db, Direction, EscalationStatus, MessageKind, MessageLog, NewMessage,
     NewOutbox, StoreError, Transition, TriageRecord,
 };
+pub use crate::store::{OutboxKind, State};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
 
@@ -73,28 +74,10 @@ impl Say {
     }
 }
 
-/// Outbox kinds: what the delivery worker sends.
-pub mod outbox_kind {
-    pub const ALERT: &str = "alert";
-    pub const REMINDER: &str = "reminder";
-    pub const FOLLOWUP: &str = "followup";
-    pub const PHOTO: &str = "photo";
-    pub const ALERT_UPDATE: &str = "alert_update";
-    pub const CLIENT: &str = "client";
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("storage: {0}")]
     Store(#[from] StoreError),
-}
-
-mod state {
-    pub const NEW: &str = "new";
-    pub const AWAITING_CONSENT: &str = "awaiting_consent";
-    pub const AWAITING_DATE: &str = "awaiting_date";
-    pub const READY: &str = "ready";
-    pub const CONFIRM_FORGET: &str = "confirm_forget";
 }
 
 /// The bot's message a staff member replied to, as Telegram quotes it in the reply.
@@ -253,32 +236,28 @@ impl Service {
         let says = match command.as_str() {
             "/start" => {
                 if client.consent == Some(true) {
-                    self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                    self.db.set_state(client.id, State::AwaitingDate).await?;
                     vec![
                         Say::text(texts::welcome_back(&client.first_name)),
                         self.ask_date(),
                     ]
                 } else {
-                    self.db
-                        .set_state(client.id, state::AWAITING_CONSENT)
-                        .await?;
+                    self.db.set_state(client.id, State::AwaitingConsent).await?;
                     vec![self.welcome(client)]
                 }
             }
             "/help" => vec![Say::text(texts::help(&self.clinic.clinic))],
             "/treatment" => {
                 if client.consent == Some(true) {
-                    self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                    self.db.set_state(client.id, State::AwaitingDate).await?;
                     vec![self.ask_date()]
                 } else {
-                    self.db
-                        .set_state(client.id, state::AWAITING_CONSENT)
-                        .await?;
+                    self.db.set_state(client.id, State::AwaitingConsent).await?;
                     vec![self.welcome(client)]
                 }
             }
             "/forget" => {
-                self.db.set_state(client.id, state::CONFIRM_FORGET).await?;
+                self.db.set_state(client.id, State::ConfirmForget).await?;
                 vec![Say {
                     text: texts::FORGET_CONFIRM.into(),
                     buttons: vec![vec![
@@ -317,18 +296,18 @@ impl Service {
                 self.db.set_consent(client.id, true, now).await?;
                 match self.db.current_treatment(client.id).await? {
                     Some(date) => {
-                        self.db.set_state(client.id, state::READY).await?;
+                        self.db.set_state(client.id, State::Ready).await?;
                         vec![Say::text(texts::date_saved(date, today))]
                     }
                     None => {
-                        self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                        self.db.set_state(client.id, State::AwaitingDate).await?;
                         vec![Say::text(texts::CONSENT_THANKS), self.ask_date()]
                     }
                 }
             }
             "consent:no" => {
                 self.db.set_consent(client.id, false, now).await?;
-                self.db.set_state(client.id, state::NEW).await?;
+                self.db.set_state(client.id, State::New).await?;
                 vec![Say::text(texts::no_consent(&self.clinic.clinic))]
             }
             "treated:today" | "treated:yesterday" if client.consent == Some(true) => {
@@ -339,13 +318,13 @@ impl Service {
                 };
                 self.save_date(client, date, now).await?
             }
-            "forget:yes" if client.state == state::CONFIRM_FORGET => {
+            "forget:yes" if client.state == State::ConfirmForget => {
                 self.db.forget_client(client.id).await?;
                 // Nothing more is kept about this client, not even this reply.
                 return Ok((vec![Say::text(texts::FORGOTTEN)], true));
             }
             "forget:no" => {
-                self.db.set_state(client.id, state::READY).await?;
+                self.db.set_state(client.id, State::Ready).await?;
                 vec![Say::text(texts::NOT_FORGOTTEN)]
             }
             _ => vec![Say::text(texts::STALE_BUTTON)],
@@ -360,7 +339,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Vec<Say>, FlowError> {
         self.db.add_treatment(client.id, date, now).await?;
-        self.db.set_state(client.id, state::READY).await?;
+        self.db.set_state(client.id, State::Ready).await?;
         Ok(vec![Say::text(texts::date_saved(date, self.today(now)))])
     }
 
@@ -383,14 +362,12 @@ impl Service {
                 says.push(Say::text(texts::not_passed_on(&self.clinic.clinic)));
             }
             if client.consent.is_none() {
-                self.db
-                    .set_state(client.id, state::AWAITING_CONSENT)
-                    .await?;
+                self.db.set_state(client.id, State::AwaitingConsent).await?;
                 says.push(self.welcome(client));
             }
             return Ok((says, false));
         }
-        if client.state == state::AWAITING_DATE {
+        if client.state == State::AwaitingDate {
             match dates::parse_treatment_date(text, today) {
                 Ok(date) => return Ok((self.save_date(client, date, now).await?, false)),
                 Err(reason) if looks_like_a_date(text) => {
@@ -405,12 +382,12 @@ impl Service {
         let (mut says, stored) = self
             .report(turn, &triage, kind, Some(text), None, message_id, now)
             .await?;
-        if client.state == state::AWAITING_DATE {
+        if client.state == State::AwaitingDate {
             says.push(self.ask_date());
             return Ok((says, false));
         }
-        if client.state != state::READY {
-            self.db.set_state(client.id, state::READY).await?;
+        if client.state != State::Ready {
+            self.db.set_state(client.id, State::Ready).await?;
         }
         Ok((says, stored))
     }
@@ -503,7 +480,7 @@ impl Service {
                         message,
                         now,
                         NewOutbox {
-                            kind: outbox_kind::ALERT.into(),
+                            kind: OutboxKind::Alert,
                             chat_id: self.staff_chat,
                             escalation_id: None,
                             client_id: Some(client.id),
@@ -541,7 +518,7 @@ impl Service {
         }
         self.db
             .enqueue(&NewOutbox {
-                kind: outbox_kind::FOLLOWUP.into(),
+                kind: OutboxKind::Followup,
                 chat_id: self.staff_chat,
                 escalation_id: Some(escalation_id),
                 client_id: Some(client.id),
@@ -565,7 +542,7 @@ impl Service {
     ) -> Result<(), FlowError> {
         self.db
             .enqueue(&NewOutbox {
-                kind: outbox_kind::PHOTO.into(),
+                kind: OutboxKind::Photo,
                 chat_id: self.staff_chat,
                 escalation_id: Some(escalation_id),
                 client_id: Some(client.id),
@@ -633,7 +610,7 @@ impl Service {
         );
         self.db
             .enqueue(&NewOutbox {
-                kind: outbox_kind::ALERT_UPDATE.into(),
+                kind: OutboxKind::AlertUpdate,
                 chat_id: self.staff_chat,
                 escalation_id: Some(id),
                 client_id: Some(escalation.client_id),
@@ -712,7 +689,7 @@ impl Service {
         let queued = self
             .db
             .enqueue(&NewOutbox {
-                kind: outbox_kind::CLIENT.into(),
+                kind: OutboxKind::Client,
                 chat_id: client.chat_id,
                 escalation_id,
                 client_id: Some(client.id),

@@ -5,6 +5,37 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::columns::{date, date_text, instant, millis, optional_instant};
 use super::{BeginWrite, Db, StoreError};
 
+text_enum! {
+    /// Where a client's conversation stands, stored as this text in `clients.state`.
+    pub enum State {
+        /// Nothing asked yet, or consent declined.
+        New => "new",
+        /// The consent question is waiting for an answer.
+        AwaitingConsent => "awaiting_consent",
+        /// The treatment date is asked for: a text that reads as a date sets it.
+        AwaitingDate => "awaiting_date",
+        /// Questions and reports.
+        Ready => "ready",
+        /// `/forget` was sent: "yes, delete everything" is waiting to be pressed.
+        ConfirmForget => "confirm_forget",
+    }
+}
+
+impl State {
+    /// The one place a stored state is read. A value this version does not know (written by a newer version, or
+    /// by hand) is read as [`State::New`], which asks nothing of the client and allows nothing destructive, and
+    /// the next turn stores a known state again: the same as any unknown value did when the state was a string.
+    pub(crate) fn from_stored(client_id: i64, text: &str) -> State {
+        State::from_text(text).unwrap_or_else(|| {
+            tracing::warn!(
+                client = client_id,
+                "unknown dialogue state stored; read as \"new\""
+            );
+            State::New
+        })
+    }
+}
+
 /// How many clients a staff search returns at most.
 const FIND_LIMIT: i64 = 10;
 
@@ -19,8 +50,8 @@ pub struct Client {
     /// `None` until the client has answered the consent question.
     pub consent: Option<bool>,
     pub consent_at: Option<DateTime<Utc>>,
-    /// The dialogue state, owned by the conversation code; `"new"` for a client never seen before.
-    pub state: String,
+    /// The dialogue state; [`State::New`] for a client never seen before.
+    pub state: State,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -68,7 +99,7 @@ impl TryFrom<ClientRow> for Client {
             username: row.username,
             consent: row.consent,
             consent_at: optional_instant("clients.consent_at", row.consent_at)?,
-            state: row.state,
+            state: State::from_stored(row.id, &row.state),
             created_at: instant("clients.created_at", row.created_at)?,
             updated_at: instant("clients.updated_at", row.updated_at)?,
         })
@@ -278,11 +309,11 @@ impl Db {
         expect_one(rows_affected, "client", client_id)
     }
 
-    pub async fn set_state(&self, client_id: i64, state: &str) -> Result<(), StoreError> {
+    pub async fn set_state(&self, client_id: i64, state: State) -> Result<(), StoreError> {
         let rows_affected = on_pool!(self, pool => {
             sqlx::query("UPDATE clients SET state = $2 WHERE id = $1")
                 .bind(client_id)
-                .bind(state)
+                .bind(state.as_str())
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -373,10 +404,31 @@ pub(crate) fn expect_one(
 
 #[cfg(test)]
 mod tests {
-    use super::like_literal;
+    use super::{State, like_literal};
 
     #[test]
     fn like_wildcards_in_user_input_match_literally() {
         assert_eq!(like_literal(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn states_are_stored_as_their_old_text_and_read_back() {
+        for (state, text) in [
+            (State::New, "new"),
+            (State::AwaitingConsent, "awaiting_consent"),
+            (State::AwaitingDate, "awaiting_date"),
+            (State::Ready, "ready"),
+            (State::ConfirmForget, "confirm_forget"),
+        ] {
+            assert_eq!(state.as_str(), text);
+            assert_eq!(State::from_stored(1, text), state);
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_state_is_read_as_new() {
+        for text in ["", "READY", "awaiting_treatment_date", "confirm_forget "] {
+            assert_eq!(State::from_stored(1, text), State::New, "{text:?}");
+        }
     }
 }

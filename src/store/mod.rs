@@ -77,7 +77,7 @@ mod messages;
 mod outbox;
 mod stats;
 
-pub use clients::{Client, ClientTurn};
+pub use clients::{Client, ClientTurn, State};
 pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
@@ -85,7 +85,7 @@ pub use escalations::{
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
-pub use outbox::{NewOutbox, OutboxItem, OutboxStatus};
+pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus};
 pub use stats::Stats;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

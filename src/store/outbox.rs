@@ -18,11 +18,29 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an outbox row sends; the worker reads `payload` according to it. Stored as this text.
+    pub enum OutboxKind {
+        /// A new report's alert in the staff chat.
+        Alert => "alert",
+        /// The alert again, for a report nobody has acknowledged in time.
+        Reminder => "reminder",
+        /// A client's later message about an open report, under its alert.
+        Followup => "followup",
+        /// A client's photo about a report, under its alert.
+        Photo => "photo",
+        /// The alert edited to show its new status.
+        AlertUpdate => "alert_update",
+        /// A text to the client (a notice, a staff member's words).
+        Client => "client",
+    }
+}
+
 /// A send to queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbox {
     /// What to send; the worker interprets `payload` according to it.
-    pub kind: String,
+    pub kind: OutboxKind,
     pub chat_id: i64,
     pub escalation_id: Option<i64>,
     pub client_id: Option<i64>,
@@ -37,7 +55,8 @@ pub struct NewOutbox {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
     pub id: i64,
-    pub kind: String,
+    /// `None` for a kind this version does not know (queued by a newer version): it cannot be sent.
+    pub kind: Option<OutboxKind>,
     pub chat_id: i64,
     pub escalation_id: Option<i64>,
     pub client_id: Option<i64>,
@@ -77,7 +96,7 @@ impl TryFrom<OutboxRow> for OutboxItem {
     fn try_from(row: OutboxRow) -> Result<Self, StoreError> {
         Ok(OutboxItem {
             id: row.id,
-            kind: row.kind,
+            kind: OutboxKind::from_text(&row.kind),
             chat_id: row.chat_id,
             escalation_id: row.escalation_id,
             client_id: row.client_id,
@@ -234,5 +253,26 @@ impl Db {
                 .await?
         });
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboxKind;
+
+    #[test]
+    fn outbox_kinds_keep_their_stored_text() {
+        for (kind, text) in [
+            (OutboxKind::Alert, "alert"),
+            (OutboxKind::Reminder, "reminder"),
+            (OutboxKind::Followup, "followup"),
+            (OutboxKind::Photo, "photo"),
+            (OutboxKind::AlertUpdate, "alert_update"),
+            (OutboxKind::Client, "client"),
+        ] {
+            assert_eq!(kind.as_str(), text);
+            assert_eq!(OutboxKind::from_text(text), Some(kind));
+        }
+        assert_eq!(OutboxKind::from_text("staff_alert"), None);
     }
 }
