@@ -21,7 +21,7 @@ pub enum SendError {
     Permanent(String),
 }
 
-pub type Buttons = Vec<Vec<(String, String)>>;
+pub use crate::flows::Buttons;
 
 /// The one thing the worker needs from a messenger. Telegram implements it; tests may too.
 pub trait Messenger: Send + Sync + 'static {

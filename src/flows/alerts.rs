@@ -4,7 +4,10 @@
 //! otherwise type "Status: ✅ acknowledged by …" on a line of its own): in alerts every line of theirs starts with
 //! [`QUOTE`], in one-line lists their line breaks are shown as " ⏎ ", and names are kept on one line.
 
-use crate::store::{Client, Direction, Escalation, EscalationStatus, Stats, StoredMessage};
+use super::{Button, Buttons};
+use crate::store::{
+    Client, Direction, Escalation, EscalationStatus, ReportId, Stats, StoredMessage,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
@@ -154,15 +157,15 @@ pub fn status_line(escalation: &Escalation, zone: Tz) -> String {
     }
 }
 
-/// The buttons an alert shows in its current state: rows of (label, callback data).
-pub fn alert_buttons(escalation: &Escalation) -> Vec<Vec<(String, String)>> {
-    let id = escalation.id;
+/// The buttons an alert shows in its current state.
+pub fn alert_buttons(escalation: &Escalation) -> Buttons {
+    let id = ReportId(escalation.id);
     match escalation.status {
         EscalationStatus::Open => vec![vec![
-            ("✅ Acknowledge".into(), format!("ack:{id}")),
-            ("✔️ Resolve".into(), format!("res:{id}")),
+            ("✅ Acknowledge".into(), Button::Acknowledge(id)),
+            ("✔️ Resolve".into(), Button::Resolve(id)),
         ]],
-        EscalationStatus::Acknowledged => vec![vec![("✔️ Resolve".into(), format!("res:{id}"))]],
+        EscalationStatus::Acknowledged => vec![vec![("✔️ Resolve".into(), Button::Resolve(id))]],
         EscalationStatus::Resolved => Vec::new(),
     }
 }

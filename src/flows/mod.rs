@@ -2,6 +2,7 @@
 //! Telegram adapter, the local chat), so they behave the same. No Telegram types here.
 
 pub mod alerts;
+pub mod button;
 pub mod dates;
 pub(crate) mod texts;
 
@@ -11,7 +12,8 @@ use crate::store::{
     Client, ClientTurn, Db, Direction, EscalationStatus, MessageKind, MessageLog, NewMessage,
     NewOutbox, StoreError, Transition, TriageRecord,
 };
-pub use crate::store::{OutboxKind, State};
+pub use crate::store::{OutboxKind, ReportId, State};
+pub use button::{Button, Buttons, TreatedOn};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
 
@@ -54,15 +56,15 @@ pub enum ClientInput {
         kind: MessageKind,
         message_id: Option<i64>,
     },
-    /// A button press: the button's data, which the client's app could have forged.
-    Button(String),
+    /// A button press. Its data could have been forged; then it is [`Button::Unknown`].
+    Button(Button),
 }
 
-/// A message for the person who wrote, with optional buttons: rows of (label, data).
+/// A message for the person who wrote, with optional buttons.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Say {
     pub text: String,
-    pub buttons: Vec<Vec<(String, String)>>,
+    pub buttons: Buttons,
 }
 
 impl Say {
@@ -146,7 +148,7 @@ impl Service {
         let client = &turn.client;
         // `replies_stored`: the replies are stored already, or must not be (the client was just forgotten).
         let (says, replies_stored) = match input {
-            ClientInput::Button(data) => self.client_button(client, &data, now).await?,
+            ClientInput::Button(button) => self.client_button(client, button, now).await?,
             ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
                 self.client_command(&turn, &text, message_id, now).await?
             }
@@ -208,8 +210,8 @@ impl Service {
         Say {
             text: texts::welcome(&client.first_name, &self.clinic.clinic),
             buttons: vec![vec![
-                ("Yes, that's fine".into(), "consent:yes".into()),
-                ("No".into(), "consent:no".into()),
+                ("Yes, that's fine".into(), Button::Consent(true)),
+                ("No".into(), Button::Consent(false)),
             ]],
         }
     }
@@ -218,8 +220,8 @@ impl Service {
         Say {
             text: texts::ASK_DATE.into(),
             buttons: vec![vec![
-                ("Today".into(), "treated:today".into()),
-                ("Yesterday".into(), "treated:yesterday".into()),
+                ("Today".into(), Button::Treated(TreatedOn::Today)),
+                ("Yesterday".into(), Button::Treated(TreatedOn::Yesterday)),
             ]],
         }
     }
@@ -261,8 +263,8 @@ impl Service {
                 vec![Say {
                     text: texts::FORGET_CONFIRM.into(),
                     buttons: vec![vec![
-                        ("Yes, delete everything".into(), "forget:yes".into()),
-                        ("No, keep it".into(), "forget:no".into()),
+                        ("Yes, delete everything".into(), Button::Forget(true)),
+                        ("No, keep it".into(), Button::Forget(false)),
                     ]],
                 }]
             }
@@ -287,12 +289,12 @@ impl Service {
     async fn client_button(
         &self,
         client: &Client,
-        data: &str,
+        button: Button,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Say>, bool), FlowError> {
         let today = self.today(now);
-        let says = match data {
-            "consent:yes" => {
+        let says = match button {
+            Button::Consent(true) => {
                 self.db.set_consent(client.id, true, now).await?;
                 match self.db.current_treatment(client.id).await? {
                     Some(date) => {
@@ -305,29 +307,33 @@ impl Service {
                     }
                 }
             }
-            "consent:no" => {
+            Button::Consent(false) => {
                 self.db.set_consent(client.id, false, now).await?;
                 self.db.set_state(client.id, State::New).await?;
                 vec![Say::text(texts::no_consent(&self.clinic.clinic))]
             }
-            "treated:today" | "treated:yesterday" if client.consent == Some(true) => {
-                let date = if data.ends_with("today") {
-                    today
-                } else {
-                    today - Duration::days(1)
+            Button::Treated(day) if client.consent == Some(true) => {
+                let date = match day {
+                    TreatedOn::Today => today,
+                    TreatedOn::Yesterday => today - Duration::days(1),
                 };
                 self.save_date(client, date, now).await?
             }
-            "forget:yes" if client.state == State::ConfirmForget => {
+            Button::Forget(true) if client.state == State::ConfirmForget => {
                 self.db.forget_client(client.id).await?;
                 // Nothing more is kept about this client, not even this reply.
                 return Ok((vec![Say::text(texts::FORGOTTEN)], true));
             }
-            "forget:no" => {
+            Button::Forget(false) => {
                 self.db.set_state(client.id, State::Ready).await?;
                 vec![Say::text(texts::NOT_FORGOTTEN)]
             }
-            _ => vec![Say::text(texts::STALE_BUTTON)],
+            // A staff button, a question no longer asked, or data this version does not know.
+            Button::Treated(_)
+            | Button::Forget(true)
+            | Button::Acknowledge(_)
+            | Button::Resolve(_)
+            | Button::Unknown => vec![Say::text(texts::STALE_BUTTON)],
         };
         Ok((says, false))
     }
@@ -571,20 +577,22 @@ impl Service {
     pub async fn on_staff_button(
         &self,
         staff: &Person,
-        data: &str,
+        button: Button,
         now: DateTime<Utc>,
     ) -> Result<String, FlowError> {
-        let Some((action, id)) = data.split_once(':') else {
-            return Ok(texts::INVALID_BUTTON.into());
-        };
-        let Ok(id) = id.parse::<i64>() else {
-            return Ok(texts::INVALID_BUTTON.into());
-        };
         let name = staff.display();
-        let transition = match action {
-            "ack" => self.db.acknowledge(id, staff.user_id, &name, now).await?,
-            "res" => self.db.resolve(id, staff.user_id, &name, now).await?,
-            _ => return Ok(texts::INVALID_BUTTON.into()),
+        let (action, id, transition) = match button {
+            Button::Acknowledge(id) => {
+                let done = self.db.acknowledge(id.get(), staff.user_id, &name, now);
+                ("ack", id.get(), done.await?)
+            }
+            Button::Resolve(id) => {
+                let done = self.db.resolve(id.get(), staff.user_id, &name, now);
+                ("res", id.get(), done.await?)
+            }
+            Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
+                return Ok(texts::INVALID_BUTTON.into());
+            }
         };
         let escalation = match transition {
             Transition::NotFound => return Ok(texts::ESCALATION_GONE.into()),

@@ -71,6 +71,7 @@ mod clients;
 mod columns;
 mod error;
 mod escalations;
+mod ids;
 mod inbox;
 mod message_log;
 mod messages;
@@ -82,6 +83,7 @@ pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
+pub use ids::ReportId;
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};

@@ -8,7 +8,7 @@ pub use inbox::{Inbox, Webhook, on_webhook_call, poll};
 pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{ClientInput, Person, RepliedTo, Say, Service, texts};
+use crate::flows::{Button, ClientInput, Person, RepliedTo, Say, Service, texts};
 use crate::store::{InboxLog, MessageKind};
 use chrono::Utc;
 use futures::FutureExt;
@@ -448,12 +448,12 @@ async fn on_callback(
     q: CallbackQuery,
 ) -> anyhow::Result<()> {
     let chat = q.message.as_ref().map(|m| m.chat().id);
-    let data = q.data.clone().unwrap_or_default();
+    let button = Button::parse(q.data.as_deref().unwrap_or_default());
     let answer = match chat {
         Some(chat) if chat == app.staff_chat => {
             if is_staff(&bot, app.staff_chat, q.from.id).await {
                 app.service
-                    .on_staff_button(&person(&q.from, chat), &data, Utc::now())
+                    .on_staff_button(&person(&q.from, chat), button, Utc::now())
                     .await?
             } else {
                 "Only clinic staff can use these buttons.".to_string()
@@ -464,7 +464,7 @@ async fn on_callback(
                 .service
                 .on_client(
                     &person(&q.from, chat),
-                    ClientInput::Button(data),
+                    ClientInput::Button(button),
                     Utc::now(),
                 )
                 .await?;
@@ -488,10 +488,10 @@ async fn on_callback(
     Ok(())
 }
 
-fn keyboard(buttons: &[Vec<(String, String)>]) -> InlineKeyboardMarkup {
+fn keyboard(buttons: &Buttons) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(buttons.iter().map(|row| {
         row.iter()
-            .map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.clone()))
+            .map(|(label, button)| InlineKeyboardButton::callback(label.clone(), button.data()))
     }))
 }
 
@@ -747,6 +747,27 @@ mod tests {
             )),
             SendError::RetryAfter(3)
         ));
+    }
+
+    #[test]
+    fn keyboards_carry_the_buttons_versioned_data() {
+        let buttons = vec![vec![
+            ("Yes".to_string(), Button::Consent(true)),
+            (
+                "Ack".to_string(),
+                Button::Acknowledge(crate::flows::ReportId(42)),
+            ),
+        ]];
+        let data: Vec<String> = keyboard(&buttons)
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|button| match &button.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(data) => Some(data.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, ["v1:consent:yes", "v1:ack:42"]);
     }
 
     #[tokio::test]
