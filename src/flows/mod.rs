@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod button;
+pub mod commands;
 pub mod dates;
 pub(crate) mod texts;
 
@@ -15,6 +16,7 @@ use crate::store::{
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+pub use commands::{ClientCommand, StaffCommand};
 use std::sync::Arc;
 
 /// Who wrote: a Telegram user (client or staff).
@@ -234,9 +236,8 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<(Vec<Say>, bool), FlowError> {
         let client = &turn.client;
-        let command = command_name(text);
-        let says = match command.as_str() {
-            "/start" => {
+        let says = match ClientCommand::parse(text) {
+            ClientCommand::Start => {
                 if client.consent == Some(true) {
                     self.db.set_state(client.id, State::AwaitingDate).await?;
                     vec![
@@ -248,8 +249,8 @@ impl Service {
                     vec![self.welcome(client)]
                 }
             }
-            "/help" => vec![Say::text(texts::help(&self.clinic.clinic))],
-            "/treatment" => {
+            ClientCommand::Help => vec![Say::text(texts::help(&self.clinic.clinic))],
+            ClientCommand::Treatment => {
                 if client.consent == Some(true) {
                     self.db.set_state(client.id, State::AwaitingDate).await?;
                     vec![self.ask_date()]
@@ -258,7 +259,7 @@ impl Service {
                     vec![self.welcome(client)]
                 }
             }
-            "/forget" => {
+            ClientCommand::Forget => {
                 self.db.set_state(client.id, State::ConfirmForget).await?;
                 vec![Say {
                     text: texts::FORGET_CONFIRM.into(),
@@ -268,8 +269,8 @@ impl Service {
                     ]],
                 }]
             }
-            "/open" | "/history" | "/unanswered" | "/stats" => vec![Say::text(texts::STAFF_ONLY)],
-            _ => {
+            ClientCommand::StaffOnly => vec![Say::text(texts::STAFF_ONLY)],
+            ClientCommand::Unknown => {
                 // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
                 let rest = text.trim_start().trim_start_matches('/');
                 if client.consent == Some(true) && rest.split_whitespace().count() > 1 {
@@ -724,19 +725,18 @@ impl Service {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, FlowError> {
-        let command = command_name(text);
-        let argument = text
-            .split_whitespace()
-            .skip(1)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let Some(command) = StaffCommand::parse(text) else {
+            return Ok(None);
+        };
         let zone = self.clinic.time_zone;
-        Ok(Some(match command.as_str() {
-            "/open" => alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone),
-            "/history" if argument.is_empty() => {
+        Ok(Some(match command {
+            StaffCommand::Open => {
+                alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone)
+            }
+            StaffCommand::History(argument) if argument.is_empty() => {
                 "Usage: /history <name, @username or Telegram id>".into()
             }
-            "/history" => {
+            StaffCommand::History(argument) => {
                 let found = self.db.find_clients(&argument).await?;
                 match found.as_slice() {
                     [] => format!("No client matches {argument:?}."),
@@ -746,18 +746,11 @@ impl Service {
                     many => alerts::client_choices(many),
                 }
             }
-            "/unanswered" => alerts::unanswered(&self.db.unanswered(20).await?, zone),
-            "/stats" => alerts::stats(&self.db.stats(now - Duration::days(7)).await?),
-            "/help" | "/start" => texts::STAFF_HELP.into(),
-            _ => return Ok(None),
+            StaffCommand::Unanswered => alerts::unanswered(&self.db.unanswered(20).await?, zone),
+            StaffCommand::Stats => alerts::stats(&self.db.stats(now - Duration::days(7)).await?),
+            StaffCommand::Help => texts::STAFF_HELP.into(),
         }))
     }
-}
-
-/// "/History@aftercare_bot jane" → "/history": Telegram appends the bot's name in groups.
-fn command_name(text: &str) -> String {
-    let first = text.split_whitespace().next().unwrap_or_default();
-    first.split('@').next().unwrap_or_default().to_lowercase()
 }
 
 fn day_since(turn: &ClientTurn, today: NaiveDate) -> Option<u32> {
@@ -856,13 +849,6 @@ mod tests {
             .report_number(),
             None
         );
-    }
-
-    #[test]
-    fn command_names_ignore_case_arguments_and_the_bots_name() {
-        assert_eq!(command_name("/History@aftercare_bot jane"), "/history");
-        assert_eq!(command_name("  /open  "), "/open");
-        assert_eq!(command_name(""), "");
     }
 
     #[test]

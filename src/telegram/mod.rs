@@ -8,7 +8,9 @@ pub use inbox::{Inbox, Webhook, on_webhook_call, poll};
 pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{Button, ClientInput, Person, RepliedTo, Say, Service, texts};
+use crate::flows::{
+    Button, ClientCommand, ClientInput, Person, RepliedTo, Say, Service, StaffCommand, texts,
+};
 use crate::store::{InboxLog, MessageKind};
 use chrono::Utc;
 use futures::FutureExt;
@@ -651,21 +653,14 @@ impl Messenger for TelegramMessenger {
 
 /// The commands shown in Telegram's menu: the client's everywhere, the staff's in the staff chat.
 pub async fn register_commands(bot: &Bot, staff_chat: ChatId) {
-    let client = vec![
-        BotCommand::new("start", "start, or see the welcome again"),
-        BotCommand::new("treatment", "set or change your treatment date"),
-        BotCommand::new("help", "what I can do"),
-        BotCommand::new("forget", "delete everything stored about you"),
-    ];
-    let staff = vec![
-        BotCommand::new("open", "open reports"),
-        BotCommand::new(
-            "history",
-            "a client's messages: /history <name, @username or id>",
-        ),
-        BotCommand::new("unanswered", "questions without a curated answer"),
-        BotCommand::new("stats", "the last 7 days"),
-    ];
+    let menu = |commands: &[(&str, &str)]| -> Vec<BotCommand> {
+        commands
+            .iter()
+            .map(|(name, description)| BotCommand::new(*name, *description))
+            .collect()
+    };
+    let client = menu(&ClientCommand::MENU);
+    let staff = menu(&StaffCommand::MENU);
     if let Err(e) = bot.set_my_commands(client).await {
         tracing::warn!(error = %e, "could not register the client commands");
     }
