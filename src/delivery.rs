@@ -115,7 +115,7 @@ pub async fn deliver_due<M: Messenger>(
             Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
             Outcome::Failed(SendError::RetryAfter(seconds)) => {
                 tracing::warn!(
-                    item = item.id,
+                    item = %item.id,
                     seconds,
                     "outbox: Telegram asked us to slow down"
                 );
@@ -130,11 +130,11 @@ pub async fn deliver_due<M: Messenger>(
             }
             Outcome::Failed(SendError::Transient(e)) if item.attempts + 1 < MAX_ATTEMPTS => {
                 let wait = backoff(item.attempts);
-                tracing::warn!(item = item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
+                tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
                 service.db.outbox_retry(item.id, now + wait, &e).await
             }
             Outcome::Failed(SendError::Transient(e) | SendError::Permanent(e)) => {
-                tracing::error!(item = item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
+                tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
                 service.db.outbox_failed(item.id, &e).await
             }
         };

@@ -3,9 +3,9 @@
 mod support;
 
 use aftercare::store::{
-    AlertKind, Client, Db, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
-    NewOutbox, OutboxKind, ReceivedUpdate, State, StoreError, StoredMessage, Transition,
-    TriageRecord,
+    AlertKind, Client, ClientId, Db, Direction, Escalation, EscalationStatus, MessageKind,
+    NewMessage, NewOutbox, OutboxId, OutboxKind, ReceivedUpdate, State, StoreError, StoredMessage,
+    Transition, TriageRecord,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -130,7 +130,9 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
         Some(updated)
     );
     assert_eq!(
-        db.client(created.id + 1000).await.expect("missing by id"),
+        db.client(ClientId(created.id.get() + 1000))
+            .await
+            .expect("missing by id"),
         None
     );
     assert_eq!(
@@ -147,7 +149,9 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
         (Some(false), Some(at(3)))
     );
 
-    let missing = db.set_state(created.id + 1000, State::Ready).await;
+    let missing = db
+        .set_state(ClientId(created.id.get() + 1000), State::Ready)
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { what: "client", .. })),
         "{missing:?}"
@@ -172,7 +176,7 @@ async fn clients_are_found_by_username_telegram_id_or_name(db: &Db) {
         .await
         .expect("percent");
 
-    let ids = async |query: &str| -> Vec<i64> {
+    let ids = async |query: &str| -> Vec<ClientId> {
         let found = db.find_clients(query).await.expect("find");
         found.iter().map(|client| client.id).collect()
     };
@@ -194,8 +198,8 @@ async fn clients_are_found_by_username_telegram_id_or_name(db: &Db) {
         "LIKE wildcards in the query match literally"
     );
     assert_eq!(ids("_").await, [percent.id]);
-    assert_eq!(ids("nobody").await, Vec::<i64>::new());
-    assert_eq!(ids("   ").await, Vec::<i64>::new());
+    assert_eq!(ids("nobody").await, Vec::<ClientId>::new());
+    assert_eq!(ids("   ").await, Vec::<ClientId>::new());
 
     // An exact username match comes before name matches.
     let anne = db
@@ -438,7 +442,7 @@ async fn unanswered_lists_inbound_fallbacks_newest_first(db: &Db) {
         .expect("record");
 
     let unanswered = db.unanswered(10).await.expect("unanswered");
-    let found: Vec<(i64, i64)> = unanswered
+    let found: Vec<(i64, ClientId)> = unanswered
         .iter()
         .map(|(message, client)| (message.id, client.id))
         .collect();
@@ -988,7 +992,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
         .expect("no key");
     assert_eq!(db.pending_outbox_count().await.expect("count"), 4);
 
-    let due_ids = async |minute, limit| -> Vec<i64> {
+    let due_ids = async |minute, limit| -> Vec<OutboxId> {
         let due = db.due_outbox(at(minute), limit).await.expect("due");
         due.iter().map(|item| item.id).collect()
     };
@@ -1030,7 +1034,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     db.outbox_failed(third, "403: bot was blocked by the user")
         .await
         .expect("failed");
-    assert_eq!(due_ids(4, 10).await, Vec::<i64>::new());
+    assert_eq!(due_ids(4, 10).await, Vec::<OutboxId>::new());
     assert_eq!(
         db.pending_outbox_count().await.expect("count"),
         2,
@@ -1044,10 +1048,10 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     assert_eq!(retried.last_error.as_deref(), Some("429: retry after 180"));
     assert_eq!(due_ids(60, 10).await, [first, later]);
 
-    let outcome = |id| {
+    let outcome = |id: OutboxId| {
         let sql = "SELECT status || ' ' || CAST(attempts AS TEXT) || ' ' || COALESCE(CAST(result_message_id AS TEXT), '-') \
                    || ' ' || COALESCE(CAST(sent_at AS TEXT), '-') || ' ' || COALESCE(last_error, '-') FROM outbox WHERE id = $1";
-        text_where(db, sql, id)
+        text_where(db, sql, id.get())
     };
     assert_eq!(
         outcome(second).await,
@@ -1065,7 +1069,9 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
         None,
         "a key stays taken after its item was sent"
     );
-    let missing = db.outbox_sent(later + 1000, None, at(70)).await;
+    let missing = db
+        .outbox_sent(OutboxId(later.get() + 1000), None, at(70))
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
@@ -1156,7 +1162,11 @@ async fn forgetting_a_client_removes_everything_about_them(db: &Db) {
         ("outbox", "client_id"),
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
-        assert_eq!(count_where(db, &sql, forgotten.id).await, 0, "{table}");
+        assert_eq!(
+            count_where(db, &sql, forgotten.id.get()).await,
+            0,
+            "{table}"
+        );
     }
     assert_eq!(db.client(forgotten.id).await.expect("read"), None);
     assert_eq!(
@@ -1335,7 +1345,7 @@ async fn add_client(db: &Db, telegram_user_id: i64) -> Client {
     .expect("add client")
 }
 
-fn inbound(client_id: i64, text: &str, at: DateTime<Utc>) -> NewMessage {
+fn inbound(client_id: ClientId, text: &str, at: DateTime<Utc>) -> NewMessage {
     NewMessage {
         client_id,
         direction: Direction::In,
@@ -1349,7 +1359,7 @@ fn inbound(client_id: i64, text: &str, at: DateTime<Utc>) -> NewMessage {
     }
 }
 
-async fn record_inbound(db: &Db, client_id: i64, text: &str, minute: i64) -> i64 {
+async fn record_inbound(db: &Db, client_id: ClientId, text: &str, minute: i64) -> i64 {
     db.record_message(&inbound(client_id, text, at(minute)))
         .await
         .expect("record message")

@@ -296,6 +296,7 @@ fn clip(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ClientId;
     use crate::store::MessageKind;
 
     fn at() -> DateTime<Utc> {
@@ -304,7 +305,7 @@ mod tests {
 
     fn client(first_name: &str) -> Client {
         Client {
-            id: 1,
+            id: ClientId(1),
             telegram_user_id: 77,
             chat_id: 77,
             first_name: first_name.into(),
@@ -320,7 +321,7 @@ mod tests {
     fn escalation() -> Escalation {
         Escalation {
             id: 9,
-            client_id: 1,
+            client_id: ClientId(1),
             level: "urgent".into(),
             status: EscalationStatus::Open,
             red_flags: vec!["pus".into()],
@@ -341,7 +342,7 @@ mod tests {
     fn message(id: i64, text: &str) -> StoredMessage {
         StoredMessage {
             id,
-            client_id: 1,
+            client_id: ClientId(1),
             direction: Direction::In,
             telegram_message_id: Some(id),
             kind: MessageKind::Text,

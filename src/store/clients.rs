@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::columns::{date, date_text, instant, millis, optional_instant};
-use super::{BeginWrite, Db, StoreError};
+use super::{BeginWrite, ClientId, Db, StoreError};
 
 text_enum! {
     /// Where a client's conversation stands, stored as this text in `clients.state`.
@@ -25,10 +25,10 @@ impl State {
     /// The one place a stored state is read. A value this version does not know (written by a newer version, or
     /// by hand) is read as [`State::New`], which asks nothing of the client and allows nothing destructive, and
     /// the next turn stores a known state again: the same as any unknown value did when the state was a string.
-    pub(crate) fn from_stored(client_id: i64, text: &str) -> State {
+    pub(crate) fn from_stored(client_id: ClientId, text: &str) -> State {
         State::from_text(text).unwrap_or_else(|| {
             tracing::warn!(
-                client = client_id,
+                client = %client_id,
                 "unknown dialogue state stored; read as \"new\""
             );
             State::New
@@ -42,7 +42,7 @@ const FIND_LIMIT: i64 = 10;
 /// A person who wrote to the bot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
-    pub id: i64,
+    pub id: ClientId,
     pub telegram_user_id: i64,
     pub chat_id: i64,
     pub first_name: String,
@@ -75,7 +75,7 @@ struct ClientTurnRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
-    id: i64,
+    id: ClientId,
     telegram_user_id: i64,
     chat_id: i64,
     first_name: String,
@@ -111,7 +111,7 @@ impl TryFrom<ClientRow> for Client {
 #[derive(sqlx::FromRow)]
 pub(crate) struct JoinedClientRow {
     #[sqlx(rename = "c_id")]
-    id: i64,
+    id: ClientId,
     #[sqlx(rename = "c_telegram_user_id")]
     telegram_user_id: i64,
     #[sqlx(rename = "c_chat_id")]
@@ -236,7 +236,7 @@ impl Db {
         })
     }
 
-    pub async fn client(&self, client_id: i64) -> Result<Option<Client>, StoreError> {
+    pub async fn client(&self, client_id: ClientId) -> Result<Option<Client>, StoreError> {
         let row: Option<ClientRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM clients WHERE id = $1")
                 .bind(client_id)
@@ -293,7 +293,7 @@ impl Db {
 
     pub async fn set_consent(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         consent: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -306,10 +306,10 @@ impl Db {
                 .await?
                 .rows_affected()
         });
-        expect_one(rows_affected, "client", client_id)
+        expect_one(rows_affected, "client", client_id.get())
     }
 
-    pub async fn set_state(&self, client_id: i64, state: State) -> Result<(), StoreError> {
+    pub async fn set_state(&self, client_id: ClientId, state: State) -> Result<(), StoreError> {
         let rows_affected = on_pool!(self, pool => {
             sqlx::query("UPDATE clients SET state = $2 WHERE id = $1")
                 .bind(client_id)
@@ -318,13 +318,13 @@ impl Db {
                 .await?
                 .rows_affected()
         });
-        expect_one(rows_affected, "client", client_id)
+        expect_one(rows_affected, "client", client_id.get())
     }
 
     /// Records a treatment date. Dates may arrive out of order; the latest date is the current treatment.
     pub async fn add_treatment(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         treated_on: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -341,7 +341,10 @@ impl Db {
     }
 
     /// The client's current treatment date: the one entered last (a later entry corrects or replaces it).
-    pub async fn current_treatment(&self, client_id: i64) -> Result<Option<NaiveDate>, StoreError> {
+    pub async fn current_treatment(
+        &self,
+        client_id: ClientId,
+    ) -> Result<Option<NaiveDate>, StoreError> {
         let treated_on: Option<String> = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT treated_on FROM treatments WHERE client_id = $1 ORDER BY id DESC LIMIT 1",
@@ -360,7 +363,7 @@ impl Db {
     ///
     /// The foreign keys cascade too, but deleting explicitly keeps this correct even on a connection where
     /// SQLite's foreign-key enforcement is off.
-    pub async fn forget_client(&self, client_id: i64) -> Result<bool, StoreError> {
+    pub async fn forget_client(&self, client_id: ClientId) -> Result<bool, StoreError> {
         // Order matters: messages point at escalations and escalations at their first message.
         const DELETES: [&str; 7] = [
             "DELETE FROM inbox WHERE set_aside AND chat_id = (SELECT chat_id FROM clients WHERE id = $1)",
@@ -404,7 +407,7 @@ pub(crate) fn expect_one(
 
 #[cfg(test)]
 mod tests {
-    use super::{State, like_literal};
+    use super::{ClientId, State, like_literal};
 
     #[test]
     fn like_wildcards_in_user_input_match_literally() {
@@ -421,14 +424,18 @@ mod tests {
             (State::ConfirmForget, "confirm_forget"),
         ] {
             assert_eq!(state.as_str(), text);
-            assert_eq!(State::from_stored(1, text), state);
+            assert_eq!(State::from_stored(ClientId(1), text), state);
         }
     }
 
     #[test]
     fn an_unknown_stored_state_is_read_as_new() {
         for text in ["", "READY", "awaiting_treatment_date", "confirm_forget "] {
-            assert_eq!(State::from_stored(1, text), State::New, "{text:?}");
+            assert_eq!(
+                State::from_stored(ClientId(1), text),
+                State::New,
+                "{text:?}"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::clients::{Client, JoinedClientRow, expect_one, joined_client_columns};
 use super::columns::{instant, json, json_text, millis, optional_instant};
 use super::outbox::{NewOutbox, insert_outbox};
-use super::{BeginWrite, Db, StoreError};
+use super::{BeginWrite, ClientId, Db, StoreError};
 
 /// Escalation levels from least to most severe.
 pub const ESCALATION_LEVELS: [&str; 4] = ["none", "routine", "urgent", "emergency"];
@@ -58,7 +58,7 @@ impl AlertKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Escalation {
     pub id: i64,
-    pub client_id: i64,
+    pub client_id: ClientId,
     /// One of [`ESCALATION_LEVELS`].
     pub level: String,
     pub status: EscalationStatus,
@@ -91,7 +91,7 @@ pub enum Transition {
 #[derive(sqlx::FromRow)]
 struct EscalationRow {
     id: i64,
-    client_id: i64,
+    client_id: ClientId,
     level: String,
     status: String,
     red_flags: String,
@@ -159,7 +159,7 @@ impl Db {
     /// The client's escalation that is not resolved yet (there is at most one).
     pub async fn open_escalation_for_client(
         &self,
-        client_id: i64,
+        client_id: ClientId,
     ) -> Result<Option<Escalation>, StoreError> {
         let row: Option<EscalationRow> = on_pool!(self, pool => {
             sqlx::query_as(
@@ -181,7 +181,7 @@ impl Db {
     /// message to that one instead), and with [`StoreError::NotFound`] if the message is not the client's.
     pub async fn open_escalation_with_alert(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         level: &str,
         red_flags: &[String],
         first_message_id: i64,
@@ -233,7 +233,7 @@ impl Db {
         row.try_into()
     }
 
-    async fn already_open(&self, client_id: i64, cause: sqlx::Error) -> StoreError {
+    async fn already_open(&self, client_id: ClientId, cause: sqlx::Error) -> StoreError {
         match self.open_escalation_for_client(client_id).await {
             Ok(Some(open)) => StoreError::EscalationAlreadyOpen {
                 client_id,

@@ -5,7 +5,8 @@ use std::fmt;
 macro_rules! id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, sqlx::Type)]
+        #[sqlx(transparent)]
         pub struct $name(pub i64);
 
         impl $name {
@@ -24,6 +25,16 @@ macro_rules! id {
 }
 
 id! {
+    /// A client: a person who wrote to the bot (not their Telegram user id).
+    ClientId
+}
+
+id! {
     /// A report (an escalation): what staff acknowledge and resolve, "report #12" in the staff chat.
     ReportId
+}
+
+id! {
+    /// A queued send in the outbox.
+    OutboxId
 }

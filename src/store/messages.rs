@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::clients::{Client, JoinedClientRow, joined_client_columns};
 use super::columns::{instant, json, json_text, millis};
-use super::{Db, StoreError};
+use super::{ClientId, Db, StoreError};
 
 /// The triage category of a message the engine could not answer.
 const FALLBACK_CATEGORY: &str = "fallback";
@@ -48,7 +48,7 @@ pub struct TriageRecord {
 /// A message to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub direction: Direction,
     pub telegram_message_id: Option<i64>,
     pub kind: MessageKind,
@@ -63,7 +63,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
     pub id: i64,
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub direction: Direction,
     pub telegram_message_id: Option<i64>,
     pub kind: MessageKind,
@@ -77,7 +77,7 @@ pub struct StoredMessage {
 #[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
-    client_id: i64,
+    client_id: ClientId,
     direction: String,
     telegram_message_id: Option<i64>,
     kind: String,
@@ -246,7 +246,7 @@ impl Db {
     /// The client's latest `limit` messages, oldest first (ready to read as a conversation).
     pub async fn client_messages(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows: Vec<MessageRow> = on_pool!(self, pool => {
@@ -267,7 +267,7 @@ impl Db {
     /// The same as [`Db::client_messages`], under the name the staff "history" command uses.
     pub async fn client_history(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         self.client_messages(client_id, limit).await
