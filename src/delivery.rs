@@ -403,7 +403,7 @@ pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize
             })
             .await?;
         tracing::info!(
-            escalation = escalation.id,
+            escalation = %escalation.id,
             "reminder queued: not acknowledged"
         );
     }

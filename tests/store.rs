@@ -4,8 +4,8 @@ mod support;
 
 use aftercare::store::{
     AlertKind, Client, ClientId, Db, Direction, Escalation, EscalationStatus, MessageKind,
-    NewMessage, NewOutbox, OutboxId, OutboxKind, ReceivedUpdate, State, StoreError, StoredMessage,
-    Transition, TriageRecord,
+    NewMessage, NewOutbox, OutboxId, OutboxKind, ReceivedUpdate, ReportId, State, StoreError,
+    StoredMessage, Transition, TriageRecord,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -627,7 +627,7 @@ async fn attaching_a_message_only_ever_raises_the_level(db: &Db) {
     );
     assert_eq!(level_of(db, escalation.id).await, "urgent");
 
-    let linked: Vec<Option<i64>> = db
+    let linked: Vec<Option<ReportId>> = db
         .client_messages(client.id, 10)
         .await
         .expect("messages")
@@ -831,7 +831,7 @@ async fn acknowledge_and_resolve_move_forward_once(db: &Db) {
         (Some(13), Some("Cleo"), Some(at(45)))
     );
 
-    let missing = next.id + 1000;
+    let missing = ReportId(next.id.get() + 1000);
     assert_eq!(
         db.acknowledge(missing, 1, "x", at(50)).await.expect("ack"),
         Transition::NotFound
@@ -911,11 +911,11 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
     let never_alerted = add_client(db, 5).await;
     open_escalation(db, &never_alerted, "emergency", 0).await;
 
-    let due_ids = async |minute| -> Vec<i64> {
+    let due_ids = async |minute| -> Vec<ReportId> {
         let due = db.due_reminders(at(minute), every).await.expect("due");
         due.iter().map(|escalation| escalation.id).collect()
     };
-    assert_eq!(due_ids(9).await, Vec::<i64>::new());
+    assert_eq!(due_ids(9).await, Vec::<ReportId>::new());
     assert_eq!(due_ids(10).await, [urgent.id, emergency.id]);
 
     db.note_reminder(urgent.id, at(10)).await.expect("note");
@@ -943,7 +943,9 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
         .expect("exists");
     assert_eq!(reminded.reminder_count, 2);
 
-    let missing = db.note_reminder(urgent.id + 1000, at(20)).await;
+    let missing = db
+        .note_reminder(ReportId(urgent.id.get() + 1000), at(20))
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
@@ -1434,7 +1436,7 @@ async fn alerted_escalation(db: &Db, telegram_user_id: i64, level: &str) -> Esca
     escalation
 }
 
-async fn level_of(db: &Db, escalation_id: i64) -> String {
+async fn level_of(db: &Db, escalation_id: ReportId) -> String {
     db.escalation(escalation_id)
         .await
         .expect("read escalation")

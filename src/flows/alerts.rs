@@ -159,7 +159,7 @@ pub fn status_line(escalation: &Escalation, zone: Tz) -> String {
 
 /// The buttons an alert shows in its current state.
 pub fn alert_buttons(escalation: &Escalation) -> Buttons {
-    let id = ReportId(escalation.id);
+    let id = escalation.id;
     match escalation.status {
         EscalationStatus::Open => vec![vec![
             ("✅ Acknowledge".into(), Button::Acknowledge(id)),
@@ -179,7 +179,7 @@ pub fn followup_text(client: &Client, message: &StoredMessage, zone: Tz) -> Stri
     )
 }
 
-pub fn photo_caption(client: &Client, caption: Option<&str>, escalation_id: i64) -> String {
+pub fn photo_caption(client: &Client, caption: Option<&str>, escalation_id: ReportId) -> String {
     match caption {
         Some(c) => format!(
             "📷 Photo from {} (report #{escalation_id}):\n{}",
@@ -320,7 +320,7 @@ mod tests {
 
     fn escalation() -> Escalation {
         Escalation {
-            id: 9,
+            id: ReportId(9),
             client_id: ClientId(1),
             level: "urgent".into(),
             status: EscalationStatus::Open,
@@ -349,7 +349,7 @@ mod tests {
             text: Some(text.into()),
             photo_file_id: None,
             triage: None,
-            escalation_id: Some(9),
+            escalation_id: Some(ReportId(9)),
             created_at: at(),
         }
     }

@@ -94,14 +94,14 @@ pub struct RepliedTo<'a> {
 impl RepliedTo<'_> {
     /// The report an alert names ("🔴 URGENT — report #12", "📷 Photo from … (report #12)").
     /// Only the bot's own lines count: a client's quoted words could say "report #5" too.
-    fn report_number(&self) -> Option<i64> {
+    fn report_number(&self) -> Option<ReportId> {
         self.text?
             .lines()
             .filter(|line| !alerts::is_client_line(line))
             .find_map(|line| {
                 let (_, after) = line.split_once("report #")?;
                 let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().ok()
+                digits.parse().ok().map(ReportId)
             })
     }
 }
@@ -498,7 +498,7 @@ impl Service {
                     )
                     .await?;
                 self.outbox_filled();
-                tracing::info!(escalation = escalation.id, level = %level, "escalation opened");
+                tracing::info!(escalation = %escalation.id, level = %level, "escalation opened");
                 if let Some(file_id) = photo {
                     self.enqueue_photo(escalation.id, client, message, file_id, text, now)
                         .await?;
@@ -511,7 +511,7 @@ impl Service {
 
     async fn enqueue_staff(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         client: &Client,
         message: i64,
         photo: Option<&str>,
@@ -540,7 +540,7 @@ impl Service {
 
     async fn enqueue_photo(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         client: &Client,
         message: i64,
         file_id: &str,
@@ -584,12 +584,12 @@ impl Service {
         let name = staff.display();
         let (action, id, transition) = match button {
             Button::Acknowledge(id) => {
-                let done = self.db.acknowledge(id.get(), staff.user_id, &name, now);
-                ("ack", id.get(), done.await?)
+                let done = self.db.acknowledge(id, staff.user_id, &name, now);
+                ("ack", id, done.await?)
             }
             Button::Resolve(id) => {
-                let done = self.db.resolve(id.get(), staff.user_id, &name, now);
-                ("res", id.get(), done.await?)
+                let done = self.db.resolve(id, staff.user_id, &name, now);
+                ("res", id, done.await?)
             }
             Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
                 return Ok(texts::INVALID_BUTTON.into());
@@ -612,7 +612,7 @@ impl Service {
             Transition::Done(e) => e,
         };
         tracing::info!(
-            escalation = id,
+            escalation = %id,
             action,
             staff = staff.user_id,
             "staff action"
@@ -691,7 +691,7 @@ impl Service {
         &self,
         client: &Client,
         text: &str,
-        escalation_id: Option<i64>,
+        escalation_id: Option<ReportId>,
         dedupe_key: &str,
         now: DateTime<Utc>,
     ) -> Result<(), FlowError> {
@@ -832,14 +832,14 @@ mod tests {
             message_id: 1,
             text: Some(text),
         };
-        assert_eq!(replied(alert).report_number(), Some(12));
+        assert_eq!(replied(alert).report_number(), Some(ReportId(12)));
         assert_eq!(
             replied("➕ Jane added at 10:00:\n│ about report #5").report_number(),
             None
         );
         assert_eq!(
             replied("📷 Photo from Jane (report #7):\n│ my cheek").report_number(),
-            Some(7)
+            Some(ReportId(7))
         );
         assert_eq!(
             RepliedTo {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::columns::{date, date_text, instant, millis, optional_instant};
-use super::{BeginWrite, ClientId, Db, StoreError};
+use super::{BeginWrite, ClientId, Db, ReportId, StoreError};
 
 text_enum! {
     /// Where a client's conversation stands, stored as this text in `clients.state`.
@@ -62,7 +62,7 @@ pub struct ClientTurn {
     pub client: Client,
     pub treated_on: Option<NaiveDate>,
     /// The escalation not yet resolved, if any.
-    pub open_escalation: Option<i64>,
+    pub open_escalation: Option<ReportId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -70,7 +70,7 @@ struct ClientTurnRow {
     #[sqlx(flatten)]
     client: ClientRow,
     current_treated_on: Option<String>,
-    open_escalation_id: Option<i64>,
+    open_escalation_id: Option<ReportId>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,6 +1,6 @@
 //! The one error type of the storage layer.
 
-use super::ClientId;
+use super::{ClientId, ReportId};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,7 @@ pub enum StoreError {
     #[error("client {client_id} already has open escalation {escalation_id}")]
     EscalationAlreadyOpen {
         client_id: ClientId,
-        escalation_id: i64,
+        escalation_id: ReportId,
     },
 
     #[error("an outbox item with dedupe key {0:?} already exists")]

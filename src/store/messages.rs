@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::clients::{Client, JoinedClientRow, joined_client_columns};
 use super::columns::{instant, json, json_text, millis};
-use super::{ClientId, Db, StoreError};
+use super::{ClientId, Db, ReportId, StoreError};
 
 /// The triage category of a message the engine could not answer.
 const FALLBACK_CATEGORY: &str = "fallback";
@@ -55,7 +55,7 @@ pub struct NewMessage {
     pub text: Option<String>,
     pub photo_file_id: Option<String>,
     pub triage: Option<TriageRecord>,
-    pub escalation_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
     pub at: DateTime<Utc>,
 }
 
@@ -70,7 +70,7 @@ pub struct StoredMessage {
     pub text: Option<String>,
     pub photo_file_id: Option<String>,
     pub triage: Option<TriageRecord>,
-    pub escalation_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -88,7 +88,7 @@ struct MessageRow {
     escalation: Option<String>,
     confidence: Option<f32>,
     red_flags: Option<String>,
-    escalation_id: Option<i64>,
+    escalation_id: Option<ReportId>,
     created_at: i64,
 }
 
@@ -230,7 +230,7 @@ impl Db {
     /// Every inbound message of an escalation, oldest first.
     pub async fn escalation_messages(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows: Vec<MessageRow> = on_pool!(self, pool => {
             sqlx::query_as(

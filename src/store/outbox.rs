@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::clients::expect_one;
 use super::columns::{instant, json, json_text, millis, optional_instant};
-use super::{ClientId, Db, OutboxId, StoreError};
+use super::{ClientId, Db, OutboxId, ReportId, StoreError};
 
 text_enum! {
     pub enum OutboxStatus {
@@ -42,7 +42,7 @@ pub struct NewOutbox {
     /// What to send; the worker interprets `payload` according to it.
     pub kind: OutboxKind,
     pub chat_id: i64,
-    pub escalation_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
     pub client_id: Option<ClientId>,
     pub payload: serde_json::Value,
     /// Queuing twice with the same key queues once, e.g. one reminder per escalation and round.
@@ -58,7 +58,7 @@ pub struct OutboxItem {
     /// `None` for a kind this version does not know (queued by a newer version): it cannot be sent.
     pub kind: Option<OutboxKind>,
     pub chat_id: i64,
-    pub escalation_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
     pub client_id: Option<ClientId>,
     pub payload: serde_json::Value,
     pub dedupe_key: Option<String>,
@@ -77,7 +77,7 @@ struct OutboxRow {
     id: OutboxId,
     kind: String,
     chat_id: i64,
-    escalation_id: Option<i64>,
+    escalation_id: Option<ReportId>,
     client_id: Option<ClientId>,
     payload: String,
     dedupe_key: Option<String>,
