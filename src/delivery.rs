@@ -1,7 +1,7 @@
 //! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
 //! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
 
-use crate::flows::{Service, alerts};
+use crate::flows::{Outbound, Service, alerts};
 use crate::store::{
     AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
 };
@@ -162,27 +162,49 @@ async fn deliver<M: Messenger>(
             "unknown outbox kind".into(),
         )));
     };
-    match kind {
-        OutboxKind::Client => {
-            let text = item.payload["text"].as_str().unwrap_or_default();
-            Ok(sent(
-                messenger
-                    .send_text(item.chat_id, text, &Vec::new(), None)
-                    .await,
-            ))
+    match Outbound::read(kind, &item.payload) {
+        Outbound::Client { text } => Ok(sent(
+            messenger
+                .send_text(item.chat_id, &text, &Vec::new(), None)
+                .await,
+        )),
+        Outbound::Alert => alert(service, messenger, item, false).await,
+        Outbound::Reminder => alert(service, messenger, item, true).await,
+        Outbound::Followup { message_id } => {
+            under_alert(service, messenger, item, Beneath::Followup { message_id }).await
         }
-        OutboxKind::Alert | OutboxKind::Reminder => alert(service, messenger, item, kind).await,
-        OutboxKind::Followup | OutboxKind::Photo => {
-            under_alert(service, messenger, item, kind).await
+        Outbound::Photo {
+            file_id,
+            caption,
+            message_id: _,
+        } => {
+            under_alert(
+                service,
+                messenger,
+                item,
+                Beneath::Photo { file_id, caption },
+            )
+            .await
         }
-        OutboxKind::AlertUpdate => alert_update(service, messenger, item, kind).await,
+        Outbound::AlertUpdate { status: _ } => alert_update(service, messenger, item).await,
     }
+}
+
+/// What goes under a report's alert.
+enum Beneath {
+    Followup {
+        message_id: i64,
+    },
+    Photo {
+        file_id: String,
+        caption: Option<String>,
+    },
 }
 
 /// The report an outbox item is about, or from the function, the item's outcome when there is none any more.
 macro_rules! report_or_return {
-    ($service:expr, $item:expr, $kind:expr) => {
-        match Report::load($service, $item, $kind).await? {
+    ($service:expr, $item:expr) => {
+        match Report::load($service, $item).await? {
             Ok(report) => report,
             Err(outcome) => return Ok(outcome),
         }
@@ -208,12 +230,12 @@ impl Report {
     async fn load(
         service: &Service,
         item: &OutboxItem,
-        kind: OutboxKind,
     ) -> Result<Result<Report, Outcome>, StoreError> {
         let db = &service.db;
         let Some(escalation_id) = item.escalation_id else {
             return Ok(Err(Outcome::Failed(SendError::Permanent(format!(
-                "{kind} without an escalation"
+                "{} without an escalation",
+                item.kind.map_or("?", OutboxKind::as_str)
             )))));
         };
         let Some(escalation) = db.escalation(escalation_id).await? else {
@@ -256,10 +278,9 @@ async fn alert<M: Messenger>(
     service: &Service,
     messenger: &M,
     item: &OutboxItem,
-    kind: OutboxKind,
+    reminder: bool,
 ) -> Result<Outcome, StoreError> {
-    let report = report_or_return!(service, item, kind);
-    let reminder = kind == OutboxKind::Reminder;
+    let report = report_or_return!(service, item);
     let escalation = &report.escalation;
     if reminder && escalation.status != EscalationStatus::Open {
         return Ok(Outcome::Sent(None));
@@ -305,10 +326,9 @@ async fn under_alert<M: Messenger>(
     service: &Service,
     messenger: &M,
     item: &OutboxItem,
-    kind: OutboxKind,
+    beneath: Beneath,
 ) -> Result<Outcome, StoreError> {
-    let report = report_or_return!(service, item, kind);
-    let photo = kind == OutboxKind::Photo;
+    let report = report_or_return!(service, item);
     let db = &service.db;
     let (escalation_id, client) = (report.escalation.id, &report.client);
     let Some((chat, alert_id)) = report.alert else {
@@ -317,34 +337,31 @@ async fn under_alert<M: Messenger>(
             "waiting for the alert to be delivered".into(),
         ));
     };
-    let message_id = item.payload["message_id"].as_i64().unwrap_or_default();
-    let result = if photo {
-        let file_id = item.payload["file_id"].as_str().unwrap_or_default();
-        let caption =
-            alerts::photo_caption(client, item.payload["caption"].as_str(), escalation_id);
-        messenger
-            .send_photo(chat, file_id, &caption, Some(alert_id))
-            .await
-    } else {
-        let Some(message) = db.message(message_id).await? else {
-            return Ok(Outcome::Sent(None));
-        };
-        messenger
-            .send_text(
-                chat,
-                &alerts::followup_text(client, &message, service.clinic.time_zone),
-                &Vec::new(),
-                Some(alert_id),
-            )
-            .await
+    let (result, kind) = match beneath {
+        Beneath::Photo { file_id, caption } => {
+            let caption = alerts::photo_caption(client, caption.as_deref(), escalation_id);
+            let result = messenger
+                .send_photo(chat, &file_id, &caption, Some(alert_id))
+                .await;
+            (result, AlertKind::Photo)
+        }
+        Beneath::Followup { message_id } => {
+            let Some(message) = db.message(message_id).await? else {
+                return Ok(Outcome::Sent(None));
+            };
+            let result = messenger
+                .send_text(
+                    chat,
+                    &alerts::followup_text(client, &message, service.clinic.time_zone),
+                    &Vec::new(),
+                    Some(alert_id),
+                )
+                .await;
+            (result, AlertKind::Followup)
+        }
     };
     match result {
         Ok(id) => {
-            let kind = if photo {
-                AlertKind::Photo
-            } else {
-                AlertKind::Followup
-            };
             db.record_alert_message(escalation_id, chat, id, kind, Utc::now())
                 .await?;
             Ok(Outcome::Sent(Some(id)))
@@ -358,9 +375,8 @@ async fn alert_update<M: Messenger>(
     service: &Service,
     messenger: &M,
     item: &OutboxItem,
-    kind: OutboxKind,
 ) -> Result<Outcome, StoreError> {
-    let report = report_or_return!(service, item, kind);
+    let report = report_or_return!(service, item);
     // Not alerted yet: the alert, when it goes, shows the current status anyway.
     let Some((chat, alert_id)) = report.alert else {
         return Ok(Outcome::Sent(None));
@@ -388,19 +404,17 @@ pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize
         service.db.note_reminder(escalation.id, now).await?;
         service
             .db
-            .enqueue(&crate::store::NewOutbox {
-                kind: OutboxKind::Reminder,
-                chat_id: service.staff_chat,
-                escalation_id: Some(escalation.id),
-                client_id: Some(escalation.client_id),
-                payload: serde_json::json!({}),
-                dedupe_key: Some(format!(
+            .enqueue(&Outbound::Reminder.queue(
+                service.staff_chat,
+                Some(escalation.id),
+                Some(escalation.client_id),
+                format!(
                     "reminder:{}:{}",
                     escalation.id,
                     escalation.reminder_count + 1
-                )),
-                at: now,
-            })
+                ),
+                now,
+            ))
             .await?;
         tracing::info!(
             escalation = %escalation.id,

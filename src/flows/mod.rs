@@ -5,18 +5,20 @@ pub mod alerts;
 pub mod button;
 pub mod commands;
 pub mod dates;
+pub mod outbound;
 pub(crate) mod texts;
 
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level, Triage};
 use crate::store::{
     Client, ClientTurn, Db, Direction, EscalationStatus, MessageKind, MessageLog, NewMessage,
-    NewOutbox, StoreError, Transition, TriageRecord,
+    StoreError, Transition, TriageRecord,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 pub use commands::{ClientCommand, StaffCommand};
+pub use outbound::Outbound;
 use std::sync::Arc;
 
 /// Who wrote: a Telegram user (client or staff).
@@ -486,15 +488,13 @@ impl Service {
                         &flags,
                         message,
                         now,
-                        NewOutbox {
-                            kind: OutboxKind::Alert,
-                            chat_id: self.staff_chat,
-                            escalation_id: None,
-                            client_id: Some(client.id),
-                            payload: serde_json::json!({}),
-                            dedupe_key: Some(format!("alert:{message}")),
-                            at: now,
-                        },
+                        Outbound::Alert.queue(
+                            self.staff_chat,
+                            None,
+                            Some(client.id),
+                            format!("alert:{message}"),
+                            now,
+                        ),
                     )
                     .await?;
                 self.outbox_filled();
@@ -524,15 +524,18 @@ impl Service {
                 .await;
         }
         self.db
-            .enqueue(&NewOutbox {
-                kind: OutboxKind::Followup,
-                chat_id: self.staff_chat,
-                escalation_id: Some(escalation_id),
-                client_id: Some(client.id),
-                payload: serde_json::json!({ "message_id": message }),
-                dedupe_key: Some(format!("followup:{message}")),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::Followup {
+                    message_id: message,
+                }
+                .queue(
+                    self.staff_chat,
+                    Some(escalation_id),
+                    Some(client.id),
+                    format!("followup:{message}"),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         Ok(())
@@ -548,15 +551,20 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<(), FlowError> {
         self.db
-            .enqueue(&NewOutbox {
-                kind: OutboxKind::Photo,
-                chat_id: self.staff_chat,
-                escalation_id: Some(escalation_id),
-                client_id: Some(client.id),
-                payload: serde_json::json!({ "file_id": file_id, "caption": caption, "message_id": message }),
-                dedupe_key: Some(format!("photo:{message}")),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::Photo {
+                    file_id: file_id.to_string(),
+                    caption: caption.map(str::to_string),
+                    message_id: message,
+                }
+                .queue(
+                    self.staff_chat,
+                    Some(escalation_id),
+                    Some(client.id),
+                    format!("photo:{message}"),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         Ok(())
@@ -618,15 +626,18 @@ impl Service {
             "staff action"
         );
         self.db
-            .enqueue(&NewOutbox {
-                kind: OutboxKind::AlertUpdate,
-                chat_id: self.staff_chat,
-                escalation_id: Some(id),
-                client_id: Some(escalation.client_id),
-                payload: serde_json::json!({ "status": escalation.status.as_str() }),
-                dedupe_key: Some(format!("update:{id}:{}", escalation.status.as_str())),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::AlertUpdate {
+                    status: Some(escalation.status),
+                }
+                .queue(
+                    self.staff_chat,
+                    Some(id),
+                    Some(escalation.client_id),
+                    format!("update:{id}:{}", escalation.status.as_str()),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         if let Some(client) = self.db.client(escalation.client_id).await? {
@@ -697,15 +708,18 @@ impl Service {
     ) -> Result<(), FlowError> {
         let queued = self
             .db
-            .enqueue(&NewOutbox {
-                kind: OutboxKind::Client,
-                chat_id: client.chat_id,
-                escalation_id,
-                client_id: Some(client.id),
-                payload: serde_json::json!({ "text": text }),
-                dedupe_key: Some(dedupe_key.to_string()),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::Client {
+                    text: text.to_string(),
+                }
+                .queue(
+                    client.chat_id,
+                    escalation_id,
+                    Some(client.id),
+                    dedupe_key.to_string(),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         if queued.is_some() {
