@@ -31,6 +31,7 @@ contract_tests!(
     stats_summarise_activity_since_an_instant,
     a_client_turn_brings_its_context,
     several_messages_are_stored_in_one_go_in_order,
+    values_written_by_a_newer_version_are_read_safely,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -952,6 +953,47 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
     );
 }
 
+/// A dialogue state or an outbox kind this version does not know (a newer version wrote it, sharing the database)
+/// is read, not an error: the state as New, the kind as none (the worker gives such an item up).
+async fn values_written_by_a_newer_version_are_read_safely(db: &Db) {
+    let client = add_client(db, 1).await;
+    db.set_state(client.id, State::ConfirmForget)
+        .await
+        .expect("state");
+    execute_where(
+        db,
+        "UPDATE clients SET state = 'awaiting_photo' WHERE id = $1",
+        client.id.get(),
+    )
+    .await;
+    let read = db.client(client.id).await.expect("read").expect("exists");
+    assert_eq!(read.state, State::New);
+    let turn = db
+        .client_turn(1, 1, "Client 1", None, at(1))
+        .await
+        .expect("turn");
+    assert_eq!(turn.client.state, State::New);
+
+    let queued = db
+        .enqueue(&staff_alert("alert:future", at(1)))
+        .await
+        .expect("enqueue")
+        .expect("new key");
+    execute_where(
+        db,
+        "UPDATE outbox SET kind = 'carrier_pigeon' WHERE id = $1",
+        queued.get(),
+    )
+    .await;
+    let due = db.due_outbox(at(2), 10).await.expect("due");
+    assert_eq!(
+        due.iter()
+            .map(|item| (item.id, item.kind))
+            .collect::<Vec<_>>(),
+        [(queued, None)]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Outbox
 
@@ -1474,6 +1516,27 @@ async fn count(db: &Db, sql: &str) -> i64 {
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
     };
     counted.unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// Runs a statement with one bound id; fails the test if it does not change exactly one row.
+async fn execute_where(db: &Db, sql: &str, id: i64) {
+    let done = match db {
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(
+        done.unwrap_or_else(|error| panic!("{sql}: {error}")),
+        1,
+        "{sql}"
+    );
 }
 
 async fn count_where(db: &Db, sql: &str, id: i64) -> i64 {
