@@ -142,7 +142,7 @@ fn main() {
             let client = db.upsert_client(user.id, user.id, &user.first_name, None, now).await.expect("client");
             db.set_consent(client.id, true, now).await.expect("consent");
             db.add_treatment(client.id, (now - Days::days(2)).date_naive(), now).await.expect("date");
-            db.set_state(client.id, "ready").await.expect("state");
+            db.set_state(client.id, aftercare::store::State::Ready).await.expect("state");
         }
         db.close().await;
 

@@ -2,7 +2,7 @@
 //! terminal. It is a second adapter over `flows`; what would go to the clinic's staff chat is printed too.
 
 use crate::delivery::{self, Buttons, Messenger, SendError};
-use crate::flows::{ClientInput, Person, Say, Service};
+use crate::flows::{Button, ClientInput, Person, Say, Service, State};
 use chrono::{Duration, Utc};
 use std::sync::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -65,11 +65,11 @@ impl Messenger for Terminal {
     }
 }
 
-fn show(says: &[Say]) -> Vec<(String, String)> {
+fn show(says: &[Say]) -> Vec<(String, Button)> {
     let mut choices = Vec::new();
     for say in says {
         println!("aftercare> {}", say.text.replace('\n', "\n           "));
-        let buttons: Vec<(String, String)> = say.buttons.iter().flatten().cloned().collect();
+        let buttons: Vec<(String, Button)> = say.buttons.iter().flatten().cloned().collect();
         if !buttons.is_empty() {
             let shown: Vec<String> = buttons
                 .iter()
@@ -146,9 +146,9 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
                     .iter()
                     .find(|(label, _)| label.eq_ignore_ascii_case(line))
             })
-            .map(|(_, data)| data.clone());
+            .map(|(_, button)| *button);
         let input = match button {
-            Some(data) => ClientInput::Button(data),
+            Some(button) => ClientInput::Button(button),
             None => text(line),
         };
         let says = service.on_client(&me, input, Utc::now()).await?;
@@ -200,7 +200,7 @@ async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {
     let now = Utc::now();
     let date = service.today(now) - Duration::days(days.into());
     service.db.add_treatment(client.id, date, now).await?;
-    service.db.set_state(client.id, "ready").await?;
+    service.db.set_state(client.id, State::Ready).await?;
     println!("ok: treatment on {date} (day {days})");
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
 //! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
 
-use crate::flows::{Service, alerts, outbox_kind};
-use crate::store::{AlertKind, OutboxItem, StoreError};
+use crate::flows::{Outbound, Service, alerts};
+use crate::store::{
+    AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
+};
 use chrono::{Duration, Utc};
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +21,7 @@ pub enum SendError {
     Permanent(String),
 }
 
-pub type Buttons = Vec<Vec<(String, String)>>;
+pub use crate::flows::Buttons;
 
 /// The one thing the worker needs from a messenger. Telegram implements it; tests may too.
 pub trait Messenger: Send + Sync + 'static {
@@ -113,7 +115,7 @@ pub async fn deliver_due<M: Messenger>(
             Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
             Outcome::Failed(SendError::RetryAfter(seconds)) => {
                 tracing::warn!(
-                    item = item.id,
+                    item = %item.id,
                     seconds,
                     "outbox: Telegram asked us to slow down"
                 );
@@ -128,11 +130,11 @@ pub async fn deliver_due<M: Messenger>(
             }
             Outcome::Failed(SendError::Transient(e)) if item.attempts + 1 < MAX_ATTEMPTS => {
                 let wait = backoff(item.attempts);
-                tracing::warn!(item = item.id, kind = %item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
+                tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
                 service.db.outbox_retry(item.id, now + wait, &e).await
             }
             Outcome::Failed(SendError::Transient(e) | SendError::Permanent(e)) => {
-                tracing::error!(item = item.id, kind = %item.kind, error = %e, "outbox: giving up on a send");
+                tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
                 service.db.outbox_failed(item.id, &e).await
             }
         };
@@ -155,151 +157,242 @@ async fn deliver<M: Messenger>(
     messenger: &M,
     item: &OutboxItem,
 ) -> Result<Outcome, StoreError> {
-    let db = &service.db;
-    let zone = service.clinic.time_zone;
-    let today = service.today(Utc::now());
-    if item.kind == outbox_kind::CLIENT {
-        let text = item.payload["text"].as_str().unwrap_or_default();
-        return Ok(
-            match messenger
-                .send_text(item.chat_id, text, &Vec::new(), None)
-                .await
-            {
-                Ok(id) => Outcome::Sent(Some(id)),
-                Err(e) => Outcome::Failed(e),
-            },
-        );
+    let Some(kind) = item.kind else {
+        return Ok(Outcome::Failed(SendError::Permanent(
+            "unknown outbox kind".into(),
+        )));
+    };
+    match Outbound::read(kind, &item.payload) {
+        Outbound::Client { text } => Ok(sent(
+            messenger
+                .send_text(item.chat_id, &text, &Vec::new(), None)
+                .await,
+        )),
+        Outbound::Alert => alert(service, messenger, item, false).await,
+        Outbound::Reminder => alert(service, messenger, item, true).await,
+        Outbound::Followup { message_id } => {
+            under_alert(service, messenger, item, Beneath::Followup { message_id }).await
+        }
+        Outbound::Photo {
+            file_id,
+            caption,
+            message_id: _,
+        } => {
+            under_alert(
+                service,
+                messenger,
+                item,
+                Beneath::Photo { file_id, caption },
+            )
+            .await
+        }
+        Outbound::AlertUpdate { status: _ } => alert_update(service, messenger, item).await,
     }
-    let Some(escalation_id) = item.escalation_id else {
-        return Ok(Outcome::Failed(SendError::Permanent(format!(
-            "{} without an escalation",
-            item.kind
-        ))));
+}
+
+/// What goes under a report's alert.
+enum Beneath {
+    Followup {
+        message_id: i64,
+    },
+    Photo {
+        file_id: String,
+        caption: Option<String>,
+    },
+}
+
+/// The report an outbox item is about, or from the function, the item's outcome when there is none any more.
+macro_rules! report_or_return {
+    ($service:expr, $item:expr) => {
+        match Report::load($service, $item).await? {
+            Ok(report) => report,
+            Err(outcome) => return Ok(outcome),
+        }
     };
-    let Some(escalation) = db.escalation(escalation_id).await? else {
-        return Ok(Outcome::Failed(SendError::Permanent(
-            "escalation no longer exists".into(),
-        )));
-    };
-    let Some(client) = db.client(escalation.client_id).await? else {
-        return Ok(Outcome::Failed(SendError::Permanent(
-            "client no longer exists".into(),
-        )));
-    };
-    let alert = db.alert_message_id(escalation_id).await?;
-    let render = |reminder: i64, messages: &[crate::store::StoredMessage], treated| {
-        alerts::alert_text(
-            &escalation,
-            &client,
+}
+
+fn sent(result: Result<i64, SendError>) -> Outcome {
+    match result {
+        Ok(id) => Outcome::Sent(Some(id)),
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// What a send to the staff chat is about: the report, its client, and where its alert is (chat, message).
+struct Report {
+    escalation: Escalation,
+    client: Client,
+    alert: Option<(i64, i64)>,
+}
+
+impl Report {
+    /// The report an outbox item is about, or the item's outcome when there is none any more.
+    async fn load(
+        service: &Service,
+        item: &OutboxItem,
+    ) -> Result<Result<Report, Outcome>, StoreError> {
+        let db = &service.db;
+        let Some(escalation_id) = item.escalation_id else {
+            return Ok(Err(Outcome::Failed(SendError::Permanent(format!(
+                "{} without an escalation",
+                item.kind.map_or("?", OutboxKind::as_str)
+            )))));
+        };
+        let Some(escalation) = db.escalation(escalation_id).await? else {
+            return Ok(Err(Outcome::Failed(SendError::Permanent(
+                "escalation no longer exists".into(),
+            ))));
+        };
+        let Some(client) = db.client(escalation.client_id).await? else {
+            return Ok(Err(Outcome::Failed(SendError::Permanent(
+                "client no longer exists".into(),
+            ))));
+        };
+        let alert = db.alert_message_id(escalation_id).await?;
+        Ok(Ok(Report {
+            escalation,
+            client,
+            alert,
+        }))
+    }
+
+    /// The alert's text as it stands now; `reminder` is the reminder round, 0 for the alert itself.
+    async fn text(&self, service: &Service, reminder: i64) -> Result<String, StoreError> {
+        let db = &service.db;
+        let messages = db.escalation_messages(self.escalation.id).await?;
+        let treated = db.current_treatment(self.client.id).await?;
+        Ok(alerts::alert_text(
+            &self.escalation,
+            &self.client,
             treated,
-            today,
-            messages,
+            service.today(Utc::now()),
+            &messages,
             reminder,
-            zone,
-        )
+            service.clinic.time_zone,
+        ))
+    }
+}
+
+/// A report's alert, or a reminder of it (as a reply to the alert).
+async fn alert<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    item: &OutboxItem,
+    reminder: bool,
+) -> Result<Outcome, StoreError> {
+    let report = report_or_return!(service, item);
+    let escalation = &report.escalation;
+    if reminder && escalation.status != EscalationStatus::Open {
+        return Ok(Outcome::Sent(None));
+    }
+    let round = if reminder {
+        escalation.reminder_count.max(1)
+    } else {
+        0
     };
-    match item.kind.as_str() {
-        outbox_kind::ALERT | outbox_kind::REMINDER => {
-            let reminder = item.kind == outbox_kind::REMINDER;
-            if reminder && escalation.status != crate::store::EscalationStatus::Open {
+    let text = report.text(service, round).await?;
+    let reply_to = if reminder {
+        report.alert.map(|(_, id)| id)
+    } else {
+        None
+    };
+    match messenger
+        .send_text(
+            item.chat_id,
+            &text,
+            &alerts::alert_buttons(escalation),
+            reply_to,
+        )
+        .await
+    {
+        Ok(id) => {
+            let kind = if reminder {
+                AlertKind::Reminder
+            } else {
+                AlertKind::Alert
+            };
+            service
+                .db
+                .record_alert_message(escalation.id, item.chat_id, id, kind, Utc::now())
+                .await?;
+            Ok(Outcome::Sent(Some(id)))
+        }
+        Err(e) => Ok(Outcome::Failed(e)),
+    }
+}
+
+/// A client's later message or photo about a report, as a reply to its alert (which must have gone first).
+async fn under_alert<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    item: &OutboxItem,
+    beneath: Beneath,
+) -> Result<Outcome, StoreError> {
+    let report = report_or_return!(service, item);
+    let db = &service.db;
+    let (escalation_id, client) = (report.escalation.id, &report.client);
+    let Some((chat, alert_id)) = report.alert else {
+        return Ok(Outcome::Later(
+            Duration::seconds(1),
+            "waiting for the alert to be delivered".into(),
+        ));
+    };
+    let (result, kind) = match beneath {
+        Beneath::Photo { file_id, caption } => {
+            let caption = alerts::photo_caption(client, caption.as_deref(), escalation_id);
+            let result = messenger
+                .send_photo(chat, &file_id, &caption, Some(alert_id))
+                .await;
+            (result, AlertKind::Photo)
+        }
+        Beneath::Followup { message_id } => {
+            let Some(message) = db.message(message_id).await? else {
                 return Ok(Outcome::Sent(None));
-            }
-            let messages = db.escalation_messages(escalation_id).await?;
-            let treated = db.current_treatment(client.id).await?;
-            let round = if reminder {
-                escalation.reminder_count.max(1)
-            } else {
-                0
             };
-            let text = render(round, &messages, treated);
-            let reply_to = if reminder {
-                alert.map(|(_, id)| id)
-            } else {
-                None
-            };
-            match messenger
+            let result = messenger
                 .send_text(
-                    item.chat_id,
-                    &text,
-                    &alerts::alert_buttons(&escalation),
-                    reply_to,
+                    chat,
+                    &alerts::followup_text(client, &message, service.clinic.time_zone),
+                    &Vec::new(),
+                    Some(alert_id),
                 )
-                .await
-            {
-                Ok(id) => {
-                    let kind = if reminder {
-                        AlertKind::Reminder
-                    } else {
-                        AlertKind::Alert
-                    };
-                    db.record_alert_message(escalation_id, item.chat_id, id, kind, Utc::now())
-                        .await?;
-                    Ok(Outcome::Sent(Some(id)))
-                }
-                Err(e) => Ok(Outcome::Failed(e)),
-            }
+                .await;
+            (result, AlertKind::Followup)
         }
-        outbox_kind::FOLLOWUP | outbox_kind::PHOTO => {
-            let Some((chat, alert_id)) = alert else {
-                return Ok(Outcome::Later(
-                    Duration::seconds(1),
-                    "waiting for the alert to be delivered".into(),
-                ));
-            };
-            let message_id = item.payload["message_id"].as_i64().unwrap_or_default();
-            let result = if item.kind == outbox_kind::PHOTO {
-                let file_id = item.payload["file_id"].as_str().unwrap_or_default();
-                let caption =
-                    alerts::photo_caption(&client, item.payload["caption"].as_str(), escalation_id);
-                messenger
-                    .send_photo(chat, file_id, &caption, Some(alert_id))
-                    .await
-            } else {
-                let Some(message) = db.message(message_id).await? else {
-                    return Ok(Outcome::Sent(None));
-                };
-                messenger
-                    .send_text(
-                        chat,
-                        &alerts::followup_text(&client, &message, zone),
-                        &Vec::new(),
-                        Some(alert_id),
-                    )
-                    .await
-            };
-            match result {
-                Ok(id) => {
-                    let kind = if item.kind == outbox_kind::PHOTO {
-                        AlertKind::Photo
-                    } else {
-                        AlertKind::Followup
-                    };
-                    db.record_alert_message(escalation_id, chat, id, kind, Utc::now())
-                        .await?;
-                    Ok(Outcome::Sent(Some(id)))
-                }
-                Err(e) => Ok(Outcome::Failed(e)),
-            }
+    };
+    match result {
+        Ok(id) => {
+            db.record_alert_message(escalation_id, chat, id, kind, Utc::now())
+                .await?;
+            Ok(Outcome::Sent(Some(id)))
         }
-        outbox_kind::ALERT_UPDATE => {
-            // Not alerted yet: the alert, when it goes, shows the current status anyway.
-            let Some((chat, alert_id)) = alert else {
-                return Ok(Outcome::Sent(None));
-            };
-            let messages = db.escalation_messages(escalation_id).await?;
-            let treated = db.current_treatment(client.id).await?;
-            let text = render(0, &messages, treated);
-            match messenger
-                .edit_text(chat, alert_id, &text, &alerts::alert_buttons(&escalation))
-                .await
-            {
-                Ok(()) => Ok(Outcome::Sent(None)),
-                Err(e) => Ok(Outcome::Failed(e)),
-            }
-        }
-        other => Ok(Outcome::Failed(SendError::Permanent(format!(
-            "unknown outbox kind {other:?}"
-        )))),
+        Err(e) => Ok(Outcome::Failed(e)),
+    }
+}
+
+/// The alert edited to show the report's new status.
+async fn alert_update<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    item: &OutboxItem,
+) -> Result<Outcome, StoreError> {
+    let report = report_or_return!(service, item);
+    // Not alerted yet: the alert, when it goes, shows the current status anyway.
+    let Some((chat, alert_id)) = report.alert else {
+        return Ok(Outcome::Sent(None));
+    };
+    let text = report.text(service, 0).await?;
+    match messenger
+        .edit_text(
+            chat,
+            alert_id,
+            &text,
+            &alerts::alert_buttons(&report.escalation),
+        )
+        .await
+    {
+        Ok(()) => Ok(Outcome::Sent(None)),
+        Err(e) => Ok(Outcome::Failed(e)),
     }
 }
 
@@ -311,22 +404,20 @@ pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize
         service.db.note_reminder(escalation.id, now).await?;
         service
             .db
-            .enqueue(&crate::store::NewOutbox {
-                kind: outbox_kind::REMINDER.into(),
-                chat_id: service.staff_chat,
-                escalation_id: Some(escalation.id),
-                client_id: Some(escalation.client_id),
-                payload: serde_json::json!({}),
-                dedupe_key: Some(format!(
+            .enqueue(&Outbound::Reminder.queue(
+                service.staff_chat,
+                Some(escalation.id),
+                Some(escalation.client_id),
+                format!(
                     "reminder:{}:{}",
                     escalation.id,
                     escalation.reminder_count + 1
-                )),
-                at: now,
-            })
+                ),
+                now,
+            ))
             .await?;
         tracing::info!(
-            escalation = escalation.id,
+            escalation = %escalation.id,
             "reminder queued: not acknowledged"
         );
     }

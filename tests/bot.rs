@@ -141,10 +141,14 @@ async fn onboard(fake: &FakeBotApi, user: &User) {
         text.contains("112"),
         "the welcome names the emergency number: {text}"
     );
-    assert!(welcome.callback_data().contains(&"consent:yes".to_string()));
+    assert!(
+        welcome
+            .callback_data()
+            .contains(&"v1:consent:yes".to_string())
+    );
     let welcome_id = welcome.response_message_id.expect("message id");
 
-    fake.callback(user, user.id, welcome_id, "consent:yes");
+    fake.callback(user, user.id, welcome_id, "v1:consent:yes");
     let asked = messages_to(fake, user.id, before + 1, 2).await;
     assert!(
         asked[1]
@@ -155,7 +159,7 @@ async fn onboard(fake: &FakeBotApi, user: &User) {
     assert!(
         asked[1]
             .callback_data()
-            .contains(&"treated:today".to_string())
+            .contains(&"v1:treated:today".to_string())
     );
 
     fake.client_text(user, "3 days ago");
@@ -203,9 +207,10 @@ async fn start_consent_and_treatment_date_by_button() {
         &jane,
         jane.id,
         welcome.response_message_id.expect("id"),
-        "consent:yes",
+        "v1:consent:yes",
     );
     let asked = messages_to(&fake, jane.id, 1, 2).await;
+    // A button as written before button data carried a version: on messages sent then, it still works.
     fake.callback(
         &jane,
         jane.id,
@@ -324,18 +329,18 @@ async fn urgent_report_lifecycle(db: &TestDb) {
     }
     let buttons = alert.callback_data();
     assert!(
-        buttons.iter().any(|b| b.starts_with("ack:"))
-            && buttons.iter().any(|b| b.starts_with("res:"))
+        buttons.iter().any(|b| b.starts_with("v1:ack:"))
+            && buttons.iter().any(|b| b.starts_with("v1:res:"))
     );
     let alert_id = alert.response_message_id.expect("alert id");
     let ack = buttons
         .iter()
-        .find(|b| b.starts_with("ack:"))
+        .find(|b| b.starts_with("v1:ack:"))
         .expect("ack button")
         .clone();
     let resolve = buttons
         .iter()
-        .find(|b| b.starts_with("res:"))
+        .find(|b| b.starts_with("v1:res:"))
         .expect("resolve button")
         .clone();
 
@@ -547,7 +552,7 @@ async fn an_unacknowledged_alert_is_sent_again_as_a_reminder() {
     let ack = alert
         .callback_data()
         .into_iter()
-        .find(|b| b.starts_with("ack:"))
+        .find(|b| b.starts_with("v1:ack:"))
         .expect("ack");
     fake.callback(
         &nurse(),
@@ -632,7 +637,11 @@ async fn forget_deletes_everything_after_confirmation() {
     let before = sent_count(&fake, jane.id);
     fake.client_text(&jane, "/forget");
     let confirm = &messages_to(&fake, jane.id, before, 1).await[0];
-    assert!(confirm.callback_data().contains(&"forget:yes".to_string()));
+    assert!(
+        confirm
+            .callback_data()
+            .contains(&"v1:forget:yes".to_string())
+    );
     assert!(
         db.db
             .client_by_telegram_id(jane.id)
@@ -645,7 +654,7 @@ async fn forget_deletes_everything_after_confirmation() {
         &jane,
         jane.id,
         confirm.response_message_id.expect("id"),
-        "forget:yes",
+        "v1:forget:yes",
     );
     let done = &messages_to(&fake, jane.id, before + 1, 1).await[0];
     assert!(done.text().unwrap_or_default().contains("deleted"));
@@ -670,7 +679,7 @@ async fn non_members_cannot_use_staff_buttons_or_commands() {
     let ack = alert
         .callback_data()
         .into_iter()
-        .find(|b| b.starts_with("ack:"))
+        .find(|b| b.starts_with("v1:ack:"))
         .expect("ack");
     let stranger = User::new(666, "Mallory");
     fake.callback(

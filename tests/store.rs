@@ -3,8 +3,9 @@
 mod support;
 
 use aftercare::store::{
-    AlertKind, Client, Db, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
-    NewOutbox, ReceivedUpdate, StoreError, StoredMessage, Transition, TriageRecord,
+    AlertKind, Client, ClientId, Db, Direction, Escalation, EscalationStatus, MessageKind,
+    NewMessage, NewOutbox, OutboxId, OutboxKind, ReceivedUpdate, ReportId, State, StoreError,
+    StoredMessage, Transition, TriageRecord,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -30,6 +31,7 @@ contract_tests!(
     stats_summarise_activity_since_an_instant,
     a_client_turn_brings_its_context,
     several_messages_are_stored_in_one_go_in_order,
+    values_written_by_a_newer_version_are_read_safely,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -91,13 +93,13 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
     assert_eq!(created.username.as_deref(), Some("anna_k"));
     assert_eq!(created.consent, None);
     assert_eq!(created.consent_at, None);
-    assert_eq!(created.state, "new");
+    assert_eq!(created.state, State::New);
     assert_eq!((created.created_at, created.updated_at), (at(0), at(0)));
 
     db.set_consent(created.id, true, at(1))
         .await
         .expect("consent");
-    db.set_state(created.id, "awaiting_treatment_date")
+    db.set_state(created.id, State::AwaitingDate)
         .await
         .expect("state");
 
@@ -112,7 +114,8 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
     assert_eq!(updated.consent, Some(true), "an upsert keeps consent");
     assert_eq!(updated.consent_at, Some(at(1)));
     assert_eq!(
-        updated.state, "awaiting_treatment_date",
+        updated.state,
+        State::AwaitingDate,
         "an upsert keeps the dialogue state"
     );
     assert_eq!((updated.created_at, updated.updated_at), (at(0), at(2)));
@@ -128,7 +131,9 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
         Some(updated)
     );
     assert_eq!(
-        db.client(created.id + 1000).await.expect("missing by id"),
+        db.client(ClientId(created.id.get() + 1000))
+            .await
+            .expect("missing by id"),
         None
     );
     assert_eq!(
@@ -145,7 +150,9 @@ async fn upsert_creates_then_updates_a_client(db: &Db) {
         (Some(false), Some(at(3)))
     );
 
-    let missing = db.set_state(created.id + 1000, "x").await;
+    let missing = db
+        .set_state(ClientId(created.id.get() + 1000), State::Ready)
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { what: "client", .. })),
         "{missing:?}"
@@ -170,7 +177,7 @@ async fn clients_are_found_by_username_telegram_id_or_name(db: &Db) {
         .await
         .expect("percent");
 
-    let ids = async |query: &str| -> Vec<i64> {
+    let ids = async |query: &str| -> Vec<ClientId> {
         let found = db.find_clients(query).await.expect("find");
         found.iter().map(|client| client.id).collect()
     };
@@ -192,8 +199,8 @@ async fn clients_are_found_by_username_telegram_id_or_name(db: &Db) {
         "LIKE wildcards in the query match literally"
     );
     assert_eq!(ids("_").await, [percent.id]);
-    assert_eq!(ids("nobody").await, Vec::<i64>::new());
-    assert_eq!(ids("   ").await, Vec::<i64>::new());
+    assert_eq!(ids("nobody").await, Vec::<ClientId>::new());
+    assert_eq!(ids("   ").await, Vec::<ClientId>::new());
 
     // An exact username match comes before name matches.
     let anne = db
@@ -436,7 +443,7 @@ async fn unanswered_lists_inbound_fallbacks_newest_first(db: &Db) {
         .expect("record");
 
     let unanswered = db.unanswered(10).await.expect("unanswered");
-    let found: Vec<(i64, i64)> = unanswered
+    let found: Vec<(i64, ClientId)> = unanswered
         .iter()
         .map(|(message, client)| (message.id, client.id))
         .collect();
@@ -621,7 +628,7 @@ async fn attaching_a_message_only_ever_raises_the_level(db: &Db) {
     );
     assert_eq!(level_of(db, escalation.id).await, "urgent");
 
-    let linked: Vec<Option<i64>> = db
+    let linked: Vec<Option<ReportId>> = db
         .client_messages(client.id, 10)
         .await
         .expect("messages")
@@ -825,7 +832,7 @@ async fn acknowledge_and_resolve_move_forward_once(db: &Db) {
         (Some(13), Some("Cleo"), Some(at(45)))
     );
 
-    let missing = next.id + 1000;
+    let missing = ReportId(next.id.get() + 1000);
     assert_eq!(
         db.acknowledge(missing, 1, "x", at(50)).await.expect("ack"),
         Transition::NotFound
@@ -905,11 +912,11 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
     let never_alerted = add_client(db, 5).await;
     open_escalation(db, &never_alerted, "emergency", 0).await;
 
-    let due_ids = async |minute| -> Vec<i64> {
+    let due_ids = async |minute| -> Vec<ReportId> {
         let due = db.due_reminders(at(minute), every).await.expect("due");
         due.iter().map(|escalation| escalation.id).collect()
     };
-    assert_eq!(due_ids(9).await, Vec::<i64>::new());
+    assert_eq!(due_ids(9).await, Vec::<ReportId>::new());
     assert_eq!(due_ids(10).await, [urgent.id, emergency.id]);
 
     db.note_reminder(urgent.id, at(10)).await.expect("note");
@@ -937,10 +944,53 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
         .expect("exists");
     assert_eq!(reminded.reminder_count, 2);
 
-    let missing = db.note_reminder(urgent.id + 1000, at(20)).await;
+    let missing = db
+        .note_reminder(ReportId(urgent.id.get() + 1000), at(20))
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
+    );
+}
+
+/// A dialogue state or an outbox kind this version does not know (a newer version wrote it, sharing the database)
+/// is read, not an error: the state as New, the kind as none (the worker gives such an item up).
+async fn values_written_by_a_newer_version_are_read_safely(db: &Db) {
+    let client = add_client(db, 1).await;
+    db.set_state(client.id, State::ConfirmForget)
+        .await
+        .expect("state");
+    execute_where(
+        db,
+        "UPDATE clients SET state = 'awaiting_photo' WHERE id = $1",
+        client.id.get(),
+    )
+    .await;
+    let read = db.client(client.id).await.expect("read").expect("exists");
+    assert_eq!(read.state, State::New);
+    let turn = db
+        .client_turn(1, 1, "Client 1", None, at(1))
+        .await
+        .expect("turn");
+    assert_eq!(turn.client.state, State::New);
+
+    let queued = db
+        .enqueue(&staff_alert("alert:future", at(1)))
+        .await
+        .expect("enqueue")
+        .expect("new key");
+    execute_where(
+        db,
+        "UPDATE outbox SET kind = 'carrier_pigeon' WHERE id = $1",
+        queued.get(),
+    )
+    .await;
+    let due = db.due_outbox(at(2), 10).await.expect("due");
+    assert_eq!(
+        due.iter()
+            .map(|item| (item.id, item.kind))
+            .collect::<Vec<_>>(),
+        [(queued, None)]
     );
 }
 
@@ -950,7 +1000,7 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
 async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     let client = add_client(db, 1).await;
     let reply = |key: Option<&str>, minute| NewOutbox {
-        kind: "client_reply".to_owned(),
+        kind: OutboxKind::Client,
         chat_id: client.chat_id,
         escalation_id: None,
         client_id: Some(client.id),
@@ -986,7 +1036,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
         .expect("no key");
     assert_eq!(db.pending_outbox_count().await.expect("count"), 4);
 
-    let due_ids = async |minute, limit| -> Vec<i64> {
+    let due_ids = async |minute, limit| -> Vec<OutboxId> {
         let due = db.due_outbox(at(minute), limit).await.expect("due");
         due.iter().map(|item| item.id).collect()
     };
@@ -998,7 +1048,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     assert_eq!(due_ids(2, 2).await, [first, second]);
 
     let item = db.due_outbox(at(2), 1).await.expect("due").remove(0);
-    assert_eq!(item.kind, "client_reply");
+    assert_eq!(item.kind, Some(OutboxKind::Client));
     assert_eq!(
         (item.chat_id, item.client_id, item.escalation_id),
         (client.chat_id, Some(client.id), None)
@@ -1028,7 +1078,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     db.outbox_failed(third, "403: bot was blocked by the user")
         .await
         .expect("failed");
-    assert_eq!(due_ids(4, 10).await, Vec::<i64>::new());
+    assert_eq!(due_ids(4, 10).await, Vec::<OutboxId>::new());
     assert_eq!(
         db.pending_outbox_count().await.expect("count"),
         2,
@@ -1042,10 +1092,10 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     assert_eq!(retried.last_error.as_deref(), Some("429: retry after 180"));
     assert_eq!(due_ids(60, 10).await, [first, later]);
 
-    let outcome = |id| {
+    let outcome = |id: OutboxId| {
         let sql = "SELECT status || ' ' || CAST(attempts AS TEXT) || ' ' || COALESCE(CAST(result_message_id AS TEXT), '-') \
                    || ' ' || COALESCE(CAST(sent_at AS TEXT), '-') || ' ' || COALESCE(last_error, '-') FROM outbox WHERE id = $1";
-        text_where(db, sql, id)
+        text_where(db, sql, id.get())
     };
     assert_eq!(
         outcome(second).await,
@@ -1063,7 +1113,9 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
         None,
         "a key stays taken after its item was sent"
     );
-    let missing = db.outbox_sent(later + 1000, None, at(70)).await;
+    let missing = db
+        .outbox_sent(OutboxId(later.get() + 1000), None, at(70))
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
@@ -1154,7 +1206,11 @@ async fn forgetting_a_client_removes_everything_about_them(db: &Db) {
         ("outbox", "client_id"),
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
-        assert_eq!(count_where(db, &sql, forgotten.id).await, 0, "{table}");
+        assert_eq!(
+            count_where(db, &sql, forgotten.id.get()).await,
+            0,
+            "{table}"
+        );
     }
     assert_eq!(db.client(forgotten.id).await.expect("read"), None);
     assert_eq!(
@@ -1333,7 +1389,7 @@ async fn add_client(db: &Db, telegram_user_id: i64) -> Client {
     .expect("add client")
 }
 
-fn inbound(client_id: i64, text: &str, at: DateTime<Utc>) -> NewMessage {
+fn inbound(client_id: ClientId, text: &str, at: DateTime<Utc>) -> NewMessage {
     NewMessage {
         client_id,
         direction: Direction::In,
@@ -1347,7 +1403,7 @@ fn inbound(client_id: i64, text: &str, at: DateTime<Utc>) -> NewMessage {
     }
 }
 
-async fn record_inbound(db: &Db, client_id: i64, text: &str, minute: i64) -> i64 {
+async fn record_inbound(db: &Db, client_id: ClientId, text: &str, minute: i64) -> i64 {
     db.record_message(&inbound(client_id, text, at(minute)))
         .await
         .expect("record message")
@@ -1380,7 +1436,7 @@ fn stored_form(message: NewMessage, id: i64) -> StoredMessage {
 
 fn staff_alert(dedupe_key: &str, at: DateTime<Utc>) -> NewOutbox {
     NewOutbox {
-        kind: "staff_alert".to_owned(),
+        kind: OutboxKind::Alert,
         chat_id: STAFF_CHAT,
         escalation_id: None,
         client_id: None,
@@ -1422,7 +1478,7 @@ async fn alerted_escalation(db: &Db, telegram_user_id: i64, level: &str) -> Esca
     escalation
 }
 
-async fn level_of(db: &Db, escalation_id: i64) -> String {
+async fn level_of(db: &Db, escalation_id: ReportId) -> String {
     db.escalation(escalation_id)
         .await
         .expect("read escalation")
@@ -1460,6 +1516,27 @@ async fn count(db: &Db, sql: &str) -> i64 {
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
     };
     counted.unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// Runs a statement with one bound id; fails the test if it does not change exactly one row.
+async fn execute_where(db: &Db, sql: &str, id: i64) {
+    let done = match db {
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(
+        done.unwrap_or_else(|error| panic!("{sql}: {error}")),
+        1,
+        "{sql}"
+    );
 }
 
 async fn count_where(db: &Db, sql: &str, id: i64) -> i64 {

@@ -4,7 +4,10 @@
 //! otherwise type "Status: ✅ acknowledged by …" on a line of its own): in alerts every line of theirs starts with
 //! [`QUOTE`], in one-line lists their line breaks are shown as " ⏎ ", and names are kept on one line.
 
-use crate::store::{Client, Direction, Escalation, EscalationStatus, Stats, StoredMessage};
+use super::{Button, Buttons};
+use crate::store::{
+    Client, Direction, Escalation, EscalationStatus, ReportId, Stats, StoredMessage,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
@@ -154,15 +157,15 @@ pub fn status_line(escalation: &Escalation, zone: Tz) -> String {
     }
 }
 
-/// The buttons an alert shows in its current state: rows of (label, callback data).
-pub fn alert_buttons(escalation: &Escalation) -> Vec<Vec<(String, String)>> {
+/// The buttons an alert shows in its current state.
+pub fn alert_buttons(escalation: &Escalation) -> Buttons {
     let id = escalation.id;
     match escalation.status {
         EscalationStatus::Open => vec![vec![
-            ("✅ Acknowledge".into(), format!("ack:{id}")),
-            ("✔️ Resolve".into(), format!("res:{id}")),
+            ("✅ Acknowledge".into(), Button::Acknowledge(id)),
+            ("✔️ Resolve".into(), Button::Resolve(id)),
         ]],
-        EscalationStatus::Acknowledged => vec![vec![("✔️ Resolve".into(), format!("res:{id}"))]],
+        EscalationStatus::Acknowledged => vec![vec![("✔️ Resolve".into(), Button::Resolve(id))]],
         EscalationStatus::Resolved => Vec::new(),
     }
 }
@@ -176,7 +179,7 @@ pub fn followup_text(client: &Client, message: &StoredMessage, zone: Tz) -> Stri
     )
 }
 
-pub fn photo_caption(client: &Client, caption: Option<&str>, escalation_id: i64) -> String {
+pub fn photo_caption(client: &Client, caption: Option<&str>, escalation_id: ReportId) -> String {
     match caption {
         Some(c) => format!(
             "📷 Photo from {} (report #{escalation_id}):\n{}",
@@ -293,6 +296,7 @@ fn clip(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ClientId;
     use crate::store::MessageKind;
 
     fn at() -> DateTime<Utc> {
@@ -301,14 +305,14 @@ mod tests {
 
     fn client(first_name: &str) -> Client {
         Client {
-            id: 1,
+            id: ClientId(1),
             telegram_user_id: 77,
             chat_id: 77,
             first_name: first_name.into(),
             username: None,
             consent: Some(true),
             consent_at: Some(at()),
-            state: "ready".into(),
+            state: crate::store::State::Ready,
             created_at: at(),
             updated_at: at(),
         }
@@ -316,8 +320,8 @@ mod tests {
 
     fn escalation() -> Escalation {
         Escalation {
-            id: 9,
-            client_id: 1,
+            id: ReportId(9),
+            client_id: ClientId(1),
             level: "urgent".into(),
             status: EscalationStatus::Open,
             red_flags: vec!["pus".into()],
@@ -338,14 +342,14 @@ mod tests {
     fn message(id: i64, text: &str) -> StoredMessage {
         StoredMessage {
             id,
-            client_id: 1,
+            client_id: ClientId(1),
             direction: Direction::In,
             telegram_message_id: Some(id),
             kind: MessageKind::Text,
             text: Some(text.into()),
             photo_file_id: None,
             triage: None,
-            escalation_id: Some(9),
+            escalation_id: Some(ReportId(9)),
             created_at: at(),
         }
     }

@@ -2,16 +2,23 @@
 //! Telegram adapter, the local chat), so they behave the same. No Telegram types here.
 
 pub mod alerts;
+pub mod button;
+pub mod commands;
 pub mod dates;
+pub mod outbound;
 pub(crate) mod texts;
 
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level, Triage};
 use crate::store::{
     Client, ClientTurn, Db, Direction, EscalationStatus, MessageKind, MessageLog, NewMessage,
-    NewOutbox, StoreError, Transition, TriageRecord,
+    StoreError, Transition, TriageRecord,
 };
+pub use crate::store::{OutboxKind, ReportId, State};
+pub use button::{Button, Buttons, TreatedOn};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+pub use commands::{ClientCommand, StaffCommand};
+pub use outbound::Outbound;
 use std::sync::Arc;
 
 /// Who wrote: a Telegram user (client or staff).
@@ -53,15 +60,15 @@ pub enum ClientInput {
         kind: MessageKind,
         message_id: Option<i64>,
     },
-    /// A button press: the button's data, which the client's app could have forged.
-    Button(String),
+    /// A button press. Its data could have been forged; then it is [`Button::Unknown`].
+    Button(Button),
 }
 
-/// A message for the person who wrote, with optional buttons: rows of (label, data).
+/// A message for the person who wrote, with optional buttons.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Say {
     pub text: String,
-    pub buttons: Vec<Vec<(String, String)>>,
+    pub buttons: Buttons,
 }
 
 impl Say {
@@ -73,28 +80,10 @@ impl Say {
     }
 }
 
-/// Outbox kinds: what the delivery worker sends.
-pub mod outbox_kind {
-    pub const ALERT: &str = "alert";
-    pub const REMINDER: &str = "reminder";
-    pub const FOLLOWUP: &str = "followup";
-    pub const PHOTO: &str = "photo";
-    pub const ALERT_UPDATE: &str = "alert_update";
-    pub const CLIENT: &str = "client";
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("storage: {0}")]
     Store(#[from] StoreError),
-}
-
-mod state {
-    pub const NEW: &str = "new";
-    pub const AWAITING_CONSENT: &str = "awaiting_consent";
-    pub const AWAITING_DATE: &str = "awaiting_date";
-    pub const READY: &str = "ready";
-    pub const CONFIRM_FORGET: &str = "confirm_forget";
 }
 
 /// The bot's message a staff member replied to, as Telegram quotes it in the reply.
@@ -107,14 +96,14 @@ pub struct RepliedTo<'a> {
 impl RepliedTo<'_> {
     /// The report an alert names ("🔴 URGENT — report #12", "📷 Photo from … (report #12)").
     /// Only the bot's own lines count: a client's quoted words could say "report #5" too.
-    fn report_number(&self) -> Option<i64> {
+    fn report_number(&self) -> Option<ReportId> {
         self.text?
             .lines()
             .filter(|line| !alerts::is_client_line(line))
             .find_map(|line| {
                 let (_, after) = line.split_once("report #")?;
                 let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().ok()
+                digits.parse().ok().map(ReportId)
             })
     }
 }
@@ -163,7 +152,7 @@ impl Service {
         let client = &turn.client;
         // `replies_stored`: the replies are stored already, or must not be (the client was just forgotten).
         let (says, replies_stored) = match input {
-            ClientInput::Button(data) => self.client_button(client, &data, now).await?,
+            ClientInput::Button(button) => self.client_button(client, button, now).await?,
             ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
                 self.client_command(&turn, &text, message_id, now).await?
             }
@@ -225,8 +214,8 @@ impl Service {
         Say {
             text: texts::welcome(&client.first_name, &self.clinic.clinic),
             buttons: vec![vec![
-                ("Yes, that's fine".into(), "consent:yes".into()),
-                ("No".into(), "consent:no".into()),
+                ("Yes, that's fine".into(), Button::Consent(true)),
+                ("No".into(), Button::Consent(false)),
             ]],
         }
     }
@@ -235,8 +224,8 @@ impl Service {
         Say {
             text: texts::ASK_DATE.into(),
             buttons: vec![vec![
-                ("Today".into(), "treated:today".into()),
-                ("Yesterday".into(), "treated:yesterday".into()),
+                ("Today".into(), Button::Treated(TreatedOn::Today)),
+                ("Yesterday".into(), Button::Treated(TreatedOn::Yesterday)),
             ]],
         }
     }
@@ -249,46 +238,41 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<(Vec<Say>, bool), FlowError> {
         let client = &turn.client;
-        let command = command_name(text);
-        let says = match command.as_str() {
-            "/start" => {
+        let says = match ClientCommand::parse(text) {
+            ClientCommand::Start => {
                 if client.consent == Some(true) {
-                    self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                    self.db.set_state(client.id, State::AwaitingDate).await?;
                     vec![
                         Say::text(texts::welcome_back(&client.first_name)),
                         self.ask_date(),
                     ]
                 } else {
-                    self.db
-                        .set_state(client.id, state::AWAITING_CONSENT)
-                        .await?;
+                    self.db.set_state(client.id, State::AwaitingConsent).await?;
                     vec![self.welcome(client)]
                 }
             }
-            "/help" => vec![Say::text(texts::help(&self.clinic.clinic))],
-            "/treatment" => {
+            ClientCommand::Help => vec![Say::text(texts::help(&self.clinic.clinic))],
+            ClientCommand::Treatment => {
                 if client.consent == Some(true) {
-                    self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                    self.db.set_state(client.id, State::AwaitingDate).await?;
                     vec![self.ask_date()]
                 } else {
-                    self.db
-                        .set_state(client.id, state::AWAITING_CONSENT)
-                        .await?;
+                    self.db.set_state(client.id, State::AwaitingConsent).await?;
                     vec![self.welcome(client)]
                 }
             }
-            "/forget" => {
-                self.db.set_state(client.id, state::CONFIRM_FORGET).await?;
+            ClientCommand::Forget => {
+                self.db.set_state(client.id, State::ConfirmForget).await?;
                 vec![Say {
                     text: texts::FORGET_CONFIRM.into(),
                     buttons: vec![vec![
-                        ("Yes, delete everything".into(), "forget:yes".into()),
-                        ("No, keep it".into(), "forget:no".into()),
+                        ("Yes, delete everything".into(), Button::Forget(true)),
+                        ("No, keep it".into(), Button::Forget(false)),
                     ]],
                 }]
             }
-            "/open" | "/history" | "/unanswered" | "/stats" => vec![Say::text(texts::STAFF_ONLY)],
-            _ => {
+            ClientCommand::StaffOnly => vec![Say::text(texts::STAFF_ONLY)],
+            ClientCommand::Unknown => {
                 // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
                 let rest = text.trim_start().trim_start_matches('/');
                 if client.consent == Some(true) && rest.split_whitespace().count() > 1 {
@@ -308,47 +292,51 @@ impl Service {
     async fn client_button(
         &self,
         client: &Client,
-        data: &str,
+        button: Button,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Say>, bool), FlowError> {
         let today = self.today(now);
-        let says = match data {
-            "consent:yes" => {
+        let says = match button {
+            Button::Consent(true) => {
                 self.db.set_consent(client.id, true, now).await?;
                 match self.db.current_treatment(client.id).await? {
                     Some(date) => {
-                        self.db.set_state(client.id, state::READY).await?;
+                        self.db.set_state(client.id, State::Ready).await?;
                         vec![Say::text(texts::date_saved(date, today))]
                     }
                     None => {
-                        self.db.set_state(client.id, state::AWAITING_DATE).await?;
+                        self.db.set_state(client.id, State::AwaitingDate).await?;
                         vec![Say::text(texts::CONSENT_THANKS), self.ask_date()]
                     }
                 }
             }
-            "consent:no" => {
+            Button::Consent(false) => {
                 self.db.set_consent(client.id, false, now).await?;
-                self.db.set_state(client.id, state::NEW).await?;
+                self.db.set_state(client.id, State::New).await?;
                 vec![Say::text(texts::no_consent(&self.clinic.clinic))]
             }
-            "treated:today" | "treated:yesterday" if client.consent == Some(true) => {
-                let date = if data.ends_with("today") {
-                    today
-                } else {
-                    today - Duration::days(1)
+            Button::Treated(day) if client.consent == Some(true) => {
+                let date = match day {
+                    TreatedOn::Today => today,
+                    TreatedOn::Yesterday => today - Duration::days(1),
                 };
                 self.save_date(client, date, now).await?
             }
-            "forget:yes" if client.state == state::CONFIRM_FORGET => {
+            Button::Forget(true) if client.state == State::ConfirmForget => {
                 self.db.forget_client(client.id).await?;
                 // Nothing more is kept about this client, not even this reply.
                 return Ok((vec![Say::text(texts::FORGOTTEN)], true));
             }
-            "forget:no" => {
-                self.db.set_state(client.id, state::READY).await?;
+            Button::Forget(false) => {
+                self.db.set_state(client.id, State::Ready).await?;
                 vec![Say::text(texts::NOT_FORGOTTEN)]
             }
-            _ => vec![Say::text(texts::STALE_BUTTON)],
+            // A staff button, a question no longer asked, or data this version does not know.
+            Button::Treated(_)
+            | Button::Forget(true)
+            | Button::Acknowledge(_)
+            | Button::Resolve(_)
+            | Button::Unknown => vec![Say::text(texts::STALE_BUTTON)],
         };
         Ok((says, false))
     }
@@ -360,7 +348,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Vec<Say>, FlowError> {
         self.db.add_treatment(client.id, date, now).await?;
-        self.db.set_state(client.id, state::READY).await?;
+        self.db.set_state(client.id, State::Ready).await?;
         Ok(vec![Say::text(texts::date_saved(date, self.today(now)))])
     }
 
@@ -383,14 +371,12 @@ impl Service {
                 says.push(Say::text(texts::not_passed_on(&self.clinic.clinic)));
             }
             if client.consent.is_none() {
-                self.db
-                    .set_state(client.id, state::AWAITING_CONSENT)
-                    .await?;
+                self.db.set_state(client.id, State::AwaitingConsent).await?;
                 says.push(self.welcome(client));
             }
             return Ok((says, false));
         }
-        if client.state == state::AWAITING_DATE {
+        if client.state == State::AwaitingDate {
             match dates::parse_treatment_date(text, today) {
                 Ok(date) => return Ok((self.save_date(client, date, now).await?, false)),
                 Err(reason) if looks_like_a_date(text) => {
@@ -405,12 +391,12 @@ impl Service {
         let (mut says, stored) = self
             .report(turn, &triage, kind, Some(text), None, message_id, now)
             .await?;
-        if client.state == state::AWAITING_DATE {
+        if client.state == State::AwaitingDate {
             says.push(self.ask_date());
             return Ok((says, false));
         }
-        if client.state != state::READY {
-            self.db.set_state(client.id, state::READY).await?;
+        if client.state != State::Ready {
+            self.db.set_state(client.id, State::Ready).await?;
         }
         Ok((says, stored))
     }
@@ -502,19 +488,17 @@ impl Service {
                         &flags,
                         message,
                         now,
-                        NewOutbox {
-                            kind: outbox_kind::ALERT.into(),
-                            chat_id: self.staff_chat,
-                            escalation_id: None,
-                            client_id: Some(client.id),
-                            payload: serde_json::json!({}),
-                            dedupe_key: Some(format!("alert:{message}")),
-                            at: now,
-                        },
+                        Outbound::Alert.queue(
+                            self.staff_chat,
+                            None,
+                            Some(client.id),
+                            format!("alert:{message}"),
+                            now,
+                        ),
                     )
                     .await?;
                 self.outbox_filled();
-                tracing::info!(escalation = escalation.id, level = %level, "escalation opened");
+                tracing::info!(escalation = %escalation.id, level = %level, "escalation opened");
                 if let Some(file_id) = photo {
                     self.enqueue_photo(escalation.id, client, message, file_id, text, now)
                         .await?;
@@ -527,7 +511,7 @@ impl Service {
 
     async fn enqueue_staff(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         client: &Client,
         message: i64,
         photo: Option<&str>,
@@ -540,15 +524,18 @@ impl Service {
                 .await;
         }
         self.db
-            .enqueue(&NewOutbox {
-                kind: outbox_kind::FOLLOWUP.into(),
-                chat_id: self.staff_chat,
-                escalation_id: Some(escalation_id),
-                client_id: Some(client.id),
-                payload: serde_json::json!({ "message_id": message }),
-                dedupe_key: Some(format!("followup:{message}")),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::Followup {
+                    message_id: message,
+                }
+                .queue(
+                    self.staff_chat,
+                    Some(escalation_id),
+                    Some(client.id),
+                    format!("followup:{message}"),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         Ok(())
@@ -556,7 +543,7 @@ impl Service {
 
     async fn enqueue_photo(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         client: &Client,
         message: i64,
         file_id: &str,
@@ -564,15 +551,20 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<(), FlowError> {
         self.db
-            .enqueue(&NewOutbox {
-                kind: outbox_kind::PHOTO.into(),
-                chat_id: self.staff_chat,
-                escalation_id: Some(escalation_id),
-                client_id: Some(client.id),
-                payload: serde_json::json!({ "file_id": file_id, "caption": caption, "message_id": message }),
-                dedupe_key: Some(format!("photo:{message}")),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::Photo {
+                    file_id: file_id.to_string(),
+                    caption: caption.map(str::to_string),
+                    message_id: message,
+                }
+                .queue(
+                    self.staff_chat,
+                    Some(escalation_id),
+                    Some(client.id),
+                    format!("photo:{message}"),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         Ok(())
@@ -594,20 +586,22 @@ impl Service {
     pub async fn on_staff_button(
         &self,
         staff: &Person,
-        data: &str,
+        button: Button,
         now: DateTime<Utc>,
     ) -> Result<String, FlowError> {
-        let Some((action, id)) = data.split_once(':') else {
-            return Ok(texts::INVALID_BUTTON.into());
-        };
-        let Ok(id) = id.parse::<i64>() else {
-            return Ok(texts::INVALID_BUTTON.into());
-        };
         let name = staff.display();
-        let transition = match action {
-            "ack" => self.db.acknowledge(id, staff.user_id, &name, now).await?,
-            "res" => self.db.resolve(id, staff.user_id, &name, now).await?,
-            _ => return Ok(texts::INVALID_BUTTON.into()),
+        let (action, id, transition) = match button {
+            Button::Acknowledge(id) => {
+                let done = self.db.acknowledge(id, staff.user_id, &name, now);
+                ("ack", id, done.await?)
+            }
+            Button::Resolve(id) => {
+                let done = self.db.resolve(id, staff.user_id, &name, now);
+                ("res", id, done.await?)
+            }
+            Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
+                return Ok(texts::INVALID_BUTTON.into());
+            }
         };
         let escalation = match transition {
             Transition::NotFound => return Ok(texts::ESCALATION_GONE.into()),
@@ -626,21 +620,24 @@ impl Service {
             Transition::Done(e) => e,
         };
         tracing::info!(
-            escalation = id,
+            escalation = %id,
             action,
             staff = staff.user_id,
             "staff action"
         );
         self.db
-            .enqueue(&NewOutbox {
-                kind: outbox_kind::ALERT_UPDATE.into(),
-                chat_id: self.staff_chat,
-                escalation_id: Some(id),
-                client_id: Some(escalation.client_id),
-                payload: serde_json::json!({ "status": escalation.status.as_str() }),
-                dedupe_key: Some(format!("update:{id}:{}", escalation.status.as_str())),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::AlertUpdate {
+                    status: Some(escalation.status),
+                }
+                .queue(
+                    self.staff_chat,
+                    Some(id),
+                    Some(escalation.client_id),
+                    format!("update:{id}:{}", escalation.status.as_str()),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         if let Some(client) = self.db.client(escalation.client_id).await? {
@@ -705,21 +702,24 @@ impl Service {
         &self,
         client: &Client,
         text: &str,
-        escalation_id: Option<i64>,
+        escalation_id: Option<ReportId>,
         dedupe_key: &str,
         now: DateTime<Utc>,
     ) -> Result<(), FlowError> {
         let queued = self
             .db
-            .enqueue(&NewOutbox {
-                kind: outbox_kind::CLIENT.into(),
-                chat_id: client.chat_id,
-                escalation_id,
-                client_id: Some(client.id),
-                payload: serde_json::json!({ "text": text }),
-                dedupe_key: Some(dedupe_key.to_string()),
-                at: now,
-            })
+            .enqueue(
+                &Outbound::Client {
+                    text: text.to_string(),
+                }
+                .queue(
+                    client.chat_id,
+                    escalation_id,
+                    Some(client.id),
+                    dedupe_key.to_string(),
+                    now,
+                ),
+            )
             .await?;
         self.outbox_filled();
         if queued.is_some() {
@@ -739,19 +739,18 @@ impl Service {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, FlowError> {
-        let command = command_name(text);
-        let argument = text
-            .split_whitespace()
-            .skip(1)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let Some(command) = StaffCommand::parse(text) else {
+            return Ok(None);
+        };
         let zone = self.clinic.time_zone;
-        Ok(Some(match command.as_str() {
-            "/open" => alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone),
-            "/history" if argument.is_empty() => {
+        Ok(Some(match command {
+            StaffCommand::Open => {
+                alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone)
+            }
+            StaffCommand::History(argument) if argument.is_empty() => {
                 "Usage: /history <name, @username or Telegram id>".into()
             }
-            "/history" => {
+            StaffCommand::History(argument) => {
                 let found = self.db.find_clients(&argument).await?;
                 match found.as_slice() {
                     [] => format!("No client matches {argument:?}."),
@@ -761,18 +760,11 @@ impl Service {
                     many => alerts::client_choices(many),
                 }
             }
-            "/unanswered" => alerts::unanswered(&self.db.unanswered(20).await?, zone),
-            "/stats" => alerts::stats(&self.db.stats(now - Duration::days(7)).await?),
-            "/help" | "/start" => texts::STAFF_HELP.into(),
-            _ => return Ok(None),
+            StaffCommand::Unanswered => alerts::unanswered(&self.db.unanswered(20).await?, zone),
+            StaffCommand::Stats => alerts::stats(&self.db.stats(now - Duration::days(7)).await?),
+            StaffCommand::Help => texts::STAFF_HELP.into(),
         }))
     }
-}
-
-/// "/History@aftercare_bot jane" → "/history": Telegram appends the bot's name in groups.
-fn command_name(text: &str) -> String {
-    let first = text.split_whitespace().next().unwrap_or_default();
-    first.split('@').next().unwrap_or_default().to_lowercase()
 }
 
 fn day_since(turn: &ClientTurn, today: NaiveDate) -> Option<u32> {
@@ -854,14 +846,14 @@ mod tests {
             message_id: 1,
             text: Some(text),
         };
-        assert_eq!(replied(alert).report_number(), Some(12));
+        assert_eq!(replied(alert).report_number(), Some(ReportId(12)));
         assert_eq!(
             replied("➕ Jane added at 10:00:\n│ about report #5").report_number(),
             None
         );
         assert_eq!(
             replied("📷 Photo from Jane (report #7):\n│ my cheek").report_number(),
-            Some(7)
+            Some(ReportId(7))
         );
         assert_eq!(
             RepliedTo {
@@ -871,13 +863,6 @@ mod tests {
             .report_number(),
             None
         );
-    }
-
-    #[test]
-    fn command_names_ignore_case_arguments_and_the_bots_name() {
-        assert_eq!(command_name("/History@aftercare_bot jane"), "/history");
-        assert_eq!(command_name("  /open  "), "/open");
-        assert_eq!(command_name(""), "");
     }
 
     #[test]

@@ -3,7 +3,38 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::columns::{date, date_text, instant, millis, optional_instant};
-use super::{BeginWrite, Db, StoreError};
+use super::{BeginWrite, ClientId, Db, ReportId, StoreError};
+
+text_enum! {
+    /// Where a client's conversation stands, stored as this text in `clients.state`.
+    pub enum State {
+        /// Nothing asked yet, or consent declined.
+        New => "new",
+        /// The consent question is waiting for an answer.
+        AwaitingConsent => "awaiting_consent",
+        /// The treatment date is asked for: a text that reads as a date sets it.
+        AwaitingDate => "awaiting_date",
+        /// Questions and reports.
+        Ready => "ready",
+        /// `/forget` was sent: "yes, delete everything" is waiting to be pressed.
+        ConfirmForget => "confirm_forget",
+    }
+}
+
+impl State {
+    /// The one place a stored state is read. A value this version does not know (written by a newer version, or
+    /// by hand) is read as [`State::New`], which asks nothing of the client and allows nothing destructive, and
+    /// the next turn stores a known state again: the same as any unknown value did when the state was a string.
+    pub(crate) fn from_stored(client_id: ClientId, text: &str) -> State {
+        State::from_text(text).unwrap_or_else(|| {
+            tracing::warn!(
+                client = %client_id,
+                "unknown dialogue state stored; read as \"new\""
+            );
+            State::New
+        })
+    }
+}
 
 /// How many clients a staff search returns at most.
 const FIND_LIMIT: i64 = 10;
@@ -11,7 +42,7 @@ const FIND_LIMIT: i64 = 10;
 /// A person who wrote to the bot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
-    pub id: i64,
+    pub id: ClientId,
     pub telegram_user_id: i64,
     pub chat_id: i64,
     pub first_name: String,
@@ -19,8 +50,8 @@ pub struct Client {
     /// `None` until the client has answered the consent question.
     pub consent: Option<bool>,
     pub consent_at: Option<DateTime<Utc>>,
-    /// The dialogue state, owned by the conversation code; `"new"` for a client never seen before.
-    pub state: String,
+    /// The dialogue state; [`State::New`] for a client never seen before.
+    pub state: State,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,7 +62,7 @@ pub struct ClientTurn {
     pub client: Client,
     pub treated_on: Option<NaiveDate>,
     /// The escalation not yet resolved, if any.
-    pub open_escalation: Option<i64>,
+    pub open_escalation: Option<ReportId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,12 +70,12 @@ struct ClientTurnRow {
     #[sqlx(flatten)]
     client: ClientRow,
     current_treated_on: Option<String>,
-    open_escalation_id: Option<i64>,
+    open_escalation_id: Option<ReportId>,
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
-    id: i64,
+    id: ClientId,
     telegram_user_id: i64,
     chat_id: i64,
     first_name: String,
@@ -68,7 +99,7 @@ impl TryFrom<ClientRow> for Client {
             username: row.username,
             consent: row.consent,
             consent_at: optional_instant("clients.consent_at", row.consent_at)?,
-            state: row.state,
+            state: State::from_stored(row.id, &row.state),
             created_at: instant("clients.created_at", row.created_at)?,
             updated_at: instant("clients.updated_at", row.updated_at)?,
         })
@@ -80,7 +111,7 @@ impl TryFrom<ClientRow> for Client {
 #[derive(sqlx::FromRow)]
 pub(crate) struct JoinedClientRow {
     #[sqlx(rename = "c_id")]
-    id: i64,
+    id: ClientId,
     #[sqlx(rename = "c_telegram_user_id")]
     telegram_user_id: i64,
     #[sqlx(rename = "c_chat_id")]
@@ -205,7 +236,7 @@ impl Db {
         })
     }
 
-    pub async fn client(&self, client_id: i64) -> Result<Option<Client>, StoreError> {
+    pub async fn client(&self, client_id: ClientId) -> Result<Option<Client>, StoreError> {
         let row: Option<ClientRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM clients WHERE id = $1")
                 .bind(client_id)
@@ -262,7 +293,7 @@ impl Db {
 
     pub async fn set_consent(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         consent: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -275,25 +306,25 @@ impl Db {
                 .await?
                 .rows_affected()
         });
-        expect_one(rows_affected, "client", client_id)
+        expect_one(rows_affected, "client", client_id.get())
     }
 
-    pub async fn set_state(&self, client_id: i64, state: &str) -> Result<(), StoreError> {
+    pub async fn set_state(&self, client_id: ClientId, state: State) -> Result<(), StoreError> {
         let rows_affected = on_pool!(self, pool => {
             sqlx::query("UPDATE clients SET state = $2 WHERE id = $1")
                 .bind(client_id)
-                .bind(state)
+                .bind(state.as_str())
                 .execute(pool)
                 .await?
                 .rows_affected()
         });
-        expect_one(rows_affected, "client", client_id)
+        expect_one(rows_affected, "client", client_id.get())
     }
 
     /// Records a treatment date. Dates may arrive out of order; the latest date is the current treatment.
     pub async fn add_treatment(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         treated_on: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -310,7 +341,10 @@ impl Db {
     }
 
     /// The client's current treatment date: the one entered last (a later entry corrects or replaces it).
-    pub async fn current_treatment(&self, client_id: i64) -> Result<Option<NaiveDate>, StoreError> {
+    pub async fn current_treatment(
+        &self,
+        client_id: ClientId,
+    ) -> Result<Option<NaiveDate>, StoreError> {
         let treated_on: Option<String> = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT treated_on FROM treatments WHERE client_id = $1 ORDER BY id DESC LIMIT 1",
@@ -329,7 +363,7 @@ impl Db {
     ///
     /// The foreign keys cascade too, but deleting explicitly keeps this correct even on a connection where
     /// SQLite's foreign-key enforcement is off.
-    pub async fn forget_client(&self, client_id: i64) -> Result<bool, StoreError> {
+    pub async fn forget_client(&self, client_id: ClientId) -> Result<bool, StoreError> {
         // Order matters: messages point at escalations and escalations at their first message.
         const DELETES: [&str; 7] = [
             "DELETE FROM inbox WHERE set_aside AND chat_id = (SELECT chat_id FROM clients WHERE id = $1)",
@@ -373,10 +407,35 @@ pub(crate) fn expect_one(
 
 #[cfg(test)]
 mod tests {
-    use super::like_literal;
+    use super::{ClientId, State, like_literal};
 
     #[test]
     fn like_wildcards_in_user_input_match_literally() {
         assert_eq!(like_literal(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn states_are_stored_as_their_old_text_and_read_back() {
+        for (state, text) in [
+            (State::New, "new"),
+            (State::AwaitingConsent, "awaiting_consent"),
+            (State::AwaitingDate, "awaiting_date"),
+            (State::Ready, "ready"),
+            (State::ConfirmForget, "confirm_forget"),
+        ] {
+            assert_eq!(state.as_str(), text);
+            assert_eq!(State::from_stored(ClientId(1), text), state);
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_state_is_read_as_new() {
+        for text in ["", "READY", "awaiting_treatment_date", "confirm_forget "] {
+            assert_eq!(
+                State::from_stored(ClientId(1), text),
+                State::New,
+                "{text:?}"
+            );
+        }
     }
 }

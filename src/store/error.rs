@@ -1,5 +1,7 @@
 //! The one error type of the storage layer.
 
+use super::{ClientId, ReportId};
+
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,7 +24,10 @@ pub enum StoreError {
     UnknownLevel(String),
 
     #[error("client {client_id} already has open escalation {escalation_id}")]
-    EscalationAlreadyOpen { client_id: i64, escalation_id: i64 },
+    EscalationAlreadyOpen {
+        client_id: ClientId,
+        escalation_id: ReportId,
+    },
 
     #[error("an outbox item with dedupe key {0:?} already exists")]
     DuplicateDedupeKey(String),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::clients::{Client, JoinedClientRow, expect_one, joined_client_columns};
 use super::columns::{instant, json, json_text, millis, optional_instant};
 use super::outbox::{NewOutbox, insert_outbox};
-use super::{BeginWrite, Db, StoreError};
+use super::{BeginWrite, ClientId, Db, ReportId, StoreError};
 
 /// Escalation levels from least to most severe.
 pub const ESCALATION_LEVELS: [&str; 4] = ["none", "routine", "urgent", "emergency"];
@@ -57,8 +57,8 @@ impl AlertKind {
 /// A worrying report and what staff did about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Escalation {
-    pub id: i64,
-    pub client_id: i64,
+    pub id: ReportId,
+    pub client_id: ClientId,
     /// One of [`ESCALATION_LEVELS`].
     pub level: String,
     pub status: EscalationStatus,
@@ -90,8 +90,8 @@ pub enum Transition {
 
 #[derive(sqlx::FromRow)]
 struct EscalationRow {
-    id: i64,
-    client_id: i64,
+    id: ReportId,
+    client_id: ClientId,
     level: String,
     status: String,
     red_flags: String,
@@ -146,7 +146,10 @@ fn known_level(level: &str) -> Result<i64, StoreError> {
 }
 
 impl Db {
-    pub async fn escalation(&self, escalation_id: i64) -> Result<Option<Escalation>, StoreError> {
+    pub async fn escalation(
+        &self,
+        escalation_id: ReportId,
+    ) -> Result<Option<Escalation>, StoreError> {
         let row: Option<EscalationRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM escalations WHERE id = $1")
                 .bind(escalation_id)
@@ -159,7 +162,7 @@ impl Db {
     /// The client's escalation that is not resolved yet (there is at most one).
     pub async fn open_escalation_for_client(
         &self,
-        client_id: i64,
+        client_id: ClientId,
     ) -> Result<Option<Escalation>, StoreError> {
         let row: Option<EscalationRow> = on_pool!(self, pool => {
             sqlx::query_as(
@@ -181,7 +184,7 @@ impl Db {
     /// message to that one instead), and with [`StoreError::NotFound`] if the message is not the client's.
     pub async fn open_escalation_with_alert(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         level: &str,
         red_flags: &[String],
         first_message_id: i64,
@@ -233,7 +236,7 @@ impl Db {
         row.try_into()
     }
 
-    async fn already_open(&self, client_id: i64, cause: sqlx::Error) -> StoreError {
+    async fn already_open(&self, client_id: ClientId, cause: sqlx::Error) -> StoreError {
         match self.open_escalation_for_client(client_id).await {
             Ok(Some(open)) => StoreError::EscalationAlreadyOpen {
                 client_id,
@@ -248,7 +251,7 @@ impl Db {
     /// current level, raises it. Returns whether the level was raised (staff may need a fresh alert).
     pub async fn attach_message(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         message_id: i64,
         raise_level_to: Option<&str>,
     ) -> Result<bool, StoreError> {
@@ -295,7 +298,7 @@ impl Db {
     /// Recording the same chat message twice is harmless.
     pub async fn record_alert_message(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         chat_id: i64,
         message_id: i64,
         kind: AlertKind,
@@ -351,7 +354,7 @@ impl Db {
     /// The staff chat and message id of the escalation's first alert, e.g. to edit its buttons.
     pub async fn alert_message_id(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
     ) -> Result<Option<(i64, i64)>, StoreError> {
         let ids: Option<(i64, i64)> = on_pool!(self, pool => {
             sqlx::query_as(
@@ -370,7 +373,7 @@ impl Db {
     /// button at once, exactly one gets [`Transition::Done`].
     pub async fn acknowledge(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         staff_id: i64,
         staff_name: &str,
         now: DateTime<Utc>,
@@ -397,7 +400,7 @@ impl Db {
     /// acknowledger, so response times stay measurable. Safe under concurrency like [`Db::acknowledge`].
     pub async fn resolve(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         staff_id: i64,
         staff_name: &str,
         now: DateTime<Utc>,
@@ -426,7 +429,7 @@ impl Db {
     /// past that state, or does not exist.
     async fn transition(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         updated: Option<EscalationRow>,
     ) -> Result<Transition, StoreError> {
         if let Some(row) = updated {
@@ -480,7 +483,7 @@ impl Db {
     /// scheduler tick does not queue it again.
     pub async fn note_reminder(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let rows_affected = on_pool!(self, pool => {
@@ -493,7 +496,7 @@ impl Db {
             .await?
             .rows_affected()
         });
-        expect_one(rows_affected, "escalation", escalation_id)
+        expect_one(rows_affected, "escalation", escalation_id.get())
     }
 }
 

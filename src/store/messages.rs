@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::clients::{Client, JoinedClientRow, joined_client_columns};
 use super::columns::{instant, json, json_text, millis};
-use super::{Db, StoreError};
+use super::{ClientId, Db, ReportId, StoreError};
 
 /// The triage category of a message the engine could not answer.
 const FALLBACK_CATEGORY: &str = "fallback";
@@ -48,14 +48,14 @@ pub struct TriageRecord {
 /// A message to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub direction: Direction,
     pub telegram_message_id: Option<i64>,
     pub kind: MessageKind,
     pub text: Option<String>,
     pub photo_file_id: Option<String>,
     pub triage: Option<TriageRecord>,
-    pub escalation_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
     pub at: DateTime<Utc>,
 }
 
@@ -63,21 +63,21 @@ pub struct NewMessage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
     pub id: i64,
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub direction: Direction,
     pub telegram_message_id: Option<i64>,
     pub kind: MessageKind,
     pub text: Option<String>,
     pub photo_file_id: Option<String>,
     pub triage: Option<TriageRecord>,
-    pub escalation_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
-    client_id: i64,
+    client_id: ClientId,
     direction: String,
     telegram_message_id: Option<i64>,
     kind: String,
@@ -88,7 +88,7 @@ struct MessageRow {
     escalation: Option<String>,
     confidence: Option<f32>,
     red_flags: Option<String>,
-    escalation_id: Option<i64>,
+    escalation_id: Option<ReportId>,
     created_at: i64,
 }
 
@@ -230,7 +230,7 @@ impl Db {
     /// Every inbound message of an escalation, oldest first.
     pub async fn escalation_messages(
         &self,
-        escalation_id: i64,
+        escalation_id: ReportId,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows: Vec<MessageRow> = on_pool!(self, pool => {
             sqlx::query_as(
@@ -246,7 +246,7 @@ impl Db {
     /// The client's latest `limit` messages, oldest first (ready to read as a conversation).
     pub async fn client_messages(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows: Vec<MessageRow> = on_pool!(self, pool => {
@@ -267,7 +267,7 @@ impl Db {
     /// The same as [`Db::client_messages`], under the name the staff "history" command uses.
     pub async fn client_history(
         &self,
-        client_id: i64,
+        client_id: ClientId,
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         self.client_messages(client_id, limit).await

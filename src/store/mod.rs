@@ -71,21 +71,23 @@ mod clients;
 mod columns;
 mod error;
 mod escalations;
+mod ids;
 mod inbox;
 mod message_log;
 mod messages;
 mod outbox;
 mod stats;
 
-pub use clients::{Client, ClientTurn};
+pub use clients::{Client, ClientTurn, State};
 pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
+pub use ids::{ClientId, OutboxId, ReportId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
-pub use outbox::{NewOutbox, OutboxItem, OutboxStatus};
+pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus};
 pub use stats::Stats;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

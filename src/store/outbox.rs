@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::clients::expect_one;
 use super::columns::{instant, json, json_text, millis, optional_instant};
-use super::{Db, StoreError};
+use super::{ClientId, Db, OutboxId, ReportId, StoreError};
 
 text_enum! {
     pub enum OutboxStatus {
@@ -18,14 +18,32 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an outbox row sends; the worker reads `payload` according to it. Stored as this text.
+    pub enum OutboxKind {
+        /// A new report's alert in the staff chat.
+        Alert => "alert",
+        /// The alert again, for a report nobody has acknowledged in time.
+        Reminder => "reminder",
+        /// A client's later message about an open report, under its alert.
+        Followup => "followup",
+        /// A client's photo about a report, under its alert.
+        Photo => "photo",
+        /// The alert edited to show its new status.
+        AlertUpdate => "alert_update",
+        /// A text to the client (a notice, a staff member's words).
+        Client => "client",
+    }
+}
+
 /// A send to queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbox {
     /// What to send; the worker interprets `payload` according to it.
-    pub kind: String,
+    pub kind: OutboxKind,
     pub chat_id: i64,
-    pub escalation_id: Option<i64>,
-    pub client_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
+    pub client_id: Option<ClientId>,
     pub payload: serde_json::Value,
     /// Queuing twice with the same key queues once, e.g. one reminder per escalation and round.
     pub dedupe_key: Option<String>,
@@ -36,11 +54,12 @@ pub struct NewOutbox {
 /// A queued send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
-    pub id: i64,
-    pub kind: String,
+    pub id: OutboxId,
+    /// `None` for a kind this version does not know (queued by a newer version): it cannot be sent.
+    pub kind: Option<OutboxKind>,
     pub chat_id: i64,
-    pub escalation_id: Option<i64>,
-    pub client_id: Option<i64>,
+    pub escalation_id: Option<ReportId>,
+    pub client_id: Option<ClientId>,
     pub payload: serde_json::Value,
     pub dedupe_key: Option<String>,
     pub status: OutboxStatus,
@@ -55,11 +74,11 @@ pub struct OutboxItem {
 
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
-    id: i64,
+    id: OutboxId,
     kind: String,
     chat_id: i64,
-    escalation_id: Option<i64>,
-    client_id: Option<i64>,
+    escalation_id: Option<ReportId>,
+    client_id: Option<ClientId>,
     payload: String,
     dedupe_key: Option<String>,
     status: String,
@@ -77,7 +96,7 @@ impl TryFrom<OutboxRow> for OutboxItem {
     fn try_from(row: OutboxRow) -> Result<Self, StoreError> {
         Ok(OutboxItem {
             id: row.id,
-            kind: row.kind,
+            kind: OutboxKind::from_text(&row.kind),
             chat_id: row.chat_id,
             escalation_id: row.escalation_id,
             client_id: row.client_id,
@@ -119,9 +138,9 @@ pub(crate) use insert_outbox;
 impl Db {
     /// Queues a send. Returns its id, or `None` when an item with the same dedupe key already exists (in any
     /// status), in which case nothing is queued.
-    pub async fn enqueue(&self, item: &NewOutbox) -> Result<Option<i64>, StoreError> {
+    pub async fn enqueue(&self, item: &NewOutbox) -> Result<Option<OutboxId>, StoreError> {
         let payload = json_text(&item.payload)?;
-        let id: Option<i64> = on_pool!(self, pool => {
+        let id: Option<OutboxId> = on_pool!(self, pool => {
             insert_outbox!(item, item.escalation_id, &payload)
                 .fetch_optional(pool)
                 .await?
@@ -149,7 +168,7 @@ impl Db {
 
     pub async fn outbox_sent(
         &self,
-        id: i64,
+        id: OutboxId,
         result_message_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -165,13 +184,13 @@ impl Db {
             .await?
             .rows_affected()
         });
-        expect_one(rows_affected, "outbox item", id)
+        expect_one(rows_affected, "outbox item", id.get())
     }
 
     /// Records a failed attempt that is worth repeating at `next_attempt_at`.
     pub async fn outbox_retry(
         &self,
-        id: i64,
+        id: OutboxId,
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
@@ -186,11 +205,11 @@ impl Db {
             .await?
             .rows_affected()
         });
-        expect_one(rows_affected, "outbox item", id)
+        expect_one(rows_affected, "outbox item", id.get())
     }
 
     /// Gives up on a send.
-    pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+    pub async fn outbox_failed(&self, id: OutboxId, error: &str) -> Result<(), StoreError> {
         let rows_affected = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1",
@@ -201,14 +220,14 @@ impl Db {
             .await?
             .rows_affected()
         });
-        expect_one(rows_affected, "outbox item", id)
+        expect_one(rows_affected, "outbox item", id.get())
     }
 
     /// Takes a due item for this worker: it is pushed `lease` into the future, so another instance (several
     /// can share a PostgreSQL database) will not send it too. True when this call got it.
     pub async fn claim_outbox(
         &self,
-        id: i64,
+        id: OutboxId,
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<bool, StoreError> {
@@ -234,5 +253,26 @@ impl Db {
                 .await?
         });
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboxKind;
+
+    #[test]
+    fn outbox_kinds_keep_their_stored_text() {
+        for (kind, text) in [
+            (OutboxKind::Alert, "alert"),
+            (OutboxKind::Reminder, "reminder"),
+            (OutboxKind::Followup, "followup"),
+            (OutboxKind::Photo, "photo"),
+            (OutboxKind::AlertUpdate, "alert_update"),
+            (OutboxKind::Client, "client"),
+        ] {
+            assert_eq!(kind.as_str(), text);
+            assert_eq!(OutboxKind::from_text(text), Some(kind));
+        }
+        assert_eq!(OutboxKind::from_text("staff_alert"), None);
     }
 }

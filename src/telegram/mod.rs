@@ -8,7 +8,9 @@ pub use inbox::{Inbox, Webhook, on_webhook_call, poll};
 pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{ClientInput, Person, RepliedTo, Say, Service, texts};
+use crate::flows::{
+    Button, ClientCommand, ClientInput, Person, RepliedTo, Say, Service, StaffCommand, texts,
+};
 use crate::store::{InboxLog, MessageKind};
 use chrono::Utc;
 use futures::FutureExt;
@@ -448,12 +450,12 @@ async fn on_callback(
     q: CallbackQuery,
 ) -> anyhow::Result<()> {
     let chat = q.message.as_ref().map(|m| m.chat().id);
-    let data = q.data.clone().unwrap_or_default();
+    let button = Button::parse(q.data.as_deref().unwrap_or_default());
     let answer = match chat {
         Some(chat) if chat == app.staff_chat => {
             if is_staff(&bot, app.staff_chat, q.from.id).await {
                 app.service
-                    .on_staff_button(&person(&q.from, chat), &data, Utc::now())
+                    .on_staff_button(&person(&q.from, chat), button, Utc::now())
                     .await?
             } else {
                 "Only clinic staff can use these buttons.".to_string()
@@ -464,7 +466,7 @@ async fn on_callback(
                 .service
                 .on_client(
                     &person(&q.from, chat),
-                    ClientInput::Button(data),
+                    ClientInput::Button(button),
                     Utc::now(),
                 )
                 .await?;
@@ -488,10 +490,10 @@ async fn on_callback(
     Ok(())
 }
 
-fn keyboard(buttons: &[Vec<(String, String)>]) -> InlineKeyboardMarkup {
+fn keyboard(buttons: &Buttons) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(buttons.iter().map(|row| {
         row.iter()
-            .map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.clone()))
+            .map(|(label, button)| InlineKeyboardButton::callback(label.clone(), button.data()))
     }))
 }
 
@@ -651,21 +653,14 @@ impl Messenger for TelegramMessenger {
 
 /// The commands shown in Telegram's menu: the client's everywhere, the staff's in the staff chat.
 pub async fn register_commands(bot: &Bot, staff_chat: ChatId) {
-    let client = vec![
-        BotCommand::new("start", "start, or see the welcome again"),
-        BotCommand::new("treatment", "set or change your treatment date"),
-        BotCommand::new("help", "what I can do"),
-        BotCommand::new("forget", "delete everything stored about you"),
-    ];
-    let staff = vec![
-        BotCommand::new("open", "open reports"),
-        BotCommand::new(
-            "history",
-            "a client's messages: /history <name, @username or id>",
-        ),
-        BotCommand::new("unanswered", "questions without a curated answer"),
-        BotCommand::new("stats", "the last 7 days"),
-    ];
+    let menu = |commands: &[(&str, &str)]| -> Vec<BotCommand> {
+        commands
+            .iter()
+            .map(|(name, description)| BotCommand::new(*name, *description))
+            .collect()
+    };
+    let client = menu(&ClientCommand::MENU);
+    let staff = menu(&StaffCommand::MENU);
     if let Err(e) = bot.set_my_commands(client).await {
         tracing::warn!(error = %e, "could not register the client commands");
     }
@@ -747,6 +742,27 @@ mod tests {
             )),
             SendError::RetryAfter(3)
         ));
+    }
+
+    #[test]
+    fn keyboards_carry_the_buttons_versioned_data() {
+        let buttons = vec![vec![
+            ("Yes".to_string(), Button::Consent(true)),
+            (
+                "Ack".to_string(),
+                Button::Acknowledge(crate::flows::ReportId(42)),
+            ),
+        ]];
+        let data: Vec<String> = keyboard(&buttons)
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .filter_map(|button| match &button.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(data) => Some(data.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, ["v1:consent:yes", "v1:ack:42"]);
     }
 
     #[tokio::test]

@@ -1,0 +1,158 @@
+//! The commands clients and staff type, each read in one place, and the menus Telegram shows for them.
+
+/// A command in a client's private chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCommand {
+    /// Start, or see the welcome again.
+    Start,
+    /// Set or change the treatment date.
+    Treatment,
+    Help,
+    /// Delete everything stored about the client (after a confirmation).
+    Forget,
+    /// One of the staff's commands: not for clients.
+    StaffOnly,
+    /// Not a command of the bot's; it may still be a report ("/ my face is swollen").
+    Unknown,
+}
+
+impl ClientCommand {
+    /// The client's commands in Telegram's menu: (command, description).
+    pub const MENU: [(&'static str, &'static str); 4] = [
+        ("start", "start, or see the welcome again"),
+        ("treatment", "set or change your treatment date"),
+        ("help", "what I can do"),
+        ("forget", "delete everything stored about you"),
+    ];
+
+    /// Reads a message that starts with '/'.
+    pub fn parse(text: &str) -> ClientCommand {
+        match command_name(text).as_str() {
+            "/start" => ClientCommand::Start,
+            "/treatment" => ClientCommand::Treatment,
+            "/help" => ClientCommand::Help,
+            "/forget" => ClientCommand::Forget,
+            _ if StaffCommand::parse(text).is_some() => ClientCommand::StaffOnly,
+            _ => ClientCommand::Unknown,
+        }
+    }
+}
+
+/// A command in the staff chat, from a member of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffCommand {
+    /// The reports not yet resolved.
+    Open,
+    /// A client's messages; the argument is a name, @username or Telegram id (empty when none was given).
+    History(String),
+    /// Questions without a curated answer.
+    Unanswered,
+    /// The last 7 days in numbers.
+    Stats,
+    /// `/help` or `/start`.
+    Help,
+}
+
+impl StaffCommand {
+    /// The staff's commands in Telegram's menu (in the staff chat): (command, description).
+    pub const MENU: [(&'static str, &'static str); 4] = [
+        ("open", "open reports"),
+        (
+            "history",
+            "a client's messages: /history <name, @username or id>",
+        ),
+        ("unanswered", "questions without a curated answer"),
+        ("stats", "the last 7 days"),
+    ];
+
+    /// Reads a message that starts with '/'; `None` for anything that is not a staff command.
+    pub fn parse(text: &str) -> Option<StaffCommand> {
+        Some(match command_name(text).as_str() {
+            "/open" => StaffCommand::Open,
+            "/history" => StaffCommand::History(
+                text.split_whitespace()
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            "/unanswered" => StaffCommand::Unanswered,
+            "/stats" => StaffCommand::Stats,
+            "/help" | "/start" => StaffCommand::Help,
+            _ => return None,
+        })
+    }
+}
+
+/// "/History@aftercare_bot jane" → "/history": Telegram appends the bot's name in groups.
+fn command_name(text: &str) -> String {
+    let first = text.split_whitespace().next().unwrap_or_default();
+    first.split('@').next().unwrap_or_default().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_names_ignore_case_arguments_and_the_bots_name() {
+        assert_eq!(command_name("/History@aftercare_bot jane"), "/history");
+        assert_eq!(command_name("  /open  "), "/open");
+        assert_eq!(command_name(""), "");
+    }
+
+    #[test]
+    fn client_commands_are_read_once() {
+        assert_eq!(ClientCommand::parse("/start"), ClientCommand::Start);
+        assert_eq!(
+            ClientCommand::parse("/Treatment@aftercare_bot"),
+            ClientCommand::Treatment
+        );
+        assert_eq!(ClientCommand::parse("/help me"), ClientCommand::Help);
+        assert_eq!(ClientCommand::parse("/forget"), ClientCommand::Forget);
+        for staff in ["/open", "/history jane", "/unanswered", "/stats"] {
+            assert_eq!(
+                ClientCommand::parse(staff),
+                ClientCommand::StaffOnly,
+                "{staff}"
+            );
+        }
+        for unknown in ["/", "/ my face is swollen", "/starts", "/quit", "start"] {
+            assert_eq!(
+                ClientCommand::parse(unknown),
+                ClientCommand::Unknown,
+                "{unknown}"
+            );
+        }
+    }
+
+    #[test]
+    fn staff_commands_are_read_once_with_their_argument() {
+        assert_eq!(StaffCommand::parse("/open"), Some(StaffCommand::Open));
+        assert_eq!(
+            StaffCommand::parse("/history@aftercare_bot  Jane   Doe "),
+            Some(StaffCommand::History("Jane Doe".into()))
+        );
+        assert_eq!(
+            StaffCommand::parse("/history"),
+            Some(StaffCommand::History(String::new()))
+        );
+        assert_eq!(StaffCommand::parse("/STATS"), Some(StaffCommand::Stats));
+        assert_eq!(StaffCommand::parse("/start"), Some(StaffCommand::Help));
+        assert_eq!(StaffCommand::parse("/forget"), None);
+        assert_eq!(StaffCommand::parse("/"), None);
+    }
+
+    #[test]
+    fn every_command_in_the_menus_is_understood() {
+        for (name, _) in ClientCommand::MENU {
+            let command = ClientCommand::parse(&format!("/{name}"));
+            assert!(
+                !matches!(command, ClientCommand::Unknown | ClientCommand::StaffOnly),
+                "{name}"
+            );
+        }
+        for (name, _) in StaffCommand::MENU {
+            assert!(StaffCommand::parse(&format!("/{name}")).is_some(), "{name}");
+        }
+    }
+}
