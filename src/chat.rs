@@ -22,7 +22,7 @@ impl Terminal {
         } else {
             "to clinic staff"
         };
-        println!("[{to}] {}", text.replace('\n', "\n    "));
+        out!("[{to}] {}", text.replace('\n', "\n    "));
         let mut id = self
             .next_message_id
             .lock()
@@ -68,7 +68,7 @@ impl Messenger for Terminal {
 fn show(says: &[Say]) -> Vec<(String, Button)> {
     let mut choices = Vec::new();
     for say in says {
-        println!("aftercare> {}", say.text.replace('\n', "\n           "));
+        out!("aftercare> {}", say.text.replace('\n', "\n           "));
         let buttons: Vec<(String, Button)> = say.buttons.iter().flatten().cloned().collect();
         if !buttons.is_empty() {
             let shown: Vec<String> = buttons
@@ -76,7 +76,7 @@ fn show(says: &[Say]) -> Vec<(String, Button)> {
                 .enumerate()
                 .map(|(i, (label, _))| format!("[{}] {label}", i + 1))
                 .collect();
-            println!("           {}", shown.join("   "));
+            out!("           {}", shown.join("   "));
             choices = buttons;
         }
     }
@@ -98,7 +98,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
     let terminal = Terminal {
         next_message_id: Mutex::new(0),
     };
-    println!(
+    out!(
         "Aftercare, local chat for {} (the same conversation as on Telegram). Number keys choose a button; \
          /day N sets your treatment N days ago; /quit ends.",
         service.clinic.clinic.name
@@ -114,14 +114,14 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
     apply_pending_day(&service, &mut pending_day).await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
-        print!("you> ");
+        out_inline!("you> ");
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let line = match lines.next_line().await {
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(e) => {
-                println!("could not read that line ({e}); please type plain text");
+                out!("could not read that line ({e}); please type plain text");
                 continue;
             }
         };
@@ -132,7 +132,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         if let Some(days) = line.strip_prefix("/day") {
             match days.trim().parse::<u32>() {
                 Ok(days) => set_day(&service, days).await?,
-                Err(_) => println!("usage: /day N, for example /day 3"),
+                Err(_) => out!("usage: /day N, for example /day 3"),
             }
             continue;
         }
@@ -194,13 +194,13 @@ async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {
         .await?
         .filter(|c| c.consent == Some(true))
     else {
-        println!("First answer the question above (agree to me keeping your messages).");
+        out!("First answer the question above (agree to me keeping your messages).");
         return Ok(());
     };
     let now = Utc::now();
     let date = service.today(now) - Duration::days(days.into());
     service.db.add_treatment(client.id, date, now).await?;
     service.db.set_state(client.id, State::Ready).await?;
-    println!("ok: treatment on {date} (day {days})");
+    out!("ok: treatment on {date} (day {days})");
     Ok(())
 }

@@ -139,7 +139,7 @@ fn migrate(cli: &Cli) -> Result<ExitCode, String> {
     let done = runtime()?
         .block_on(crate::startup::migrate(&url))
         .map_err(|e| format!("{e:#}"))?;
-    println!("{done}");
+    out!("{done}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -178,7 +178,7 @@ fn check(cli: &Cli, dir: Option<&Path>) -> ExitCode {
     let sources = match sources {
         Ok(sources) => sources,
         Err(message) => {
-            println!("{message}");
+            out!("{message}");
             return ExitCode::FAILURE;
         }
     };
@@ -194,13 +194,13 @@ fn check(cli: &Cli, dir: Option<&Path>) -> ExitCode {
                 )
             })
             .count();
-        println!("ok: {intents} intents checked");
+        out!("ok: {intents} intents checked");
         ExitCode::SUCCESS
     } else {
         for error in &errors {
-            println!("{error}");
+            out!("{error}");
         }
-        println!("{} problem(s)", errors.len());
+        out!("{} problem(s)", errors.len());
         ExitCode::FAILURE
     }
 }
@@ -239,7 +239,7 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
     if !args.text.is_empty() {
         let triage = engine.analyse(&args.text.join(" "), args.day, Some(date));
         if args.json {
-            println!("{}", triage_json(&triage, args.explain));
+            out!("{}", triage_json(&triage, args.explain));
         } else {
             print_triage(&mut std::io::stdout(), &triage, args.explain);
         }
@@ -395,12 +395,12 @@ fn run_eval(engine: &Engine, args: &EvalArgs) -> ExitCode {
     };
     let report = eval::score(engine, &cases, &floors);
     if args.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print!("{}", report.summary());
+        out_inline!("{}", report.summary());
     }
     if report.passed() {
         ExitCode::SUCCESS

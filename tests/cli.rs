@@ -478,3 +478,27 @@ fn ask_json_answers_deeply_nested_lines_with_one_error_each() {
         lines[1]
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // `aftercare eval … | head -1`: the reader closes before the report is written.
+    for args in [
+        vec![
+            "eval",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval/blind9.jsonl"),
+        ],
+        vec!["check", concat!(env!("CARGO_MANIFEST_DIR"), "/intents")],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("finishes");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

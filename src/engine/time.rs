@@ -241,6 +241,10 @@ impl DayPhrases {
         text: &str,
         today: Option<NaiveDate>,
     ) -> Option<(u32, String)> {
+        // Most sentences hold no number at all: skip the two regexes for them.
+        if !sentence.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
         let treated = self
             .calendar_day
             .captures_iter(sentence)
