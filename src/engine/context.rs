@@ -490,6 +490,29 @@ const IN_GENERAL: &[&str] = &[
 ];
 
 /// Asking in general, only when it closes the message: "just wondering" opens many real reports.
+/// Questions about a risk, not reports of it (they keep the intent's answer, not its level).
+const RISK_QUESTION: &[&str] = &[
+    "how to avoid",
+    "how do i avoid",
+    "how i avoid",
+    "how can i avoid",
+    "how to prevent",
+    "how do i prevent",
+    "how can i prevent",
+    "does needling make",
+    "does microneedling make",
+    "does it make",
+    "does needling cause",
+    "does it cause",
+    "can it cause",
+    "will it cause",
+    "could it cause",
+    "worried about getting",
+    "risk of",
+    "chance of",
+    "more likely to",
+];
+
 const IN_GENERAL_AT_END: &[&str] = &["just wondering", "just checking", "wondering"];
 
 /// Resolved past events: "went lightheaded yesterday, fine now".
@@ -563,6 +586,18 @@ impl ContextRules {
             .collect();
         let tail = &content[content.len().saturating_sub(3)..];
         IN_GENERAL_AT_END.iter().copied().find(|p| has(p, tail))
+    }
+
+    /// Whether a negation trigger says the finding went away ("gone now", "has stopped") rather than denying it.
+    pub fn is_resolution(&self, trigger: Option<&str>) -> bool {
+        trigger.is_some_and(|t| NEGATION_AFTER.contains(&t))
+    }
+
+    /// A question about a risk: "does needling make dark skin go darker?", "how do I avoid spots after?".
+    pub fn asks_about_a_risk(&self, words: &[&str]) -> bool {
+        RISK_QUESTION
+            .iter()
+            .any(|phrase| contains_phrase(words, phrase))
     }
 
     /// "my sister had needling last year … will it happen to me?", "a friend said she ended up in A&E":
@@ -748,12 +783,19 @@ impl ContextRules {
         let mut distance = 0;
         let mut end = first; // exclusive end of the candidate trigger
         let mut crossed_comma = false;
+        let mut crossed_new_clause = false;
         while end > 0 && distance <= SCOPE {
             let position = end - 1;
             if TERMINATORS.contains(&words[position]) {
                 return None;
             }
             crossed_comma |= words[position] == ",";
+            // "i always get cold sores and my lip is tingly": the history ends where a new clause starts.
+            crossed_new_clause |= words[position] == "and"
+                && matches!(
+                    words.get(position + 1),
+                    Some(&("my" | "now" | "it" | "its" | "the" | "this" | "today" | "i"))
+                );
             for (phrase, trigger, written) in self
                 .before
                 .get(words[position])
@@ -790,6 +832,7 @@ impl ContextRules {
                     {
                         continue;
                     }
+                    Trigger::Qualifies(Qualifier::Historical) if crossed_new_clause => continue,
                     Trigger::Qualifies(qualifier) => return Some((qualifier, shown)),
                 }
             }

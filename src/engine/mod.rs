@@ -653,7 +653,9 @@ impl Engine {
     /// someone else or about the past: ConText on the intent's keywords or, when none of them is there,
     /// an affirmed description of their skin.
     fn reports_topic(&self, index: usize, words: &[&str], found: &FoundFlags) -> bool {
-        if found.in_general.is_some() {
+        // "does needling make dark skin go darker?", "how do I avoid spots after?": a question about a risk
+        // is not a report of it (findings are still judged on their own).
+        if found.in_general.is_some() || self.context.asks_about_a_risk(words) {
             return false;
         }
         let positions = self.matcher.keyword_positions(index, words);
@@ -764,6 +766,11 @@ impl Engine {
                         self.context.qualify_for_anyone(words, first, last)
                     }
                     (Qualifier::Historical, _) if flag.even_if_past => (Qualifier::Affirmed, None),
+                    (Qualifier::Negated, trigger)
+                        if flag.even_if_past && self.context.is_resolution(trigger) =>
+                    {
+                        (Qualifier::Affirmed, None)
+                    }
                     (q, _) if flag.request && q != Qualifier::Negated => {
                         (Qualifier::Affirmed, None)
                     }
@@ -830,8 +837,14 @@ impl Engine {
                             qualified[concept]
                                 .iter()
                                 .filter(|((first, last), _, _)| *first >= from && *last <= to)
-                                .filter(|(span, qualifier, _)| {
+                                .filter(|(span, qualifier, trigger)| {
+                                    // Over or gone now, but it happened: "took an antihistamine, all gone now".
+                                    let happened = flag.even_if_past
+                                        && (*qualifier == Qualifier::Historical
+                                            || (*qualifier == Qualifier::Negated
+                                                && self.context.is_resolution(*trigger)));
                                     let counts = *qualifier == Qualifier::Affirmed
+                                        || happened
                                         || (flag.request && *qualifier != Qualifier::Negated)
                                         || (flag.whoever
                                             && !someone_elses_past
