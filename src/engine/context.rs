@@ -321,6 +321,14 @@ const OTHER_PERSON: &[&str] = &[
 ];
 
 const PSEUDO: &[&str] = &[
+    // "not great tbh, the redness is spreading": an answer to "how is your skin?", not a negation.
+    "not great",
+    "not good",
+    "not so good",
+    "not too good",
+    "not well",
+    "not brilliant",
+    "not the best",
     "not sure",
     "dont know",
     "dont think so",

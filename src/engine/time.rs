@@ -112,7 +112,7 @@ impl DayPhrases {
             &self.day_number,
             text,
             &[
-                "from", "since", "by", "until", "till", "til", "after", "around",
+                "from", "since", "by", "until", "till", "til", "after", "around", "than",
             ],
         ) {
             return Some((n, phrase));
@@ -162,7 +162,11 @@ impl DayPhrases {
                 number_value(&c[2])? * days_in(&c[3]) + number_value(&c[4])? * days_in(&c[5]);
             return Some((total, c[0].to_string()));
         }
-        if let Some(c) = self.ordinal_day.captures(text) {
+        // "hurting more than the first day" compares with that day; it does not date the message.
+        if let Some(c) = self.ordinal_day.captures(text).filter(|c| {
+            let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+            !(before.ends_with("than") || before.ends_with("than the"))
+        }) {
             let word = c.get(1).or(c.get(2))?.as_str();
             let n = number_value(word)?;
             // "the first day" is the treatment day itself.
@@ -334,6 +338,8 @@ mod tests {
         assert_eq!(day("red for two weeks"), Some(14));
         assert_eq!(day("48 hours later still swollen"), Some(2));
         assert_eq!(day("a couple of days ago"), Some(2));
+        assert_eq!(day("hurting more than first day"), None);
+        assert_eq!(day("more red than the first day"), None);
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
         assert_eq!(day("can i book in 2 weeks and 3 days"), None);
     }
