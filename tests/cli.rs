@@ -284,6 +284,10 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind11.jsonl",
             at("1.0", "0.96", "0.94", "0.01", "0.97"),
         ),
+        (
+            "tests/eval/blind12.jsonl",
+            at("0.89", "0.95", "0.97", "0.02", "0.92"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(
