@@ -265,6 +265,7 @@ const OTHER_PERSON: &[&str] = &[
     "my sister",
     "my cousin",
     "my mate",
+    "my pal",
     "her friend",
     "other clients",
     "other people",
@@ -608,6 +609,22 @@ impl ContextRules {
             .any(|phrase| contains_phrase(words, phrase))
     }
 
+    /// "after hers at a different place", "somewhere else": someone else's treatment, at another clinic. Their
+    /// findings are not this clinic's client's (an emergency happening now still counts: see `whoever`).
+    pub fn treated_elsewhere(&self, words: &[&str]) -> bool {
+        words.windows(2).any(|pair| {
+            matches!(
+                pair,
+                ["after", "hers" | "theirs"]
+                    | [
+                        "different" | "another" | "other",
+                        "place" | "clinic" | "salon"
+                    ]
+                    | ["somewhere", "else"]
+            )
+        })
+    }
+
     /// "my sister had needling last year … will it happen to me?", "a friend said she ended up in A&E":
     /// someone else's experience, over or told at second hand, asked about for the client's own sake.
     pub fn about_someone_elses_past(&self, words: &[&str]) -> bool {
@@ -709,7 +726,8 @@ impl ContextRules {
                     })
             })
         };
-        let someone_elses_past = self.about_someone_elses_past(words);
+        let someone_elses_past =
+            self.about_someone_elses_past(words) || self.treated_elsewhere(words);
         proxy_marker
             || only_about_them && !someone_elses_past
             || !someone_elses_past

@@ -693,6 +693,7 @@ impl Engine {
         let in_general = self.context.asks_in_general(words);
         let for_the_client = self.context.writes_for_the_client(words);
         let someone_elses_past = self.context.about_someone_elses_past(words);
+        let treated_elsewhere = self.context.treated_elsewhere(words);
         let qualify = |first: usize, last: usize| match (
             self.context.qualify(words, first, last),
             &in_general,
@@ -703,7 +704,8 @@ impl Engine {
                 self.context.qualify_for_anyone(words, first, last)
             }
             ((Qualifier::Affirmed, _), _)
-                if someone_elses_past && self.context.third_person_before(words, first) =>
+                if (someone_elses_past || treated_elsewhere)
+                    && self.context.third_person_before(words, first) =>
             {
                 (
                     Qualifier::OtherPerson,
