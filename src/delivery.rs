@@ -1,11 +1,12 @@
 //! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
 //! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
 
+use crate::clock::Clock;
 use crate::flows::{Outbound, Service, alerts};
 use crate::store::{
     AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
 };
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -65,6 +66,7 @@ enum Outcome {
 pub async fn run_outbox<M: Messenger>(
     service: Service,
     messenger: Arc<M>,
+    clock: Arc<dyn Clock>,
     lease: Duration,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -73,7 +75,8 @@ pub async fn run_outbox<M: Messenger>(
         if *stop.borrow() {
             break;
         }
-        let sent_any = match deliver_due(&service, messenger.as_ref(), lease).await {
+        let sent_any = match deliver_due(&service, messenger.as_ref(), clock.as_ref(), lease).await
+        {
             Ok(n) => n > 0,
             Err(e) => {
                 tracing::error!(error = %e, "outbox: database error; retrying");
@@ -91,13 +94,14 @@ pub async fn run_outbox<M: Messenger>(
     }
 }
 
-/// One pass over what is due. Returns how many items were handled.
+/// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     lease: Duration,
 ) -> Result<usize, StoreError> {
-    let now = Utc::now();
+    let now = clock.now();
     let due = service.db.due_outbox(now, BATCH).await?;
     let mut handled = 0;
     for item in due {
@@ -105,11 +109,11 @@ pub async fn deliver_due<M: Messenger>(
             continue;
         }
         handled += 1;
-        let outcome = match deliver(service, messenger, &item).await {
+        let outcome = match deliver(service, messenger, clock, &item).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
-        let now = Utc::now();
+        let now = clock.now();
         let result = match outcome {
             Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
             Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
@@ -155,6 +159,7 @@ fn backoff(attempts: i64) -> Duration {
 async fn deliver<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     item: &OutboxItem,
 ) -> Result<Outcome, StoreError> {
     let Some(kind) = item.kind else {
@@ -168,10 +173,17 @@ async fn deliver<M: Messenger>(
                 .send_text(item.chat_id, &text, &Vec::new(), None)
                 .await,
         )),
-        Outbound::Alert => alert(service, messenger, item, false).await,
-        Outbound::Reminder => alert(service, messenger, item, true).await,
+        Outbound::Alert => alert(service, messenger, clock, item, false).await,
+        Outbound::Reminder => alert(service, messenger, clock, item, true).await,
         Outbound::Followup { message_id } => {
-            under_alert(service, messenger, item, Beneath::Followup { message_id }).await
+            under_alert(
+                service,
+                messenger,
+                clock,
+                item,
+                Beneath::Followup { message_id },
+            )
+            .await
         }
         Outbound::Photo {
             file_id,
@@ -181,12 +193,15 @@ async fn deliver<M: Messenger>(
             under_alert(
                 service,
                 messenger,
+                clock,
                 item,
                 Beneath::Photo { file_id, caption },
             )
             .await
         }
-        Outbound::AlertUpdate { status: _ } => alert_update(service, messenger, item).await,
+        Outbound::AlertUpdate { status: _ } => {
+            alert_update(service, messenger, item, clock.now()).await
+        }
     }
 }
 
@@ -257,7 +272,12 @@ impl Report {
     }
 
     /// The alert's text as it stands now; `reminder` is the reminder round, 0 for the alert itself.
-    async fn text(&self, service: &Service, reminder: i64) -> Result<String, StoreError> {
+    async fn text(
+        &self,
+        service: &Service,
+        reminder: i64,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
         let db = &service.db;
         let messages = db.escalation_messages(self.escalation.id).await?;
         let treated = db.current_treatment(self.client.id).await?;
@@ -265,7 +285,7 @@ impl Report {
             &self.escalation,
             &self.client,
             treated,
-            service.today(Utc::now()),
+            service.today(now),
             &messages,
             reminder,
             service.clinic.time_zone,
@@ -277,6 +297,7 @@ impl Report {
 async fn alert<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     item: &OutboxItem,
     reminder: bool,
 ) -> Result<Outcome, StoreError> {
@@ -290,7 +311,7 @@ async fn alert<M: Messenger>(
     } else {
         0
     };
-    let text = report.text(service, round).await?;
+    let text = report.text(service, round, clock.now()).await?;
     let reply_to = if reminder {
         report.alert.map(|(_, id)| id)
     } else {
@@ -313,7 +334,7 @@ async fn alert<M: Messenger>(
             };
             service
                 .db
-                .record_alert_message(escalation.id, item.chat_id, id, kind, Utc::now())
+                .record_alert_message(escalation.id, item.chat_id, id, kind, clock.now())
                 .await?;
             Ok(Outcome::Sent(Some(id)))
         }
@@ -325,6 +346,7 @@ async fn alert<M: Messenger>(
 async fn under_alert<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     item: &OutboxItem,
     beneath: Beneath,
 ) -> Result<Outcome, StoreError> {
@@ -362,7 +384,7 @@ async fn under_alert<M: Messenger>(
     };
     match result {
         Ok(id) => {
-            db.record_alert_message(escalation_id, chat, id, kind, Utc::now())
+            db.record_alert_message(escalation_id, chat, id, kind, clock.now())
                 .await?;
             Ok(Outcome::Sent(Some(id)))
         }
@@ -375,13 +397,14 @@ async fn alert_update<M: Messenger>(
     service: &Service,
     messenger: &M,
     item: &OutboxItem,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let report = report_or_return!(service, item);
     // Not alerted yet: the alert, when it goes, shows the current status anyway.
     let Some((chat, alert_id)) = report.alert else {
         return Ok(Outcome::Sent(None));
     };
-    let text = report.text(service, 0).await?;
+    let text = report.text(service, 0, now).await?;
     match messenger
         .edit_text(
             chat,
@@ -396,9 +419,13 @@ async fn alert_update<M: Messenger>(
     }
 }
 
-/// Queues a reminder for every urgent or emergency alert nobody has acknowledged in time.
-pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize, StoreError> {
-    let now = Utc::now();
+/// Queues a reminder for every urgent or emergency alert nobody has acknowledged `after` its alert (or its last
+/// reminder), as of `now`.
+pub async fn queue_reminders(
+    service: &Service,
+    after: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let due = service.db.due_reminders(now, after).await?;
     for escalation in &due {
         service.db.note_reminder(escalation.id, now).await?;
@@ -426,6 +453,7 @@ pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize
 
 pub async fn run_reminders(
     service: Service,
+    clock: Arc<dyn Clock>,
     after: Duration,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -433,7 +461,7 @@ pub async fn run_reminders(
     let every = (after / 4).clamp(Duration::milliseconds(200), Duration::seconds(30));
     let every = every.to_std().unwrap_or(std::time::Duration::from_secs(30));
     loop {
-        match queue_reminders(&service, after).await {
+        match queue_reminders(&service, after, clock.now()).await {
             Ok(n) if n > 0 => wake.notify_one(),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "reminders: database error"),

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod cli;
+pub mod clock;
 pub mod configuration;
 pub mod delivery;
 pub mod engine;
