@@ -64,6 +64,14 @@ impl Messenger for Terminal {
         self.print(chat_id, &format!("(alert updated) {text}"));
         Ok(())
     }
+
+    async fn remove_buttons(&self, _: i64, _: i64) -> Result<(), SendError> {
+        Ok(())
+    }
+
+    async fn answer_callback(&self, _: &str, _: Option<&str>) -> Result<(), SendError> {
+        Ok(())
+    }
 }
 
 fn show(says: &[Say]) -> Vec<(String, Button)> {

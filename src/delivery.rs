@@ -12,19 +12,26 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 /// Why a send failed, as far as retrying is concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// Telegram's flood control: wait this many seconds.
+    #[error("Telegram asked to wait {0} s")]
     RetryAfter(u32),
-    /// Network trouble or a server error: worth trying again later.
+    /// No answer from Telegram at all (the network): worth trying again soon.
+    #[error("network: {0}")]
+    Network(String),
+    /// A server error or an answer that could not be read: worth trying again later.
+    #[error("{0}")]
     Transient(String),
     /// The request itself is wrong or can never succeed (bot blocked, chat gone).
+    #[error("{0}")]
     Permanent(String),
 }
 
 pub use crate::flows::Buttons;
 
-/// The one thing the worker needs from a messenger. Telegram implements it; tests may too.
+/// What the delivery worker and the conversations need from a messenger: Telegram implements it, the local chat
+/// prints, and the tests' scene records.
 pub trait Messenger: Send + Sync + 'static {
     fn send_text(
         &self,
@@ -46,6 +53,18 @@ pub trait Messenger: Send + Sync + 'static {
         message_id: i64,
         text: &str,
         buttons: &Buttons,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Takes the buttons away from a message (once one was pressed).
+    fn remove_buttons(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Answers a button press; `text`, if any, is shown to whoever pressed it.
+    fn answer_callback(
+        &self,
+        callback_id: &str,
+        text: Option<&str>,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
@@ -132,12 +151,16 @@ pub async fn deliver_due<M: Messenger>(
                     )
                     .await
             }
-            Outcome::Failed(SendError::Transient(e)) if item.attempts + 1 < MAX_ATTEMPTS => {
+            Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
+                if item.attempts + 1 < MAX_ATTEMPTS =>
+            {
                 let wait = backoff(item.attempts);
                 tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
                 service.db.outbox_retry(item.id, now + wait, &e).await
             }
-            Outcome::Failed(SendError::Transient(e) | SendError::Permanent(e)) => {
+            Outcome::Failed(
+                SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
+            ) => {
                 tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
                 service.db.outbox_failed(item.id, &e).await
             }

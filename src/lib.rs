@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod engine;
 pub mod eval;
 pub mod flows;
+pub mod front;
 pub mod startup;
 pub mod store;
 pub mod telegram;
