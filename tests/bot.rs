@@ -259,6 +259,26 @@ async fn other_groups_are_ignored() {
     .await;
 }
 
+/// The reminder loop runs in the served bot, on its settings (the reminders themselves, and that they stop once
+/// a nurse acknowledges, are in tests/flows.rs on the scene's clock).
+#[tokio::test]
+async fn the_served_bot_sends_reminders_on_its_own() {
+    within(async {
+        // 0.03 minutes: a reminder every ~2 s.
+        let (fake, _db, _bot, jane) = scene(&[("AFTERCARE_REMINDER_MINUTES", "0.03")]).await;
+        fake.client_text(&jane, "i have a fever and pus on my cheek");
+        let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+        let reminder = &messages_to(&fake, STAFF, 1, 1).await[0];
+        assert!(
+            reminder.text().unwrap_or_default().contains("REMINDER"),
+            "{:?}",
+            reminder.text()
+        );
+        assert_eq!(reminder.reply_to(), alert.response_message_id);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn killed_before_the_alert_is_delivered_the_alert_arrives_once_after_restart() {
     within(async {
