@@ -4,6 +4,7 @@
 
 mod support;
 
+use aftercare::delivery::SendError;
 use chrono::Duration;
 use support::db::fresh_sqlite;
 use support::scene::{REMINDER_AFTER_MINUTES, STAFF, Scene, Sent, jane, nurse};
@@ -489,4 +490,47 @@ async fn a_reply_to_a_copy_of_an_alert_still_reaches_the_client_and_other_replie
         before + 1,
         "nothing more to the client"
     );
+}
+
+/// Telegram's flood control and server errors on the alert, on the scene's clock: the alert waits for
+/// `retry_after`, is tried again after a server error, and arrives once. (The same on the wire, with teloxide's
+/// own handling of the answers, is in tests/bot.rs.)
+#[tokio::test]
+async fn an_alert_refused_by_telegram_is_sent_again_when_due_and_once() {
+    let scene = onboarded().await;
+    let jane = jane();
+    scene.telegram.fail_next_to(STAFF, SendError::RetryAfter(5));
+    scene
+        .telegram
+        .fail_next_to(STAFF, SendError::Transient("Bad Gateway".into()));
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_text(&jane, "high temperature and chills since last night")
+        .await;
+    let answers = scene.messages_after(jane.chat_id, before);
+    assert_eq!(
+        answers.len(),
+        2,
+        "the client is answered at once: {answers:#?}"
+    );
+    assert!(answers[1].text().contains("as urgent"));
+    assert_eq!(scene.telegram.failed().len(), 1, "the alert was tried");
+    assert_eq!(scene.sent_count(STAFF), 0);
+
+    scene.pass(Duration::seconds(4)).await;
+    assert_eq!(scene.telegram.failed().len(), 1, "retry_after is honoured");
+    scene.pass(Duration::seconds(1)).await;
+    assert_eq!(
+        scene.telegram.failed().len(),
+        2,
+        "tried again once it passed"
+    );
+    assert_eq!(scene.sent_count(STAFF), 0);
+
+    scene.pass(Duration::seconds(10)).await;
+    let alerts = scene.messages_to(STAFF);
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:#?}");
+    assert!(alerts[0].text().contains("URGENT"));
+    scene.pass(Duration::minutes(1)).await;
+    assert_eq!(scene.sent_count(STAFF), 1, "and only one");
 }

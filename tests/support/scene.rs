@@ -151,11 +151,16 @@ impl Sent {
     }
 }
 
-/// Telegram for the scene: records every call and answers it as Telegram would (with a new message id).
+/// Telegram for the scene: records every call and answers it as Telegram would (with a new message id), or
+/// with a failure the test scripted.
 #[derive(Default)]
 pub struct Recorder {
     calls: Mutex<Vec<Sent>>,
     next_id: Mutex<i64>,
+    /// Failures to answer the next sends to a chat with, in order.
+    failures: Mutex<Vec<(i64, SendError)>>,
+    /// The sends answered with a scripted failure.
+    failed: Mutex<Vec<(i64, SendError)>>,
 }
 
 impl Recorder {
@@ -176,6 +181,35 @@ impl Recorder {
     pub fn calls(&self) -> Vec<Sent> {
         self.lock().clone()
     }
+
+    /// The next send of a text or photo to `chat` fails with `error` (after those scripted before it).
+    pub fn fail_next_to(&self, chat: i64, error: SendError) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((chat, error));
+    }
+
+    /// The sends answered with a scripted failure so far.
+    pub fn failed(&self) -> Vec<(i64, SendError)> {
+        self.failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn scripted_failure(&self, chat: i64) -> Result<(), SendError> {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(next) = failures.iter().position(|(to, _)| *to == chat) else {
+            return Ok(());
+        };
+        let failure = failures.remove(next);
+        self.failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(failure.clone());
+        Err(failure.1)
+    }
 }
 
 fn flatten(buttons: &Buttons) -> Vec<Button> {
@@ -194,6 +228,7 @@ impl Messenger for Recorder {
         buttons: &Buttons,
         reply_to: Option<i64>,
     ) -> Result<i64, SendError> {
+        self.scripted_failure(chat)?;
         // Telegram's own limit: a longer text is refused.
         if text.encode_utf16().count() > MAX_MESSAGE_UTF16 {
             return Err(SendError::Permanent(
@@ -216,6 +251,7 @@ impl Messenger for Recorder {
         caption: &str,
         reply_to: Option<i64>,
     ) -> Result<i64, SendError> {
+        self.scripted_failure(chat)?;
         Ok(self.record(|id| Sent::Photo {
             chat,
             id,
