@@ -1,6 +1,7 @@
 //! The local chat: the same conversation as on Telegram (consent, treatment date, answers, escalation), in a
 //! terminal. It is a second adapter over `flows`; what would go to the clinic's staff chat is printed too.
 
+use crate::clock::SystemClock;
 use crate::delivery::{self, Buttons, Messenger, SendError};
 use crate::flows::{Button, ClientInput, Person, Say, Service, State};
 use chrono::{Duration, Utc};
@@ -61,6 +62,14 @@ impl Messenger for Terminal {
         _: &Buttons,
     ) -> Result<(), SendError> {
         self.print(chat_id, &format!("(alert updated) {text}"));
+        Ok(())
+    }
+
+    async fn remove_buttons(&self, _: i64, _: i64) -> Result<(), SendError> {
+        Ok(())
+    }
+
+    async fn answer_callback(&self, _: &str, _: Option<&str>) -> Result<(), SendError> {
         Ok(())
     }
 }
@@ -157,7 +166,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
             choices.clear();
         }
         // What the bot would send to the clinic's staff chat, now.
-        delivery::deliver_due(&service, &terminal, Duration::seconds(30)).await?;
+        delivery::deliver_due(&service, &terminal, &SystemClock, Duration::seconds(30)).await?;
     }
     Ok(())
 }

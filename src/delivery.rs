@@ -1,29 +1,37 @@
 //! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
 //! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
 
+use crate::clock::Clock;
 use crate::flows::{Outbound, Service, alerts};
 use crate::store::{
     AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
 };
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 /// Why a send failed, as far as retrying is concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// Telegram's flood control: wait this many seconds.
+    #[error("Telegram asked to wait {0} s")]
     RetryAfter(u32),
-    /// Network trouble or a server error: worth trying again later.
+    /// No answer from Telegram at all (the network): worth trying again soon.
+    #[error("network: {0}")]
+    Network(String),
+    /// A server error or an answer that could not be read: worth trying again later.
+    #[error("{0}")]
     Transient(String),
     /// The request itself is wrong or can never succeed (bot blocked, chat gone).
+    #[error("{0}")]
     Permanent(String),
 }
 
 pub use crate::flows::Buttons;
 
-/// The one thing the worker needs from a messenger. Telegram implements it; tests may too.
+/// What the delivery worker and the conversations need from a messenger: Telegram implements it, the local chat
+/// prints, and the tests' scene records.
 pub trait Messenger: Send + Sync + 'static {
     fn send_text(
         &self,
@@ -46,6 +54,18 @@ pub trait Messenger: Send + Sync + 'static {
         text: &str,
         buttons: &Buttons,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Takes the buttons away from a message (once one was pressed).
+    fn remove_buttons(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+    /// Answers a button press; `text`, if any, is shown to whoever pressed it.
+    fn answer_callback(
+        &self,
+        callback_id: &str,
+        text: Option<&str>,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
 const BATCH: i64 = 50;
@@ -65,6 +85,7 @@ enum Outcome {
 pub async fn run_outbox<M: Messenger>(
     service: Service,
     messenger: Arc<M>,
+    clock: Arc<dyn Clock>,
     lease: Duration,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -73,7 +94,8 @@ pub async fn run_outbox<M: Messenger>(
         if *stop.borrow() {
             break;
         }
-        let sent_any = match deliver_due(&service, messenger.as_ref(), lease).await {
+        let sent_any = match deliver_due(&service, messenger.as_ref(), clock.as_ref(), lease).await
+        {
             Ok(n) => n > 0,
             Err(e) => {
                 tracing::error!(error = %e, "outbox: database error; retrying");
@@ -91,13 +113,14 @@ pub async fn run_outbox<M: Messenger>(
     }
 }
 
-/// One pass over what is due. Returns how many items were handled.
+/// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     lease: Duration,
 ) -> Result<usize, StoreError> {
-    let now = Utc::now();
+    let now = clock.now();
     let due = service.db.due_outbox(now, BATCH).await?;
     let mut handled = 0;
     for item in due {
@@ -105,11 +128,11 @@ pub async fn deliver_due<M: Messenger>(
             continue;
         }
         handled += 1;
-        let outcome = match deliver(service, messenger, &item).await {
+        let outcome = match deliver(service, messenger, clock, &item).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
-        let now = Utc::now();
+        let now = clock.now();
         let result = match outcome {
             Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
             Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
@@ -128,12 +151,16 @@ pub async fn deliver_due<M: Messenger>(
                     )
                     .await
             }
-            Outcome::Failed(SendError::Transient(e)) if item.attempts + 1 < MAX_ATTEMPTS => {
+            Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
+                if item.attempts + 1 < MAX_ATTEMPTS =>
+            {
                 let wait = backoff(item.attempts);
                 tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
                 service.db.outbox_retry(item.id, now + wait, &e).await
             }
-            Outcome::Failed(SendError::Transient(e) | SendError::Permanent(e)) => {
+            Outcome::Failed(
+                SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
+            ) => {
                 tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
                 service.db.outbox_failed(item.id, &e).await
             }
@@ -155,6 +182,7 @@ fn backoff(attempts: i64) -> Duration {
 async fn deliver<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     item: &OutboxItem,
 ) -> Result<Outcome, StoreError> {
     let Some(kind) = item.kind else {
@@ -168,10 +196,17 @@ async fn deliver<M: Messenger>(
                 .send_text(item.chat_id, &text, &Vec::new(), None)
                 .await,
         )),
-        Outbound::Alert => alert(service, messenger, item, false).await,
-        Outbound::Reminder => alert(service, messenger, item, true).await,
+        Outbound::Alert => alert(service, messenger, clock, item, false).await,
+        Outbound::Reminder => alert(service, messenger, clock, item, true).await,
         Outbound::Followup { message_id } => {
-            under_alert(service, messenger, item, Beneath::Followup { message_id }).await
+            under_alert(
+                service,
+                messenger,
+                clock,
+                item,
+                Beneath::Followup { message_id },
+            )
+            .await
         }
         Outbound::Photo {
             file_id,
@@ -181,12 +216,15 @@ async fn deliver<M: Messenger>(
             under_alert(
                 service,
                 messenger,
+                clock,
                 item,
                 Beneath::Photo { file_id, caption },
             )
             .await
         }
-        Outbound::AlertUpdate { status: _ } => alert_update(service, messenger, item).await,
+        Outbound::AlertUpdate { status: _ } => {
+            alert_update(service, messenger, item, clock.now()).await
+        }
     }
 }
 
@@ -257,7 +295,12 @@ impl Report {
     }
 
     /// The alert's text as it stands now; `reminder` is the reminder round, 0 for the alert itself.
-    async fn text(&self, service: &Service, reminder: i64) -> Result<String, StoreError> {
+    async fn text(
+        &self,
+        service: &Service,
+        reminder: i64,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
         let db = &service.db;
         let messages = db.escalation_messages(self.escalation.id).await?;
         let treated = db.current_treatment(self.client.id).await?;
@@ -265,7 +308,7 @@ impl Report {
             &self.escalation,
             &self.client,
             treated,
-            service.today(Utc::now()),
+            service.today(now),
             &messages,
             reminder,
             service.clinic.time_zone,
@@ -277,6 +320,7 @@ impl Report {
 async fn alert<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     item: &OutboxItem,
     reminder: bool,
 ) -> Result<Outcome, StoreError> {
@@ -290,7 +334,7 @@ async fn alert<M: Messenger>(
     } else {
         0
     };
-    let text = report.text(service, round).await?;
+    let text = report.text(service, round, clock.now()).await?;
     let reply_to = if reminder {
         report.alert.map(|(_, id)| id)
     } else {
@@ -313,7 +357,7 @@ async fn alert<M: Messenger>(
             };
             service
                 .db
-                .record_alert_message(escalation.id, item.chat_id, id, kind, Utc::now())
+                .record_alert_message(escalation.id, item.chat_id, id, kind, clock.now())
                 .await?;
             Ok(Outcome::Sent(Some(id)))
         }
@@ -325,6 +369,7 @@ async fn alert<M: Messenger>(
 async fn under_alert<M: Messenger>(
     service: &Service,
     messenger: &M,
+    clock: &dyn Clock,
     item: &OutboxItem,
     beneath: Beneath,
 ) -> Result<Outcome, StoreError> {
@@ -362,7 +407,7 @@ async fn under_alert<M: Messenger>(
     };
     match result {
         Ok(id) => {
-            db.record_alert_message(escalation_id, chat, id, kind, Utc::now())
+            db.record_alert_message(escalation_id, chat, id, kind, clock.now())
                 .await?;
             Ok(Outcome::Sent(Some(id)))
         }
@@ -375,13 +420,14 @@ async fn alert_update<M: Messenger>(
     service: &Service,
     messenger: &M,
     item: &OutboxItem,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let report = report_or_return!(service, item);
     // Not alerted yet: the alert, when it goes, shows the current status anyway.
     let Some((chat, alert_id)) = report.alert else {
         return Ok(Outcome::Sent(None));
     };
-    let text = report.text(service, 0).await?;
+    let text = report.text(service, 0, now).await?;
     match messenger
         .edit_text(
             chat,
@@ -396,9 +442,13 @@ async fn alert_update<M: Messenger>(
     }
 }
 
-/// Queues a reminder for every urgent or emergency alert nobody has acknowledged in time.
-pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize, StoreError> {
-    let now = Utc::now();
+/// Queues a reminder for every urgent or emergency alert nobody has acknowledged `after` its alert (or its last
+/// reminder), as of `now`.
+pub async fn queue_reminders(
+    service: &Service,
+    after: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let due = service.db.due_reminders(now, after).await?;
     for escalation in &due {
         service.db.note_reminder(escalation.id, now).await?;
@@ -426,6 +476,7 @@ pub async fn queue_reminders(service: &Service, after: Duration) -> Result<usize
 
 pub async fn run_reminders(
     service: Service,
+    clock: Arc<dyn Clock>,
     after: Duration,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -433,7 +484,7 @@ pub async fn run_reminders(
     let every = (after / 4).clamp(Duration::milliseconds(200), Duration::seconds(30));
     let every = every.to_std().unwrap_or(std::time::Duration::from_secs(30));
     loop {
-        match queue_reminders(&service, after).await {
+        match queue_reminders(&service, after, clock.now()).await {
             Ok(n) if n > 0 => wake.notify_one(),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "reminders: database error"),

@@ -1,5 +1,6 @@
 //! Wiring for `aftercare serve` and `aftercare migrate`.
 
+use crate::clock::{Clock, SystemClock};
 use crate::configuration::Settings;
 use crate::delivery;
 use crate::engine::Engine;
@@ -34,6 +35,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         "storage ready"
     );
 
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake = Arc::new(Notify::new());
     let service = Service {
         db: db.clone(),
@@ -85,6 +87,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let outbox = tokio::spawn(delivery::run_outbox(
         service.clone(),
         Arc::new(TelegramMessenger { bot: bot.clone() }),
+        clock.clone(),
         settings.outbox_lease,
         wake.clone(),
         stopped.clone(),
@@ -92,6 +95,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let housekeeping = tokio::spawn(forget_handled_updates(db.clone(), stopped.clone()));
     let reminders = tokio::spawn(delivery::run_reminders(
         service.clone(),
+        clock.clone(),
         settings.reminder_after,
         wake.clone(),
         stopped.clone(),
@@ -100,7 +104,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let app = Arc::new(App {
         service,
         staff_chat: ChatId(settings.staff_chat),
-        handled: InboxLog::start(db.clone()),
+        handled: InboxLog::start(db.clone(), clock.clone()),
     });
     let (inbox, queued) = Inbox::new(app.clone(), bot.clone(), INBOX_QUEUE);
     let (stop_handling, handling_stopped) = watch::channel(false);

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::columns::millis;
 use super::{Db, StoreError};
+use crate::clock::Clock;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// An update as received, to store.
@@ -180,8 +182,9 @@ pub struct InboxLog {
 const MAX_FINISHED: usize = 256;
 
 impl InboxLog {
-    /// Starts the writer on the current Tokio runtime. It stops when every `InboxLog` clone is dropped.
-    pub fn start(db: Db) -> InboxLog {
+    /// Starts the writer on the current Tokio runtime; `clock` says when the updates were finished. It stops
+    /// when every `InboxLog` clone is dropped.
+    pub fn start(db: Db, clock: Arc<dyn Clock>) -> InboxLog {
         let (jobs, mut queue) =
             mpsc::channel::<(i64, oneshot::Sender<Result<(), StoreError>>)>(MAX_FINISHED);
         tokio::spawn(async move {
@@ -194,7 +197,7 @@ impl InboxLog {
                     }
                 }
                 let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-                let result = db.finish_updates(&ids, Utc::now()).await;
+                let result = db.finish_updates(&ids, clock.now()).await;
                 for (_, done) in batch {
                     let _ = done.send(match &result {
                         Ok(()) => Ok(()),

@@ -6,7 +6,8 @@
 //! When the database cannot be written, the client still gets the curated answer at once (and for a report,
 //! the clinic's phone number), the update stays unconfirmed, and it is handled once the database is back.
 
-use super::{App, HANDLED_UPDATES, send_says};
+use super::{App, HANDLED_UPDATES, TelegramMessenger};
+use crate::front::send_says;
 use crate::store::{ReceivedUpdate, StoreError};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -202,7 +203,10 @@ impl Inbox {
                 continue;
             }
             let says = self.app.service.answer_without_storage(text, Utc::now());
-            if let Err(e) = send_says(&self.bot, msg.chat.id, says).await {
+            let messenger = TelegramMessenger {
+                bot: self.bot.clone(),
+            };
+            if let Err(e) = send_says(&messenger, msg.chat.id.0, says).await {
                 tracing::error!(error = %e, "could not answer while the database is away");
             }
         }

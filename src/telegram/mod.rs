@@ -11,6 +11,7 @@ use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{
     Button, ClientCommand, ClientInput, Person, RepliedTo, Say, Service, StaffCommand, texts,
 };
+use crate::front::{self, Front, split_message};
 use crate::store::{InboxLog, MessageKind};
 use chrono::Utc;
 use futures::FutureExt;
@@ -23,8 +24,8 @@ use std::time::Duration;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, BotCommandScope, FileId, InlineKeyboardButton, InlineKeyboardMarkup,
-    InputFile, MessageId, Recipient, ReplyParameters,
+    AllowedUpdate, BotCommand, BotCommandScope, CallbackQueryId, FileId, InlineKeyboardButton,
+    InlineKeyboardMarkup, InputFile, MessageId, Recipient, ReplyParameters,
 };
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -189,10 +190,11 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let Some(chat) = update.chat().map(|chat| chat.id) else {
         return;
     };
+    let messenger = TelegramMessenger { bot: bot.clone() };
     if chat == app.staff_chat {
         // A staff action (a button, a reply, a command) that could not be done must not look done.
         let notice = texts::staff_action_failed(failure);
-        if let Err(e) = with_retries(|| bot.send_message(chat, notice.clone()).send()).await {
+        if let Err(e) = front::send_says(&messenger, chat.0, vec![plain(notice)]).await {
             tracing::error!(error = %e, "could not tell staff an action failed");
         }
         return;
@@ -201,7 +203,11 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
         return;
     }
     let clinic = &app.service.clinic.clinic;
-    if let Err(e) = bot.send_message(chat, texts::apology(clinic)).await {
+    let apology = texts::apology(clinic);
+    if let Err(e) = messenger
+        .send_text(chat.0, &apology, &Vec::new(), None)
+        .await
+    {
         tracing::error!(error = %e, "could not send the apology");
     }
     let who = update
@@ -209,8 +215,23 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
         .map(|user| user.first_name.clone())
         .unwrap_or_else(|| "a client".to_string());
     let notice = texts::update_set_aside(&who, chat.0, failure);
-    if let Err(e) = with_retries(|| bot.send_message(app.staff_chat, notice.clone()).send()).await {
+    if let Err(e) = front::send_says(&messenger, app.staff_chat.0, vec![plain(notice)]).await {
         tracing::error!(error = %e, "could not tell staff about an update set aside");
+    }
+}
+
+fn plain(text: String) -> Say {
+    Say {
+        text,
+        buttons: Vec::new(),
+    }
+}
+
+/// The flows and the way out, for one turn.
+fn front<'a>(app: &'a App, messenger: &'a TelegramMessenger) -> Front<'a, TelegramMessenger> {
+    Front {
+        messenger,
+        service: &app.service,
     }
 }
 
@@ -260,9 +281,7 @@ async fn on_message(
     .await
 }
 
-/// A client's turn: the flows decide, then the replies go out. Only the flows' failure is an error (the update
-/// is tried again): a reply that cannot be sent is logged, because what the client reported is stored already
-/// and handling it again would store it twice.
+/// A client's turn: the flows decide, the update is marked handled, then the replies go out (see [`front`]).
 async fn answer_client(
     bot: &Bot,
     app: &App,
@@ -270,16 +289,11 @@ async fn answer_client(
     who: &Person,
     input: ClientInput,
 ) -> anyhow::Result<()> {
-    let says = app.service.on_client(who, input, Utc::now()).await?;
-    receipt.mark_handled(app).await;
-    send_replies(bot, ChatId(who.chat_id), says).await;
+    let messenger = TelegramMessenger { bot: bot.clone() };
+    front(app, &messenger)
+        .client_turn(who, input, Utc::now(), receipt.mark_handled(app))
+        .await?;
     Ok(())
-}
-
-async fn send_replies(bot: &Bot, chat: ChatId, says: Vec<Say>) {
-    if let Err(e) = send_says(bot, chat, says).await {
-        tracing::error!(error = %e, "could not send a reply");
-    }
 }
 
 async fn on_edited_message(
@@ -361,86 +375,35 @@ async fn staff_message(
     if !is_command && replied.is_none() {
         return Ok(());
     }
+    let messenger = TelegramMessenger { bot: bot.clone() };
+    let message_id = i64::from(msg.id.0);
     if !is_staff(bot, app.staff_chat, user.id).await {
         if is_command {
-            reply(
-                bot,
-                msg,
+            front::reply(
+                &messenger,
+                msg.chat.id.0,
+                message_id,
                 "Sorry, staff commands are for members of the clinic's staff chat only.",
             )
             .await?;
         }
         return Ok(());
     }
-    let staff = person(user, msg.chat.id);
-    let now = Utc::now();
-    let answer = if is_command {
-        app.service.on_staff_command(text, now).await?
-    } else {
-        let replied_to = RepliedTo {
-            message_id: replied.map_or(0, |m| i64::from(m.id.0)),
-            text: replied.and_then(|m| m.text().or(m.caption())),
-        };
-        app.service
-            .on_staff_reply(&staff, i64::from(msg.id.0), replied_to, text, now)
-            .await?
+    let replied_to = RepliedTo {
+        message_id: replied.map_or(0, |m| i64::from(m.id.0)),
+        text: replied.and_then(|m| m.text().or(m.caption())),
     };
-    receipt.mark_handled(app).await;
-    if let Some(answer) = answer {
-        // Logged, not retried: the command's effects are stored already.
-        if let Err(e) = reply(bot, msg, &answer).await {
-            tracing::error!(error = %format!("{e:#}"), "could not answer staff");
-        }
-    }
-    Ok(())
-}
-
-async fn reply(bot: &Bot, msg: &Message, text: &str) -> anyhow::Result<()> {
-    let (chat, id) = (msg.chat.id, msg.id);
-    for part in split_message(text) {
-        with_retries(|| {
-            bot.send_message(chat, part.clone())
-                .reply_parameters(ReplyParameters::new(id).allow_sending_without_reply())
-                .send()
-        })
+    front(app, &messenger)
+        .staff_message(
+            &person(user, msg.chat.id),
+            message_id,
+            text,
+            replied_to,
+            Utc::now(),
+            receipt.mark_handled(app),
+        )
         .await?;
-    }
     Ok(())
-}
-
-/// Telegram's limit on a message's text, in UTF-16 code units.
-const MAX_MESSAGE_UTF16: usize = 4096;
-
-/// Splits a text into messages Telegram accepts: at line ends where possible, inside a line only when the line
-/// alone is too long.
-fn split_message(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut current_len = 0;
-    for line in text.split_inclusive('\n') {
-        let line_len = line.encode_utf16().count();
-        if current_len + line_len > MAX_MESSAGE_UTF16 && !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
-            current_len = 0;
-        }
-        if line_len <= MAX_MESSAGE_UTF16 {
-            current.push_str(line);
-            current_len += line_len;
-            continue;
-        }
-        for c in line.chars() {
-            if current_len + c.len_utf16() > MAX_MESSAGE_UTF16 {
-                parts.push(std::mem::take(&mut current));
-                current_len = 0;
-            }
-            current.push(c);
-            current_len += c.len_utf16();
-        }
-    }
-    if !current.is_empty() || parts.is_empty() {
-        parts.push(current);
-    }
-    parts
 }
 
 async fn on_callback(
@@ -451,42 +414,34 @@ async fn on_callback(
 ) -> anyhow::Result<()> {
     let chat = q.message.as_ref().map(|m| m.chat().id);
     let button = Button::parse(q.data.as_deref().unwrap_or_default());
-    let answer = match chat {
+    let messenger = TelegramMessenger { bot: bot.clone() };
+    let front = front(&app, &messenger);
+    let callback = &q.id.0;
+    let refusal = match chat {
         Some(chat) if chat == app.staff_chat => {
             if is_staff(&bot, app.staff_chat, q.from.id).await {
-                app.service
-                    .on_staff_button(&person(&q.from, chat), button, Utc::now())
-                    .await?
-            } else {
-                "Only clinic staff can use these buttons.".to_string()
+                let staff = person(&q.from, chat);
+                let stored = receipt.mark_handled(&app);
+                front
+                    .staff_press(&staff, button, callback, Utc::now(), stored)
+                    .await?;
+                return Ok(());
             }
+            "Only clinic staff can use these buttons."
         }
         Some(chat) if chat.is_user() => {
-            let says = app
-                .service
-                .on_client(
-                    &person(&q.from, chat),
-                    ClientInput::Button(button),
-                    Utc::now(),
-                )
+            let pressed = q.message.as_ref().map(|m| i64::from(m.id().0));
+            let who = person(&q.from, chat);
+            let stored = receipt.mark_handled(&app);
+            front
+                .client_press(&who, button, pressed, callback, Utc::now(), stored)
                 .await?;
-            // The choice is made: take the buttons away so they cannot be pressed twice.
-            if let Some(message) = q.message.as_ref() {
-                let _ = bot.edit_message_reply_markup(chat, message.id()).await;
-            }
-            send_replies(&bot, chat, says).await;
-            String::new()
+            return Ok(());
         }
-        _ => "That button isn't valid here.".to_string(),
+        _ => "That button isn't valid here.",
     };
     receipt.mark_handled(&app).await;
-    let mut request = bot.answer_callback_query(q.id.clone());
-    if !answer.is_empty() {
-        request = request.text(answer).show_alert(true);
-    }
-    if let Err(e) = request.await {
-        tracing::warn!(error = %e, "could not answer a button press");
-    }
+    front.answer_press(callback, refusal).await;
     Ok(())
 }
 
@@ -495,48 +450,6 @@ fn keyboard(buttons: &Buttons) -> InlineKeyboardMarkup {
         row.iter()
             .map(|(label, button)| InlineKeyboardButton::callback(label.clone(), button.data()))
     }))
-}
-
-async fn send_says(bot: &Bot, chat: ChatId, says: Vec<Say>) -> anyhow::Result<()> {
-    for say in says {
-        let parts = split_message(&say.text);
-        let last = parts.len() - 1;
-        for (i, part) in parts.into_iter().enumerate() {
-            // The buttons go under the last part, where the client reads on.
-            let markup = (i == last && !say.buttons.is_empty()).then(|| keyboard(&say.buttons));
-            with_retries(|| {
-                let mut request = bot.send_message(chat, part.clone());
-                if let Some(markup) = &markup {
-                    request = request.reply_markup(markup.clone());
-                }
-                request.send()
-            })
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// A direct reply: honours Telegram's `retry_after` a few times before giving up (the client's message is
-/// stored already, so a lost reply loses no report).
-async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, RequestError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, RequestError>>,
-{
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(RequestError::RetryAfter(wait)) if attempt < 3 => {
-                tokio::time::sleep(wait.duration().min(Duration::from_secs(30))).await;
-            }
-            Err(RequestError::Network(_)) if attempt < 2 => {
-                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
-            }
-            other => return other,
-        }
-        attempt += 1;
-    }
 }
 
 /// The outbox worker's view of Telegram.
@@ -560,7 +473,7 @@ fn send_error(error: RequestError) -> SendError {
     ];
     match error {
         RequestError::RetryAfter(wait) => SendError::RetryAfter(wait.seconds()),
-        RequestError::Network(e) => SendError::Transient(format!("network: {e}")),
+        RequestError::Network(e) => SendError::Network(e.to_string()),
         // Not `to_string()`: an unreadable answer embeds Telegram's raw reply, which quotes the message text.
         RequestError::InvalidJson { .. } => {
             SendError::Transient("Telegram's answer could not be read".into())
@@ -649,6 +562,32 @@ impl Messenger for TelegramMessenger {
             Err(e) => Err(send_error(e)),
         }
     }
+
+    async fn remove_buttons(&self, chat_id: i64, message_id: i64) -> Result<(), SendError> {
+        let id = MessageId(
+            i32::try_from(message_id)
+                .map_err(|_| SendError::Permanent("message id out of range".into()))?,
+        );
+        self.bot
+            .edit_message_reply_markup(ChatId(chat_id), id)
+            .await
+            .map(|_| ())
+            .map_err(send_error)
+    }
+
+    async fn answer_callback(
+        &self,
+        callback_id: &str,
+        text: Option<&str>,
+    ) -> Result<(), SendError> {
+        let mut request = self
+            .bot
+            .answer_callback_query(CallbackQueryId(callback_id.to_string()));
+        if let Some(text) = text {
+            request = request.text(text).show_alert(true);
+        }
+        request.await.map(|_| ()).map_err(send_error)
+    }
 }
 
 /// The commands shown in Telegram's menu: the client's everywhere, the staff's in the staff chat.
@@ -675,36 +614,6 @@ pub async fn register_commands(bot: &Bot, staff_chat: ChatId) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_texts_are_split_at_line_ends_within_telegrams_limit() {
-        assert_eq!(split_message("short"), ["short"]);
-        assert_eq!(split_message(""), [""]);
-        let line = format!("{}\n", "a".repeat(99));
-        let text = line.repeat(100);
-        let parts = split_message(&text);
-        assert_eq!(parts.len(), 3, "10,000 characters in lines of 100");
-        assert!(
-            parts
-                .iter()
-                .all(|p| p.encode_utf16().count() <= MAX_MESSAGE_UTF16)
-        );
-        assert!(
-            parts[..2].iter().all(|p| p.ends_with('\n')),
-            "split at line ends"
-        );
-        assert_eq!(parts.concat(), text, "nothing lost");
-        // One line longer than the limit, of emoji (two UTF-16 units each).
-        let emoji = "🙂".repeat(3000);
-        let parts = split_message(&emoji);
-        assert_eq!(parts.len(), 2);
-        assert!(
-            parts
-                .iter()
-                .all(|p| p.encode_utf16().count() <= MAX_MESSAGE_UTF16)
-        );
-        assert_eq!(parts.concat(), emoji);
-    }
 
     #[test]
     fn only_telegrams_4xx_other_than_429_are_permanent() {

@@ -1,2 +1,3 @@
 pub mod db;
 pub mod fake_bot_api;
+pub mod scene;

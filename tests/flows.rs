@@ -1,0 +1,536 @@
+//! The conversations, in the test process: the real flows, store and delivery on a fresh database, Telegram
+//! recorded and the time moved by the test (tests/support/scene.rs). What a client and the clinic's staff would
+//! see. What needs the real binary (polling, webhooks, restarts, Telegram's errors) is in tests/bot.rs.
+
+mod support;
+
+use aftercare::delivery::SendError;
+use chrono::Duration;
+use support::db::fresh_sqlite;
+use support::scene::{REMINDER_AFTER_MINUTES, STAFF, Scene, Sent, jane, nurse};
+
+/// The usual start: a scene on SQLite with Jane onboarded (consent given, treated 3 days ago).
+async fn onboarded() -> Scene {
+    let scene = Scene::sqlite().await;
+    scene.onboard(&jane()).await;
+    scene
+}
+
+/// The alert's Acknowledge and Resolve buttons' data.
+fn ack_and_resolve(alert: &Sent) -> (String, String) {
+    let buttons = alert.callback_data();
+    let find = |prefix: &str| {
+        buttons
+            .iter()
+            .find(|b| b.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} button: {buttons:?}"))
+            .clone()
+    };
+    (find("v1:ack:"), find("v1:res:"))
+}
+
+#[tokio::test]
+async fn start_consent_and_treatment_date_by_button() {
+    let scene = Scene::sqlite().await;
+    let jane = jane();
+    scene.client_text(&jane, "/start").await;
+    let welcome = scene.last_to(jane.chat_id);
+    let consent = scene.press(&jane, welcome.id(), "v1:consent:yes").await;
+    let asked = scene.messages_after(jane.chat_id, 1);
+    assert_eq!(asked.len(), 2, "{asked:#?}");
+    // A button as written before button data carried a version: on messages sent then, it still works.
+    scene.press(&jane, asked[1].id(), "treated:yesterday").await;
+    let saved = scene.messages_after(jane.chat_id, 3);
+    assert_eq!(saved.len(), 1, "{saved:#?}");
+    assert!(saved[0].text().contains("day 1 today"), "{saved:#?}");
+    // Buttons are taken away once used, and the press is answered.
+    let calls = scene.telegram.calls();
+    assert!(calls.contains(&Sent::ButtonsRemoved {
+        chat: jane.chat_id,
+        id: welcome.id()
+    }));
+    assert!(calls.contains(&Sent::Answer {
+        callback: consent,
+        text: None
+    }));
+    let client = scene.stored_client(&jane).await;
+    assert_eq!(client.consent, Some(true));
+    assert!(
+        scene
+            .store()
+            .current_treatment(client.id)
+            .await
+            .expect("query")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_question_is_answered_from_the_intents() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    scene.client_text(&jane, "can i wear makeup tmrw?").await;
+    let answer = scene.messages_after(jane.chat_id, before);
+    assert_eq!(answer.len(), 1, "{answer:#?}");
+    assert!(answer[0].text().contains("mineral makeup"), "{answer:#?}");
+    // A plain question alerts nobody.
+    assert_eq!(scene.sent_count(STAFF), 0);
+}
+
+/// The whole life of an urgent report: alert with buttons, acknowledge, client told, staff reply relayed,
+/// a further client message shown under the same alert, resolve.
+async fn urgent_report_lifecycle(scene: Scene) {
+    let (jane, nurse) = (jane(), nurse());
+    scene.onboard(&jane).await;
+
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_text(&jane, "there's yellow crust on my chin and it's oozing")
+        .await;
+    let replies = scene.messages_after(jane.chat_id, before);
+    assert_eq!(replies.len(), 2, "{replies:#?}");
+    assert!(replies[0].text().contains("0100 000 000"));
+    assert!(replies[1].text().contains("as urgent"), "{replies:#?}");
+
+    let alerts = scene.messages_to(STAFF);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let alert = &alerts[0];
+    for expected in [
+        "URGENT",
+        "Jane (@jane)",
+        "Day since treatment: 3",
+        "yellow crust",
+        "Status: OPEN",
+    ] {
+        assert!(
+            alert.text().contains(expected),
+            "alert lacks {expected:?}: {}",
+            alert.text()
+        );
+    }
+    let (ack, resolve) = ack_and_resolve(alert);
+    let alert_id = alert.id();
+
+    let client_before = scene.sent_count(jane.chat_id);
+    scene.press(&nurse, alert_id, &ack).await;
+    let edited = scene
+        .edits()
+        .into_iter()
+        .find(|e| e.text().contains("acknowledged by Ann"))
+        .expect("the alert shows who acknowledged it");
+    assert_eq!(edited.id(), alert_id);
+    let told = scene.messages_after(jane.chat_id, client_before);
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert!(told[0].text().contains("has seen your message"));
+
+    let staff_message = scene
+        .staff_reply(
+            &nurse,
+            alert_id,
+            "Hi Jane, please send a photo and come in at 3pm.",
+        )
+        .await;
+    let relayed = scene.messages_after(jane.chat_id, client_before + 1);
+    assert_eq!(relayed.len(), 1, "{relayed:#?}");
+    let relayed_text = relayed[0].text();
+    assert!(
+        relayed_text.contains("Test Clinic (Ann)") && relayed_text.contains("come in at 3pm"),
+        "{relayed_text}"
+    );
+    // The nurse is told it went out.
+    let confirmed = scene
+        .messages_to(STAFF)
+        .into_iter()
+        .find(|c| c.reply_to() == Some(staff_message))
+        .expect("the nurse is told the reply was sent");
+    assert!(confirmed.text().contains("Sent to Jane"));
+
+    let staff_before = scene.sent_count(STAFF);
+    scene
+        .client_text(&jane, "ok, it's also a bit more swollen now")
+        .await;
+    let followup = scene.messages_after(STAFF, staff_before);
+    assert_eq!(followup.len(), 1, "{followup:#?}");
+    assert_eq!(
+        followup[0].reply_to(),
+        Some(alert_id),
+        "shown under the same alert"
+    );
+    assert!(followup[0].text().contains("more swollen"));
+    assert!(
+        followup[0].callback_data().is_empty(),
+        "a follow-up is not a new alert"
+    );
+
+    scene.press(&nurse, alert_id, &resolve).await;
+    assert!(
+        scene
+            .edits()
+            .iter()
+            .any(|e| e.id() == alert_id && e.text().contains("resolved by Ann")),
+        "the alert shows who resolved it"
+    );
+    let client = scene.stored_client(&jane).await;
+    assert!(
+        scene
+            .store()
+            .open_escalation_for_client(client.id)
+            .await
+            .expect("query")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn urgent_report_lifecycle_on_sqlite() {
+    urgent_report_lifecycle(Scene::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn urgent_report_lifecycle_on_postgres() {
+    urgent_report_lifecycle(Scene::postgres().await).await;
+}
+
+/// Pus on day 4, nobody acknowledges: fifteen minutes later the alert goes again, as a reply to itself; once a
+/// nurse acknowledges, no more reminders.
+async fn an_unacknowledged_alert_is_sent_again_as_a_reminder(scene: Scene) {
+    let (jane, nurse) = (jane(), nurse());
+    scene.onboard(&jane).await;
+    scene.pass(Duration::days(1)).await;
+    scene
+        .client_text(&jane, "i have a fever and pus on my cheek")
+        .await;
+    let alert = scene.last_to(STAFF);
+    assert!(
+        alert.text().contains("Day since treatment: 4"),
+        "{}",
+        alert.text()
+    );
+    scene
+        .pass(Duration::minutes(REMINDER_AFTER_MINUTES - 1))
+        .await;
+    assert_eq!(scene.sent_count(STAFF), 1, "not yet");
+    scene.pass(Duration::minutes(1)).await;
+    let reminder = scene.messages_after(STAFF, 1);
+    assert_eq!(reminder.len(), 1, "{reminder:#?}");
+    assert!(reminder[0].text().contains("REMINDER"), "{reminder:#?}");
+    assert_eq!(reminder[0].reply_to(), Some(alert.id()));
+
+    let (ack, _) = ack_and_resolve(&alert);
+    scene.press(&nurse, alert.id(), &ack).await;
+    assert!(
+        scene
+            .edits()
+            .iter()
+            .any(|e| e.text().contains("acknowledged")),
+        "acknowledged"
+    );
+    let after_ack = scene.sent_count(STAFF);
+    scene
+        .pass(Duration::minutes(REMINDER_AFTER_MINUTES * 4))
+        .await;
+    assert_eq!(
+        scene.sent_count(STAFF),
+        after_ack,
+        "no reminders once acknowledged"
+    );
+}
+
+#[tokio::test]
+async fn an_unacknowledged_alert_is_sent_again_as_a_reminder_on_sqlite() {
+    an_unacknowledged_alert_is_sent_again_as_a_reminder(Scene::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn an_unacknowledged_alert_is_sent_again_as_a_reminder_on_postgres() {
+    an_unacknowledged_alert_is_sent_again_as_a_reminder(Scene::postgres().await).await;
+}
+
+#[tokio::test]
+async fn an_emergency_answer_gives_the_emergency_number_first() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_text(&jane, "my tongue is swelling and i cant breathe properly")
+        .await;
+    let answer = &scene.messages_after(jane.chat_id, before)[0];
+    let first_line = answer.text().lines().next().unwrap_or_default();
+    assert!(first_line.contains("call 112"), "{first_line}");
+    assert!(scene.last_to(STAFF).text().contains("EMERGENCY"));
+}
+
+#[tokio::test]
+async fn a_photo_is_forwarded_to_staff_and_the_client_told() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_photo(
+            &jane,
+            "PHOTO-FILE-1",
+            Some("is this normal? chin looks weird"),
+        )
+        .await;
+    // The caption is triaged too ("looks weird" is a worry: routine), so an answer comes with the note.
+    let told = scene.messages_after(jane.chat_id, before);
+    assert_eq!(told.len(), 2, "{told:#?}");
+    assert!(
+        told.iter().any(|c| c.text().contains("passed your photo")),
+        "{told:#?}"
+    );
+    let staff = scene.messages_to(STAFF);
+    assert_eq!(staff.len(), 2, "{staff:#?}");
+    assert!(staff[0].text().contains("Routine"));
+    let Sent::Photo { file_id, .. } = &staff[1] else {
+        panic!("the photo reaches the staff chat: {staff:#?}");
+    };
+    assert_eq!(file_id, "PHOTO-FILE-1");
+    assert!(staff[1].text().contains("Jane (@jane)"));
+    assert_eq!(staff[1].reply_to(), Some(staff[0].id()));
+}
+
+#[tokio::test]
+async fn voice_notes_get_a_request_to_type() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    scene.client_voice(&jane).await;
+    let answer = scene.messages_after(jane.chat_id, before);
+    assert_eq!(answer.len(), 1, "{answer:#?}");
+    assert!(answer[0].text().contains("type your question"));
+    assert_eq!(scene.sent_count(STAFF), 0);
+}
+
+#[tokio::test]
+async fn an_edited_message_is_triaged_again() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    let message_id = scene.client_text(&jane, "can i wear makeup today").await;
+    assert_eq!(scene.sent_count(jane.chat_id), before + 1);
+    assert_eq!(scene.sent_count(STAFF), 0);
+    scene
+        .client_edit(
+            &jane,
+            message_id,
+            "can i wear makeup today? there's pus coming out of my chin",
+        )
+        .await;
+    let alert = scene.last_to(STAFF);
+    assert!(alert.text().contains("pus coming out"), "{alert:#?}");
+}
+
+#[tokio::test]
+async fn outside_opening_hours_the_client_is_told_when_the_clinic_is_back() {
+    // Open one minute a week, on Sunday; the scene's clock says Tuesday morning.
+    let scene = Scene::on(
+        fresh_sqlite().await,
+        &[("AFTERCARE_OPENING_HOURS", "Sun 03:00-03:01")],
+    )
+    .await;
+    let jane = jane();
+    scene.onboard(&jane).await;
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_text(&jane, "i have a fever and my face is hot and swollen")
+        .await;
+    let next = &scene.messages_after(jane.chat_id, before)[1];
+    let text = next.text();
+    assert!(
+        text.contains("closed right now") && text.contains("Sunday at 03:00"),
+        "{text}"
+    );
+    assert!(text.contains("112"), "what to do meanwhile: {text}");
+}
+
+#[tokio::test]
+async fn forget_deletes_everything_after_confirmation() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    scene.client_text(&jane, "there is pus on my chin").await;
+    assert_eq!(
+        scene.sent_count(jane.chat_id),
+        before + 2,
+        "the answer and what happens next"
+    );
+    assert_eq!(scene.sent_count(STAFF), 1);
+    let before = scene.sent_count(jane.chat_id);
+    scene.client_text(&jane, "/forget").await;
+    let confirm = scene.last_to(jane.chat_id);
+    assert_eq!(scene.sent_count(jane.chat_id), before + 1);
+    assert!(
+        confirm
+            .callback_data()
+            .contains(&"v1:forget:yes".to_string())
+    );
+    assert!(
+        scene
+            .store()
+            .client_by_telegram_id(jane.user_id)
+            .await
+            .expect("query")
+            .is_some(),
+        "nothing deleted yet"
+    );
+    scene.press(&jane, confirm.id(), "v1:forget:yes").await;
+    let done = scene.messages_after(jane.chat_id, before + 1);
+    assert_eq!(done.len(), 1, "{done:#?}");
+    assert!(done[0].text().contains("deleted"));
+    assert!(
+        scene
+            .store()
+            .client_by_telegram_id(jane.user_id)
+            .await
+            .expect("query")
+            .is_none()
+    );
+    assert_eq!(
+        scene.store().open_escalations().await.expect("query").len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn staff_commands_answer_members_in_the_staff_chat() {
+    let scene = onboarded().await;
+    let (jane, nurse) = (jane(), nurse());
+    scene
+        .client_text(&jane, "who won the football last night")
+        .await;
+    scene.client_text(&jane, "there is pus on my cheek").await;
+    assert_eq!(scene.sent_count(STAFF), 1);
+    let expectations = [
+        ("/history @jane", "History of Jane (@jane)"),
+        ("/unanswered", "who won the football last night"),
+        ("/stats", "Last 7 days: 1 new client(s)"),
+        ("/open", "1 open report(s)"),
+    ];
+    for (i, (command, expected)) in expectations.iter().enumerate() {
+        let asked = scene.staff_command(&nurse, command).await;
+        let reply = scene.messages_after(STAFF, 1 + i);
+        assert_eq!(reply.len(), 1, "{command}: {reply:#?}");
+        assert!(
+            reply[0].text().contains(expected),
+            "{command}: {:?}",
+            reply[0].text()
+        );
+        assert_eq!(reply[0].reply_to(), Some(asked));
+    }
+    let history = scene.messages_to(STAFF)[1].text().to_string();
+    assert!(
+        history.contains("there is pus on my cheek [urgent]"),
+        "{history}"
+    );
+}
+
+#[tokio::test]
+async fn a_staff_answer_longer_than_telegram_allows_is_split() {
+    let scene = onboarded().await;
+    let jane = jane();
+    let before = scene.sent_count(jane.chat_id);
+    for i in 0..12 {
+        let long = format!(
+            "question {i}: can i wear makeup tomorrow {}",
+            "please ".repeat(40)
+        );
+        scene.client_text(&jane, &long).await;
+    }
+    assert_eq!(scene.sent_count(jane.chat_id), before + 12);
+    scene.staff_command(&nurse(), "/history @jane").await;
+    let parts = scene.messages_to(STAFF);
+    assert_eq!(parts.len(), 2, "{parts:#?}");
+    let whole: String = parts.iter().map(Sent::text).collect();
+    assert!(
+        whole.starts_with("History of Jane (@jane) (last 20)"),
+        "{whole}"
+    );
+    assert!(whole.contains("question 11"), "the newest message is there");
+    // The recorder refuses a text over Telegram's limit, as Telegram does: every part went out.
+}
+
+#[tokio::test]
+async fn a_reply_to_a_copy_of_an_alert_still_reaches_the_client_and_other_replies_are_told_why_not()
+{
+    let scene = onboarded().await;
+    let (jane, nurse) = (jane(), nurse());
+    scene
+        .client_text(&jane, "theres pus coming out of my cheek")
+        .await;
+    let alert_id = scene.last_to(STAFF).id();
+    // A copy: Telegram sent it but its answer was lost, so the bot never recorded this message id.
+    assert_eq!(scene.execute("DELETE FROM alert_messages").await, 1);
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .staff_reply(&nurse, alert_id, "Hi Jane, please send a photo.")
+        .await;
+    let relayed = scene.messages_after(jane.chat_id, before);
+    assert_eq!(relayed.len(), 1, "{relayed:#?}");
+    assert!(
+        relayed[0].text().contains("please send a photo"),
+        "{relayed:#?}"
+    );
+
+    // A reply to a bot message that is no alert sends nothing and says so.
+    scene.staff_command(&nurse, "/stats").await;
+    let stats = scene.last_to(STAFF);
+    assert!(stats.text().contains("Last 7 days"), "{stats:#?}");
+    let staff_before = scene.sent_count(STAFF);
+    scene.staff_reply(&nurse, stats.id(), "thanks").await;
+    let told = scene.messages_after(STAFF, staff_before);
+    assert!(
+        told.iter()
+            .any(|c| c.text().contains("isn't linked to a report")),
+        "staff are told nothing was sent: {told:#?}"
+    );
+    assert_eq!(
+        scene.sent_count(jane.chat_id),
+        before + 1,
+        "nothing more to the client"
+    );
+}
+
+/// Telegram's flood control and server errors on the alert, on the scene's clock: the alert waits for
+/// `retry_after`, is tried again after a server error, and arrives once. (The same on the wire, with teloxide's
+/// own handling of the answers, is in tests/bot.rs.)
+#[tokio::test]
+async fn an_alert_refused_by_telegram_is_sent_again_when_due_and_once() {
+    let scene = onboarded().await;
+    let jane = jane();
+    scene.telegram.fail_next_to(STAFF, SendError::RetryAfter(5));
+    scene
+        .telegram
+        .fail_next_to(STAFF, SendError::Transient("Bad Gateway".into()));
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_text(&jane, "high temperature and chills since last night")
+        .await;
+    let answers = scene.messages_after(jane.chat_id, before);
+    assert_eq!(
+        answers.len(),
+        2,
+        "the client is answered at once: {answers:#?}"
+    );
+    assert!(answers[1].text().contains("as urgent"));
+    assert_eq!(scene.telegram.failed().len(), 1, "the alert was tried");
+    assert_eq!(scene.sent_count(STAFF), 0);
+
+    scene.pass(Duration::seconds(4)).await;
+    assert_eq!(scene.telegram.failed().len(), 1, "retry_after is honoured");
+    scene.pass(Duration::seconds(1)).await;
+    assert_eq!(
+        scene.telegram.failed().len(),
+        2,
+        "tried again once it passed"
+    );
+    assert_eq!(scene.sent_count(STAFF), 0);
+
+    scene.pass(Duration::seconds(10)).await;
+    let alerts = scene.messages_to(STAFF);
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:#?}");
+    assert!(alerts[0].text().contains("URGENT"));
+    scene.pass(Duration::minutes(1)).await;
+    assert_eq!(scene.sent_count(STAFF), 1, "and only one");
+}
