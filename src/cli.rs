@@ -345,7 +345,7 @@ fn answer_line(
 fn print_triage(out: &mut impl Write, triage: &Triage, explain: bool) {
     let _ = writeln!(out, "{}", triage.reply);
     if triage.escalation > engine::Level::None {
-        let labels: Vec<&str> = triage.red_flags.iter().map(|f| f.label.as_str()).collect();
+        let labels = triage.flag_labels();
         let _ = writeln!(
             out,
             "[escalation: {} — {}]",

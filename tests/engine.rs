@@ -342,3 +342,17 @@ fn everyday_words_are_not_read_as_findings() {
         assert_eq!(t.intent.as_deref(), Some(intent), "{text:?}");
     }
 }
+
+#[test]
+fn each_red_flag_is_named_once() {
+    let e = engine();
+    let t = e.analyse(
+        "there is yellow crust on my chin, crusty and yellow",
+        Some(4),
+        None,
+    );
+    // Two flags (a pattern and its concepts) share the label "yellow or honey-coloured crust".
+    assert_eq!(t.red_flags.len(), 2, "{:#?}", t.why);
+    assert_eq!(t.red_flags[0].label, t.red_flags[1].label);
+    assert_eq!(t.flag_labels(), vec!["yellow or honey-coloured crust"]);
+}

@@ -126,6 +126,20 @@ pub struct Triage {
     pub why: Vec<String>,
 }
 
+impl Triage {
+    /// The red flags in the clinic's words, each once and highest level first: two flags can share a label
+    /// ("yellow or honey-coloured crust" found by a pattern and by its concepts).
+    pub fn flag_labels(&self) -> Vec<&str> {
+        let mut labels: Vec<&str> = Vec::with_capacity(self.red_flags.len());
+        for finding in &self.red_flags {
+            if !labels.contains(&finding.label.as_str()) {
+                labels.push(&finding.label);
+            }
+        }
+        labels
+    }
+}
+
 /// A concept's occurrence (token span) with how ConText qualified it, and the trigger that did.
 type QualifiedSpan = ((usize, usize), Qualifier, Option<&'static str>);
 

@@ -479,7 +479,8 @@ impl Service {
                 says.push(Say::text(texts::added_to_open(photo.is_some())));
             }
             None => {
-                let flags: Vec<String> = triage.red_flags.iter().map(|f| f.label.clone()).collect();
+                let flags: Vec<String> =
+                    triage.flag_labels().into_iter().map(String::from).collect();
                 let escalation = self
                     .db
                     .open_escalation_with_alert(
