@@ -17,6 +17,8 @@ pub struct DayPhrases {
     yesterday: Regex,
     treatment_words: Regex,
     weekday: Regex,
+    /// Today's weekday, when the message tells it: "its friday now", "today (Friday)".
+    weekday_today: Regex,
 }
 
 const NUMBER: &str = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|a couple of|couple of|a couple|couple|a few|few)";
@@ -54,7 +56,10 @@ impl Default for DayPhrases {
                 r"\b(treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b|\b(had|got|did|have|get) (it|mine|my face|my skin) (done|needled)\b|\b(had|got) (it|mine) (yesterday|today|this morning|this afternoon)\b",
             ),
             weekday: compile(
-                r"\b(?:since|on|last) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                r"\b(?:since|on|last|done) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            weekday_today: compile(
+                r"\b(?:today is|todays|today|its|it is|now its|now it is) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
             ),
         }
     }
@@ -240,11 +245,17 @@ impl DayPhrases {
             if let Some(m) = self.today_phrase.find(sentence) {
                 return Some((0, m.as_str().to_string()));
             }
-            if let (Some(c), Some(today)) = (self.weekday.captures(sentence), today) {
+            // Today's weekday: told in the message ("had it done tuesday, its friday now") or from the date.
+            let told_today = self
+                .weekday_today
+                .captures(text)
+                .and_then(|c| c[1].parse::<Weekday>().ok());
+            if let (Some(c), Some(today)) = (
+                self.weekday.captures(sentence),
+                told_today.or(today.map(|t| t.weekday())),
+            ) {
                 let weekday: Weekday = c[1].parse().ok()?;
-                let back = (7 + today.weekday().num_days_from_monday()
-                    - weekday.num_days_from_monday())
-                    % 7;
+                let back = (7 + today.num_days_from_monday() - weekday.num_days_from_monday()) % 7;
                 let back = if back == 0 { 7 } else { back };
                 return Some((back, c[0].to_string()));
             }
@@ -391,6 +402,13 @@ mod tests {
             Some(2)
         );
         assert_eq!(phrases.find("had it done on monday", None), None);
+        // Today's weekday told in the message is enough.
+        assert_eq!(
+            phrases
+                .find("had it done tuesday, its friday now and its redder", None)
+                .map(|(d, _)| d),
+            Some(3)
+        );
         assert_eq!(
             phrases
                 .find("had it done last wednesday", Some(wednesday))
