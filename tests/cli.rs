@@ -293,6 +293,12 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind13.jsonl",
             at("1.0", "1.0", "1.0", "0.01", "0.97"),
         ),
+        (
+            "tests/eval/blind14.jsonl",
+            // Staff noise: a diabetic asking about exercise is `none` there; the engine keeps the clinic's
+            // conditions `routine` (see README).
+            at("1.0", "0.99", "0.97", "0.03", "0.96"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(

@@ -72,7 +72,10 @@ fn latest_number(pattern: &Regex, text: &str, not_after: &[&str]) -> Option<(u32
         .captures_iter(text)
         .filter(|c| {
             let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+            // "day 1 was ok, now it's worse": a day told in the past tense is not today's.
+            let after = text[c.get(0).map_or(0, |m| m.end())..].trim_start();
             !not_after.contains(&before.rsplit(' ').next().unwrap_or(""))
+                && !(after.starts_with("was ") || after.starts_with("were "))
         })
         .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
         .max_by_key(|(n, _)| *n)
@@ -368,6 +371,7 @@ mod tests {
         assert_eq!(day("a couple of days ago"), Some(2));
         assert_eq!(day("hurting more than first day"), None);
         assert_eq!(day("last time i got a cold sore two days after"), None);
+        assert_eq!(day("day 1 was ok, now its worse"), None);
         assert_eq!(day("got a cold sore two days after"), Some(2));
         assert_eq!(day("more red than the first day"), None);
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
