@@ -74,8 +74,8 @@ fn latest_number(pattern: &Regex, text: &str, not_after: &[&str]) -> Option<(u32
             let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
             // "day 1 was ok, now it's worse": a day told in the past tense is not today's.
             let after = text[c.get(0).map_or(0, |m| m.end())..].trim_start();
-            !not_after.contains(&before.rsplit(' ').next().unwrap_or(""))
-                && !(after.starts_with("was ") || after.starts_with("were "))
+            let told_in_the_past = after.starts_with("was ") || after.starts_with("were ");
+            !(not_after.contains(&before.rsplit(' ').next().unwrap_or("")) || told_in_the_past)
         })
         .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
         .max_by_key(|(n, _)| *n)
