@@ -3,7 +3,7 @@
 
 use crate::clock::SystemClock;
 use crate::delivery::{self, Buttons, Messenger, SendError};
-use crate::flows::{Button, ClientInput, Person, Say, Service, State};
+use crate::flows::{Button, ClientInput, Input, Origin, Person, Say, Service, State};
 use chrono::{Duration, Utc};
 use std::sync::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -115,7 +115,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
     let known = service.db.client_by_telegram_id(LOCAL_USER).await?;
     let mut choices = Vec::new();
     if known.as_ref().and_then(|c| c.consent) != Some(true) {
-        let says = service.on_client(&me, text("/start"), Utc::now()).await?;
+        let says = turn(&service, &me, text("/start")).await?;
         choices = show(&says);
     }
     // `--day` is applied as soon as the client has agreed to keep their data (a date is data).
@@ -160,7 +160,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
             Some(button) => ClientInput::Button(button),
             None => text(line),
         };
-        let says = service.on_client(&me, input, Utc::now()).await?;
+        let says = turn(&service, &me, input).await?;
         choices = show(&says);
         if apply_pending_day(&service, &mut pending_day).await? {
             choices.clear();
@@ -169,6 +169,16 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         delivery::deliver_due(&service, &terminal, &SystemClock, Duration::seconds(30)).await?;
     }
     Ok(())
+}
+
+/// One line of the terminal's user through the conversation; returns the answers.
+async fn turn(service: &Service, me: &Person, event: ClientInput) -> anyhow::Result<Vec<Say>> {
+    let input = Input::Client {
+        who: me.clone(),
+        event,
+    };
+    let decision = service.handle(Origin::Terminal, &input, Utc::now()).await?;
+    Ok(decision.replies)
 }
 
 fn text(text: &str) -> ClientInput {

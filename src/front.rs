@@ -1,12 +1,16 @@
-//! What an update does once an adapter has read it: the flows decide, then the answers go out through a
-//! [`Messenger`]. The Telegram adapter runs every client and staff turn through here, and so does the tests'
-//! in-process scene (with a messenger that records), so both see the same messages, buttons and answers.
+//! What an update does once an adapter has read it: the service loads, decides and stores, then the answers go
+//! out through a [`Messenger`]. The Telegram adapter runs every client and staff turn through here, and so does
+//! the tests' in-process scene (with a messenger that records), so both see the same messages, buttons and
+//! answers.
 //!
 //! `stored` is awaited once what the update caused is stored and before anything goes out: the adapter marks the
 //! update handled there, so that a crash after it does not store the update twice.
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{Button, ClientInput, FlowError, Person, RepliedTo, Say, Service};
+use crate::flows::{
+    Button, ClientInput, Decision, FlowError, Input, Origin, Person, Quoted, Say, Service,
+    StaffCommand,
+};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
@@ -23,20 +27,27 @@ impl<M: Messenger> Front<'_, M> {
     /// handling it again would store it twice.
     pub async fn client_turn(
         &self,
+        origin: Origin,
         who: &Person,
-        input: ClientInput,
+        event: ClientInput,
         now: DateTime<Utc>,
         stored: impl Future<Output = ()>,
     ) -> Result<(), FlowError> {
-        let says = self.service.on_client(who, input, now).await?;
+        let input = Input::Client {
+            who: who.clone(),
+            event,
+        };
+        let decision = self.service.handle(origin, &input, now).await?;
         stored.await;
-        send_replies(self.messenger, who.chat_id, says).await;
+        self.send_replies(&decision).await;
         Ok(())
     }
 
     /// A client pressed one of the bot's buttons, under the bot's message `pressed` (if Telegram says which).
+    #[allow(clippy::too_many_arguments)]
     pub async fn client_press(
         &self,
+        origin: Origin,
         who: &Person,
         button: Button,
         pressed: Option<i64>,
@@ -44,15 +55,16 @@ impl<M: Messenger> Front<'_, M> {
         now: DateTime<Utc>,
         stored: impl Future<Output = ()>,
     ) -> Result<(), FlowError> {
-        let says = self
-            .service
-            .on_client(who, ClientInput::Button(button), now)
-            .await?;
+        let input = Input::Client {
+            who: who.clone(),
+            event: ClientInput::Button(button),
+        };
+        let decision = self.service.handle(origin, &input, now).await?;
         // The choice is made: take the buttons away so they cannot be pressed twice.
         if let Some(message_id) = pressed {
             let _ = self.messenger.remove_buttons(who.chat_id, message_id).await;
         }
-        send_replies(self.messenger, who.chat_id, says).await;
+        self.send_replies(&decision).await;
         stored.await;
         self.answer_press(callback_id, "").await;
         Ok(())
@@ -61,43 +73,79 @@ impl<M: Messenger> Front<'_, M> {
     /// A member of the staff chat pressed Acknowledge or Resolve under an alert.
     pub async fn staff_press(
         &self,
+        origin: Origin,
         staff: &Person,
         button: Button,
         callback_id: &str,
         now: DateTime<Utc>,
         stored: impl Future<Output = ()>,
     ) -> Result<(), FlowError> {
-        let answer = self.service.on_staff_button(staff, button, now).await?;
+        let input = Input::StaffPress {
+            staff: staff.clone(),
+            button,
+        };
+        let decision = self.service.handle(origin, &input, now).await?;
         stored.await;
-        self.answer_press(callback_id, &answer).await;
+        let answer = decision.press_answer.as_deref().unwrap_or_default();
+        self.answer_press(callback_id, answer).await;
         Ok(())
     }
 
     /// A member of the staff chat wrote `text` (message `message_id`): a command, or a reply to the bot's message
     /// `replied_to`. The answer goes back as a reply to it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn staff_message(
         &self,
+        origin: Origin,
         staff: &Person,
         message_id: i64,
         text: &str,
-        replied_to: RepliedTo<'_>,
+        replied_to: Quoted,
         now: DateTime<Utc>,
         stored: impl Future<Output = ()>,
     ) -> Result<(), FlowError> {
-        let answer = if text.starts_with('/') {
-            self.service.on_staff_command(text, now).await?
-        } else {
-            self.service
-                .on_staff_reply(staff, message_id, replied_to, text, now)
-                .await?
-        };
-        stored.await;
-        if let Some(answer) = answer {
-            // Logged, not retried: the command's effects are stored already.
-            if let Err(e) = reply(self.messenger, staff.chat_id, message_id, &answer).await {
-                tracing::error!(error = %e, "could not answer staff");
+        let staff = staff.clone();
+        let input = if text.starts_with('/') {
+            let Some(command) = StaffCommand::parse(text) else {
+                // Not one of the bot's commands: staff talking to another bot, or a typo.
+                stored.await;
+                return Ok(());
+            };
+            Input::StaffCommand {
+                staff,
+                message_id,
+                command,
             }
-        }
+        } else {
+            Input::StaffReply {
+                staff,
+                message_id,
+                text: text.to_string(),
+                replied_to,
+            }
+        };
+        let decision = self.service.handle(origin, &input, now).await?;
+        stored.await;
+        self.send_replies(&decision).await;
+        Ok(())
+    }
+
+    /// Someone outside the staff chat's members sent a staff command there (message `message_id`).
+    pub async fn stranger_command(
+        &self,
+        origin: Origin,
+        chat_id: i64,
+        message_id: i64,
+        now: DateTime<Utc>,
+        stored: impl Future<Output = ()>,
+    ) -> Result<(), FlowError> {
+        let input = Input::StrangerCommand {
+            chat_id,
+            message_id,
+        };
+        let decision = self.service.handle(origin, &input, now).await?;
+        stored.await;
+        self.send_replies(&decision).await;
         Ok(())
     }
 
@@ -108,42 +156,38 @@ impl<M: Messenger> Front<'_, M> {
             tracing::warn!(error = %e, "could not answer a button press");
         }
     }
-}
 
-/// `text` as a reply to message `message_id` in `chat`, in as many messages as it takes.
-pub async fn reply<M: Messenger>(
-    messenger: &M,
-    chat: i64,
-    message_id: i64,
-    text: &str,
-) -> Result<(), SendError> {
-    let none: Buttons = Vec::new();
-    for part in split_message(text) {
-        with_retries(|| messenger.send_text(chat, &part, &none, Some(message_id))).await?;
-    }
-    Ok(())
-}
-
-/// The flows' answers to a chat, in order; a failure is logged and ends the sending.
-pub async fn send_replies<M: Messenger>(messenger: &M, chat: i64, says: Vec<Say>) {
-    if let Err(e) = send_says(messenger, chat, says).await {
-        tracing::error!(error = %e, "could not send a reply");
+    /// The decision's answers, in order; a failure is logged (what they answer is stored already) and ends the
+    /// sending.
+    async fn send_replies(&self, decision: &Decision) {
+        let sent = send_says(
+            self.messenger,
+            decision.reply_chat,
+            decision.reply_to,
+            &decision.replies,
+        )
+        .await;
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "could not send a reply");
+        }
     }
 }
 
+/// Messages to a chat, in order, each in as many parts as it takes (the buttons under the last part, where the
+/// reader reads on), each a reply to message `reply_to` if given.
 pub async fn send_says<M: Messenger>(
     messenger: &M,
     chat: i64,
-    says: Vec<Say>,
+    reply_to: Option<i64>,
+    says: &[Say],
 ) -> Result<(), SendError> {
     let none: Buttons = Vec::new();
     for say in says {
         let parts = split_message(&say.text);
         let last = parts.len() - 1;
         for (i, part) in parts.into_iter().enumerate() {
-            // The buttons go under the last part, where the client reads on.
             let buttons = if i == last { &say.buttons } else { &none };
-            with_retries(|| messenger.send_text(chat, &part, buttons, None)).await?;
+            with_retries(|| messenger.send_text(chat, &part, buttons, reply_to)).await?;
         }
     }
     Ok(())

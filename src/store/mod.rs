@@ -83,7 +83,7 @@ pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
-pub use ids::{ClientId, OutboxId, ReportId};
+pub use ids::{ClientId, OutboxId, ReportId, UpdateId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};

@@ -9,10 +9,10 @@ pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{
-    Button, ClientCommand, ClientInput, Person, RepliedTo, Say, Service, StaffCommand, texts,
+    Button, ClientCommand, ClientInput, Origin, Person, Quoted, Say, Service, StaffCommand, texts,
 };
 use crate::front::{self, Front, split_message};
-use crate::store::{InboxLog, MessageKind};
+use crate::store::{InboxLog, MessageKind, UpdateId};
 use chrono::Utc;
 use futures::FutureExt;
 use std::future::Future;
@@ -112,6 +112,10 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    fn origin(&self) -> Origin {
+        Origin::Update(UpdateId(self.update_id))
+    }
+
     async fn mark_handled(&self, app: &App) {
         if self.handled.swap(true, Ordering::SeqCst) {
             return;
@@ -194,7 +198,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     if chat == app.staff_chat {
         // A staff action (a button, a reply, a command) that could not be done must not look done.
         let notice = texts::staff_action_failed(failure);
-        if let Err(e) = front::send_says(&messenger, chat.0, vec![plain(notice)]).await {
+        if let Err(e) = front::send_says(&messenger, chat.0, None, &[Say::text(notice)]).await {
             tracing::error!(error = %e, "could not tell staff an action failed");
         }
         return;
@@ -215,15 +219,9 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
         .map(|user| user.first_name.clone())
         .unwrap_or_else(|| "a client".to_string());
     let notice = texts::update_set_aside(&who, chat.0, failure);
-    if let Err(e) = front::send_says(&messenger, app.staff_chat.0, vec![plain(notice)]).await {
+    let notice = [Say::text(notice)];
+    if let Err(e) = front::send_says(&messenger, app.staff_chat.0, None, &notice).await {
         tracing::error!(error = %e, "could not tell staff about an update set aside");
-    }
-}
-
-fn plain(text: String) -> Say {
-    Say {
-        text,
-        buttons: Vec::new(),
     }
 }
 
@@ -291,7 +289,13 @@ async fn answer_client(
 ) -> anyhow::Result<()> {
     let messenger = TelegramMessenger { bot: bot.clone() };
     front(app, &messenger)
-        .client_turn(who, input, Utc::now(), receipt.mark_handled(app))
+        .client_turn(
+            receipt.origin(),
+            who,
+            input,
+            Utc::now(),
+            receipt.mark_handled(app),
+        )
         .await?;
     Ok(())
 }
@@ -377,24 +381,29 @@ async fn staff_message(
     }
     let messenger = TelegramMessenger { bot: bot.clone() };
     let message_id = i64::from(msg.id.0);
+    let front = front(app, &messenger);
     if !is_staff(bot, app.staff_chat, user.id).await {
         if is_command {
-            front::reply(
-                &messenger,
-                msg.chat.id.0,
-                message_id,
-                "Sorry, staff commands are for members of the clinic's staff chat only.",
-            )
-            .await?;
+            let stored = receipt.mark_handled(app);
+            front
+                .stranger_command(
+                    receipt.origin(),
+                    msg.chat.id.0,
+                    message_id,
+                    Utc::now(),
+                    stored,
+                )
+                .await?;
         }
         return Ok(());
     }
-    let replied_to = RepliedTo {
+    let replied_to = Quoted {
         message_id: replied.map_or(0, |m| i64::from(m.id.0)),
-        text: replied.and_then(|m| m.text().or(m.caption())),
+        text: replied.and_then(|m| m.text().or(m.caption()).map(str::to_string)),
     };
-    front(app, &messenger)
+    front
         .staff_message(
+            receipt.origin(),
             &person(user, msg.chat.id),
             message_id,
             text,
@@ -423,7 +432,14 @@ async fn on_callback(
                 let staff = person(&q.from, chat);
                 let stored = receipt.mark_handled(&app);
                 front
-                    .staff_press(&staff, button, callback, Utc::now(), stored)
+                    .staff_press(
+                        receipt.origin(),
+                        &staff,
+                        button,
+                        callback,
+                        Utc::now(),
+                        stored,
+                    )
                     .await?;
                 return Ok(());
             }
@@ -434,7 +450,15 @@ async fn on_callback(
             let who = person(&q.from, chat);
             let stored = receipt.mark_handled(&app);
             front
-                .client_press(&who, button, pressed, callback, Utc::now(), stored)
+                .client_press(
+                    receipt.origin(),
+                    &who,
+                    button,
+                    pressed,
+                    callback,
+                    Utc::now(),
+                    stored,
+                )
                 .await?;
             return Ok(());
         }

@@ -20,9 +20,9 @@ use aftercare::clock::Clock;
 use aftercare::configuration::{ClinicSettings, Source};
 use aftercare::delivery::{self, Buttons, Messenger, SendError};
 use aftercare::engine::Engine;
-use aftercare::flows::{Button, ClientInput, Person, RepliedTo, Service};
+use aftercare::flows::{Button, ClientInput, Origin, Person, Quoted, Service};
 use aftercare::front::{Front, MAX_MESSAGE_UTF16};
-use aftercare::store::{Db, MessageKind, MessageLog};
+use aftercare::store::{Db, MessageKind, MessageLog, UpdateId};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -368,6 +368,11 @@ impl Scene {
         }
     }
 
+    /// A new Telegram update carrying what a client or staff member does.
+    fn update(&self) -> Origin {
+        Origin::Update(UpdateId(self.incoming_id()))
+    }
+
     fn incoming_id(&self) -> i64 {
         let mut next = self
             .next_incoming
@@ -421,7 +426,7 @@ impl Scene {
 
     async fn client(&self, who: &Person, input: ClientInput) {
         self.front()
-            .client_turn(who, input, self.now(), async {})
+            .client_turn(self.update(), who, input, self.now(), async {})
             .await
             .expect("the client's turn is handled");
         self.deliver().await;
@@ -435,11 +440,12 @@ impl Scene {
         let front = self.front();
         let done = if who.chat_id == STAFF {
             front
-                .staff_press(who, button, &callback, self.now(), async {})
+                .staff_press(self.update(), who, button, &callback, self.now(), async {})
                 .await
         } else {
             front
                 .client_press(
+                    self.update(),
                     who,
                     button,
                     Some(message_id),
@@ -467,12 +473,20 @@ impl Scene {
     async fn staff(&self, staff: &Person, text: &str, replied_to: Option<i64>) -> i64 {
         let message_id = self.incoming_id();
         let quoted = replied_to.and_then(|id| self.quoted_text(id));
-        let replied = RepliedTo {
+        let replied = Quoted {
             message_id: replied_to.unwrap_or(0),
-            text: quoted.as_deref(),
+            text: quoted,
         };
         self.front()
-            .staff_message(staff, message_id, text, replied, self.now(), async {})
+            .staff_message(
+                self.update(),
+                staff,
+                message_id,
+                text,
+                replied,
+                self.now(),
+                async {},
+            )
             .await
             .expect("the staff message is handled");
         self.deliver().await;
