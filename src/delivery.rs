@@ -1,5 +1,6 @@
-//! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
-//! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
+//! The durable outbox worker: the bot's answers, alerts, reminders, follow-ups, photos and messages relayed to
+//! clients are stored first (see `flows`) and sent from here, with retries, one chat's in the order they were
+//! queued. After a crash or restart, pending sends resume.
 
 use crate::clock::Clock;
 use crate::flows::{Outbound, Service, alerts};
@@ -7,6 +8,7 @@ use crate::store::{
     AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -123,8 +125,12 @@ pub async fn deliver_due<M: Messenger>(
     let now = clock.now();
     let due = service.db.due_outbox(now, BATCH).await?;
     let mut handled = 0;
+    // Chats with a send that did not go out in this pass: their later sends wait for it, so a chat reads its
+    // messages in the order they were queued.
+    let mut held: HashSet<i64> = HashSet::new();
     for item in due {
-        if !service.db.claim_outbox(item.id, now, lease).await? {
+        if held.contains(&item.chat_id) || !service.db.claim_outbox(item.id, now, lease).await? {
+            held.insert(item.chat_id);
             continue;
         }
         handled += 1;
@@ -132,6 +138,9 @@ pub async fn deliver_due<M: Messenger>(
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
+        if !matches!(outcome, Outcome::Sent(_)) {
+            held.insert(item.chat_id);
+        }
         let now = clock.now();
         let result = match outcome {
             Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
@@ -194,6 +203,15 @@ async fn deliver<M: Messenger>(
         Outbound::Client { text } => Ok(sent(
             messenger
                 .send_text(item.chat_id, &text, &Vec::new(), None)
+                .await,
+        )),
+        Outbound::Reply {
+            text,
+            buttons,
+            reply_to,
+        } => Ok(sent(
+            messenger
+                .send_text(item.chat_id, &text, &buttons, reply_to)
                 .await,
         )),
         Outbound::Alert => alert(service, messenger, clock, item, false).await,

@@ -1,50 +1,53 @@
-//! What an update does once an adapter has read it: the service loads, decides and stores, then the answers go
-//! out through a [`Messenger`]. The Telegram adapter runs every client and staff turn through here, and so does
-//! the tests' in-process scene (with a messenger that records), so both see the same messages, buttons and
-//! answers.
-//!
-//! `stored` is awaited once what the update caused is stored and before anything goes out: the adapter marks the
-//! update handled there, so that a crash after it does not store the update twice.
+//! What an update does once an adapter has read it: the service loads, decides and commits it, and its answers
+//! go out through the outbox like every other send. What is left here is Telegram's housekeeping around a
+//! button press (taking the pressed buttons away, answering the press), through a [`Messenger`]. The Telegram
+//! adapter runs every client and staff turn through here, and so does the tests' in-process scene (with a
+//! messenger that records), so both see the same messages, buttons and answers.
 
 use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{
-    Button, ClientInput, Decision, FlowError, Input, Origin, Person, Quoted, Say, Service,
+    Button, ClientInput, FlowError, Handled, Input, Origin, Person, Quoted, Say, Service,
     StaffCommand,
 };
+pub use crate::flows::{MAX_MESSAGE_UTF16, split_message};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
 
-/// One turn's way through the flows and back out through a messenger.
+/// One turn's way through the flows, and the press's housekeeping through a messenger.
 pub struct Front<'a, M> {
     pub messenger: &'a M,
     pub service: &'a Service,
 }
 
+/// What became of an update at the front: handled by the flows, or nothing of the bot's to store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Turn {
+    Handled(Handled),
+    /// Not for the bot (a command of another bot's in the staff chat): nothing stored, nothing sent.
+    Ignored,
+}
+
 impl<M: Messenger> Front<'_, M> {
     /// A client's message (text, edit, photo, anything else). Only the flows' failure is an error (the update is
-    /// tried again): a reply that cannot be sent is logged, because what the client reported is stored already and
-    /// handling it again would store it twice.
+    /// tried again; nothing of it was stored).
     pub async fn client_turn(
         &self,
         origin: Origin,
         who: &Person,
         event: ClientInput,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
+    ) -> Result<Turn, FlowError> {
         let input = Input::Client {
             who: who.clone(),
             event,
         };
-        let decision = self.service.handle(origin, &input, now).await?;
-        stored.await;
-        self.send_replies(&decision).await;
-        Ok(())
+        Ok(Turn::Handled(
+            self.service.handle(origin, &input, now).await?,
+        ))
     }
 
     /// A client pressed one of the bot's buttons, under the bot's message `pressed` (if Telegram says which).
-    #[allow(clippy::too_many_arguments)]
     pub async fn client_press(
         &self,
         origin: Origin,
@@ -53,21 +56,18 @@ impl<M: Messenger> Front<'_, M> {
         pressed: Option<i64>,
         callback_id: &str,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
+    ) -> Result<Turn, FlowError> {
         let input = Input::Client {
             who: who.clone(),
             event: ClientInput::Button(button),
         };
-        let decision = self.service.handle(origin, &input, now).await?;
+        let handled = self.service.handle(origin, &input, now).await?;
         // The choice is made: take the buttons away so they cannot be pressed twice.
         if let Some(message_id) = pressed {
             let _ = self.messenger.remove_buttons(who.chat_id, message_id).await;
         }
-        self.send_replies(&decision).await;
-        stored.await;
         self.answer_press(callback_id, "").await;
-        Ok(())
+        Ok(Turn::Handled(handled))
     }
 
     /// A member of the staff chat pressed Acknowledge or Resolve under an alert.
@@ -78,22 +78,23 @@ impl<M: Messenger> Front<'_, M> {
         button: Button,
         callback_id: &str,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
+    ) -> Result<Turn, FlowError> {
         let input = Input::StaffPress {
             staff: staff.clone(),
             button,
         };
-        let decision = self.service.handle(origin, &input, now).await?;
-        stored.await;
-        let answer = decision.press_answer.as_deref().unwrap_or_default();
+        let handled = self.service.handle(origin, &input, now).await?;
+        let answer = match &handled {
+            Handled::Committed(decision) => decision.press_answer.as_deref().unwrap_or_default(),
+            // Its answer was given when it was handled.
+            Handled::AlreadyHandled => "",
+        };
         self.answer_press(callback_id, answer).await;
-        Ok(())
+        Ok(Turn::Handled(handled))
     }
 
     /// A member of the staff chat wrote `text` (message `message_id`): a command, or a reply to the bot's message
     /// `replied_to`. The answer goes back as a reply to it.
-    #[allow(clippy::too_many_arguments)]
     pub async fn staff_message(
         &self,
         origin: Origin,
@@ -102,14 +103,12 @@ impl<M: Messenger> Front<'_, M> {
         text: &str,
         replied_to: Quoted,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
+    ) -> Result<Turn, FlowError> {
         let staff = staff.clone();
         let input = if text.starts_with('/') {
+            // Not one of the bot's commands: staff talking to another bot, or a typo.
             let Some(command) = StaffCommand::parse(text) else {
-                // Not one of the bot's commands: staff talking to another bot, or a typo.
-                stored.await;
-                return Ok(());
+                return Ok(Turn::Ignored);
             };
             Input::StaffCommand {
                 staff,
@@ -124,10 +123,9 @@ impl<M: Messenger> Front<'_, M> {
                 replied_to,
             }
         };
-        let decision = self.service.handle(origin, &input, now).await?;
-        stored.await;
-        self.send_replies(&decision).await;
-        Ok(())
+        Ok(Turn::Handled(
+            self.service.handle(origin, &input, now).await?,
+        ))
     }
 
     /// Someone outside the staff chat's members sent a staff command there (message `message_id`).
@@ -137,16 +135,14 @@ impl<M: Messenger> Front<'_, M> {
         chat_id: i64,
         message_id: i64,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
+    ) -> Result<Turn, FlowError> {
         let input = Input::StrangerCommand {
             chat_id,
             message_id,
         };
-        let decision = self.service.handle(origin, &input, now).await?;
-        stored.await;
-        self.send_replies(&decision).await;
-        Ok(())
+        Ok(Turn::Handled(
+            self.service.handle(origin, &input, now).await?,
+        ))
     }
 
     /// Answers a button press; a non-empty `text` is shown to whoever pressed it.
@@ -156,25 +152,11 @@ impl<M: Messenger> Front<'_, M> {
             tracing::warn!(error = %e, "could not answer a button press");
         }
     }
-
-    /// The decision's answers, in order; a failure is logged (what they answer is stored already) and ends the
-    /// sending.
-    async fn send_replies(&self, decision: &Decision) {
-        let sent = send_says(
-            self.messenger,
-            decision.reply_chat,
-            decision.reply_to,
-            &decision.replies,
-        )
-        .await;
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "could not send a reply");
-        }
-    }
 }
 
-/// Messages to a chat, in order, each in as many parts as it takes (the buttons under the last part, where the
-/// reader reads on), each a reply to message `reply_to` if given.
+/// Messages straight to a chat, in order, each in as many parts as it takes (the buttons under the last part,
+/// where the reader reads on), each a reply to message `reply_to` if given. Only for what must not wait for
+/// storage: the answer while the database is away, and the notices when an update is set aside.
 pub async fn send_says<M: Messenger>(
     messenger: &M,
     chat: i64,
@@ -193,8 +175,8 @@ pub async fn send_says<M: Messenger>(
     Ok(())
 }
 
-/// A direct reply: honours Telegram's `retry_after` a few times, and tries again twice after a network failure,
-/// before giving up (the client's message is stored already, so a lost reply loses no report).
+/// A direct send: honours Telegram's `retry_after` a few times, and tries again twice after a network failure,
+/// before giving up.
 async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, SendError>
 where
     F: FnMut() -> Fut,
@@ -214,41 +196,6 @@ where
         }
         attempt += 1;
     }
-}
-
-/// Telegram's limit on a message's text, in UTF-16 code units.
-pub const MAX_MESSAGE_UTF16: usize = 4096;
-
-/// Splits a text into messages Telegram accepts: at line ends where possible, inside a line only when the line
-/// alone is too long.
-pub fn split_message(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut current_len = 0;
-    for line in text.split_inclusive('\n') {
-        let line_len = line.encode_utf16().count();
-        if current_len + line_len > MAX_MESSAGE_UTF16 && !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
-            current_len = 0;
-        }
-        if line_len <= MAX_MESSAGE_UTF16 {
-            current.push_str(line);
-            current_len += line_len;
-            continue;
-        }
-        for c in line.chars() {
-            if current_len + c.len_utf16() > MAX_MESSAGE_UTF16 {
-                parts.push(std::mem::take(&mut current));
-                current_len = 0;
-            }
-            current.push(c);
-            current_len += c.len_utf16();
-        }
-    }
-    if !current.is_empty() || parts.is_empty() {
-        parts.push(current);
-    }
-    parts
 }
 
 #[cfg(test)]

@@ -437,12 +437,14 @@ async fn an_update_delivered_again_after_a_restart_is_handled_once() {
 async fn a_failing_handler_apologises_and_the_bot_keeps_going() {
     within(async {
         let (fake, db, _bot, jane) = scene(&[]).await;
-        // Break storage under the running bot: the next report cannot be stored.
+        // Break storage under the running bot: the next report cannot be stored (questions still can).
         if let aftercare::store::Db::Sqlite(pool) = &db.db {
-            sqlx::query("DROP TABLE outbox")
-                .execute(pool)
-                .await
-                .expect("drop");
+            sqlx::query(
+                "CREATE TRIGGER refuse_reports BEFORE INSERT ON escalations BEGIN SELECT RAISE(ABORT, 'broken'); END",
+            )
+            .execute(pool)
+            .await
+            .expect("trigger");
         }
         let before = sent_count(&fake, jane.id);
         fake.client_text(&jane, "pus on my chin");

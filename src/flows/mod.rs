@@ -12,8 +12,8 @@ pub(crate) mod texts;
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level};
 use crate::store::{
-    Client, ClientId, Db, Direction, Escalation, MessageKind, MessageLog, NewMessage, NewOutbox,
-    StoreError, Transition, UpdateId,
+    Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, StoreError,
+    UpdateId,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
@@ -22,7 +22,7 @@ pub use commands::{ClientCommand, StaffCommand};
 pub use decide::{
     Context, Conversation, Decision, Input, ReplyTarget, ReportChange, Send, StaffView,
 };
-pub use outbound::Outbound;
+pub use outbound::{MAX_MESSAGE_UTF16, Outbound, split_message};
 use std::sync::Arc;
 
 /// Who wrote: a Telegram user (client or staff).
@@ -144,16 +144,25 @@ pub struct Service {
     pub staff_chat: i64,
     /// Wakes the delivery worker when something is queued.
     pub wake: Arc<tokio::sync::Notify>,
-    /// Stores conversation messages, several conversations per statement under load.
-    pub log: MessageLog,
 }
 
 /// How often a decision is made again when what it was based on changed before it was stored.
 const MAX_DECISIONS: usize = 3;
 
-enum Applied {
+/// What became of an input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    /// Decided and stored, its update marked handled and its sends queued.
+    Committed(Box<Decision>),
+    /// Another attempt stored this update already: nothing was changed or queued this time.
+    AlreadyHandled,
+}
+
+enum Committed {
     Done,
-    /// A staff action found the report moved on since it was loaded: decide again.
+    AlreadyHandled,
+    /// What the decision was based on moved on before it was stored (a report opened, acknowledged or resolved
+    /// meanwhile): decide again.
     Stale,
 }
 
@@ -176,20 +185,21 @@ impl Service {
         }
     }
 
-    /// One input: load what it needs, decide, store the decision. Returns the decision (its replies are the
-    /// caller's to send).
+    /// One input: load what it needs, decide, and commit the decision at once (its replies go out through the
+    /// outbox).
     pub async fn handle(
         &self,
         origin: Origin,
         input: &Input,
         now: DateTime<Utc>,
-    ) -> Result<Decision, FlowError> {
+    ) -> Result<Handled, FlowError> {
         for _ in 0..MAX_DECISIONS {
             let context = self.load(input, now).await?;
             let decision = self.conversation().decide(&context, input, now);
-            match self.apply(origin, &decision, now).await? {
-                Applied::Done => return Ok(decision),
-                Applied::Stale => continue,
+            match self.commit(origin, &decision, now).await? {
+                Committed::Done => return Ok(Handled::Committed(Box::new(decision))),
+                Committed::AlreadyHandled => return Ok(Handled::AlreadyHandled),
+                Committed::Stale => continue,
             }
         }
         Err(FlowError::KeptChanging(MAX_DECISIONS))
@@ -272,114 +282,151 @@ impl Service {
             .map(|client| (escalation, client)))
     }
 
-    /// Stores a decision, step by step.
-    async fn apply(
+    /// Stores a decision in one transaction, together with marking its update handled: either all of it is
+    /// stored (its sends queued in the outbox, which delivers them) or none of it. The update is marked first and
+    /// only if it is not handled yet, so a second attempt (after a crash, or by another instance) changes and
+    /// sends nothing.
+    async fn commit(
         &self,
         origin: Origin,
         decision: &Decision,
         now: DateTime<Utc>,
-    ) -> Result<Applied, FlowError> {
-        let db = &self.db;
+    ) -> Result<Committed, FlowError> {
+        let mut tx = self.db.write().await?;
+        if let Origin::Update(update) = origin
+            && !tx.finish_update(update, now).await?
+        {
+            return Ok(Committed::AlreadyHandled);
+        }
         if let Some(client) = decision.client {
             if decision.forget {
-                db.forget_client(client).await?;
-                return Ok(Applied::Done);
+                tx.forget_client(client).await?;
             }
             if let Some(consent) = decision.consent {
-                db.set_consent(client, consent, now).await?;
+                tx.set_consent(client, consent, now).await?;
             }
             if let Some(date) = decision.treated_on {
-                db.add_treatment(client, date, now).await?;
+                tx.add_treatment(client, date, now).await?;
             }
             if let Some(state) = decision.state {
-                db.set_state(client, state).await?;
+                tx.set_state(client, state).await?;
             }
         }
-        let replies: Vec<NewMessage> = match decision.client {
-            Some(client) if decision.keep_replies => decision
-                .replies
-                .iter()
-                .map(|say| outbound(client, &say.text, None, now))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut places = 0..;
-        let mut queue = |outbound: Outbound, chat, report, client| {
-            let key = origin.dedupe_key(places.next().unwrap_or_default());
-            NewOutbox {
-                dedupe_key: key,
-                ..outbound.queue(chat, report, client, String::new(), now)
-            }
-        };
-        let mut report = None;
-        let mut message = None;
-        match (&decision.message, &decision.report) {
-            (Some(inbound), None) => {
-                let mut rows = vec![inbound.clone()];
-                rows.extend(replies);
-                self.log.record(rows).await?;
-            }
-            (Some(inbound), Some(ReportChange::Open { level, flags })) => {
-                let id = db.record_message(inbound).await?;
-                let alert = queue(Outbound::Alert, self.staff_chat, None, decision.client);
-                let escalation = db
-                    .open_escalation_with_alert(
-                        inbound.client_id,
-                        level.as_str(),
-                        flags,
-                        id,
-                        now,
-                        alert,
-                    )
+        // The client's message first (a report points at it), then the answers kept with it: one statement.
+        let mut rows: Vec<NewMessage> = decision.message.iter().cloned().collect();
+        if let Some(client) = decision.client.filter(|_| decision.keep_replies) {
+            rows.extend(
+                decision
+                    .replies
+                    .iter()
+                    .map(|say| outbound(client, &say.text, None, now)),
+            );
+        }
+        let ids = tx.record_messages(&rows).await?;
+        let inbound = decision.message.as_ref().zip(ids.first().copied());
+        let message = inbound.map(|(_, id)| id);
+        let report = match (&decision.report, inbound) {
+            (Some(ReportChange::Open { level, flags }), Some((inbound, message))) => {
+                let opened = tx
+                    .open_escalation(inbound.client_id, level.as_str(), flags, message, now)
                     .await?;
-                tracing::info!(escalation = %escalation.id, level = %level, "escalation opened");
-                self.log.record(replies).await?;
-                (report, message) = (Some(escalation.id), Some(id));
+                // Someone opened one first: this message joins it when decided again.
+                let Some(opened) = opened else {
+                    return Ok(Committed::Stale);
+                };
+                tracing::info!(escalation = %opened.id, level = %level, "escalation opened");
+                Some(opened.id)
             }
-            (
-                Some(inbound),
-                Some(ReportChange::Extend {
-                    report: open,
-                    raise,
-                }),
-            ) => {
-                let id = db.record_message(inbound).await?;
-                db.attach_message(*open, id, raise.map(Level::as_str))
+            (Some(ReportChange::Extend { report, raise }), Some((_, message))) => {
+                tx.attach_message(*report, message, raise.map(Level::as_str))
                     .await?;
-                self.log.record(replies).await?;
-                (report, message) = (Some(*open), Some(id));
+                Some(*report)
             }
-            (_, Some(ReportChange::Acknowledge { report: id, by })) => {
-                let done = db.acknowledge(*id, by.user_id, &by.name, now).await?;
-                if !matches!(done, Transition::Done(_)) {
-                    return Ok(Applied::Stale);
+            (Some(ReportChange::Acknowledge { report, by }), _) => {
+                let done = tx.acknowledge(*report, by.user_id, &by.name, now).await?;
+                if done.is_none() {
+                    return Ok(Committed::Stale);
                 }
-                tracing::info!(escalation = %id, action = "ack", staff = by.user_id, "staff action");
+                tracing::info!(escalation = %report, action = "ack", staff = by.user_id, "staff action");
+                Some(*report)
             }
-            (_, Some(ReportChange::Resolve { report: id, by })) => {
-                let done = db.resolve(*id, by.user_id, &by.name, now).await?;
-                if !matches!(done, Transition::Done(_)) {
-                    return Ok(Applied::Stale);
+            (Some(ReportChange::Resolve { report, by }), _) => {
+                let done = tx.resolve(*report, by.user_id, &by.name, now).await?;
+                if done.is_none() {
+                    return Ok(Committed::Stale);
                 }
-                tracing::info!(escalation = %id, action = "res", staff = by.user_id, "staff action");
+                tracing::info!(escalation = %report, action = "res", staff = by.user_id, "staff action");
+                Some(*report)
             }
-            (None, _) => {
-                if !replies.is_empty() {
-                    self.log.record(replies).await?;
-                }
+            (Some(ReportChange::Open { .. } | ReportChange::Extend { .. }), None) | (None, _) => {
+                None
+            }
+        };
+        let sends = self.outbox_rows(origin, decision, report, message, now);
+        let relayed: Vec<NewMessage> = decision
+            .sends
+            .iter()
+            .filter_map(|send| match send {
+                Send::ToClient {
+                    report,
+                    client,
+                    text,
+                    ..
+                } => Some(outbound(*client, text, Some(*report), now)),
+                _ => None,
+            })
+            .collect();
+        tx.record_messages(&relayed).await?;
+        tx.enqueue(&sends).await?;
+        tx.commit().await?;
+        if !sends.is_empty() {
+            self.outbox_filled();
+        }
+        Ok(Committed::Done)
+    }
+
+    /// The decision's sends as outbox rows: its answers first (a long one in parts, the buttons under the last),
+    /// then what goes to staff or to a report's client. Their dedupe keys come from the update and each row's
+    /// place, so the same update can never queue a row twice.
+    fn outbox_rows(
+        &self,
+        origin: Origin,
+        decision: &Decision,
+        report: Option<ReportId>,
+        message: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Vec<NewOutbox> {
+        // The answers to a client being forgotten are not theirs any more: nothing would be left to delete them.
+        let answered = decision.client.filter(|_| !decision.forget);
+        let mut rows: Vec<(Outbound, i64, Option<ReportId>, Option<ClientId>)> = Vec::new();
+        for say in &decision.replies {
+            let parts = split_message(&say.text);
+            let last = parts.len() - 1;
+            for (i, text) in parts.into_iter().enumerate() {
+                let buttons = if i == last {
+                    say.buttons.clone()
+                } else {
+                    Vec::new()
+                };
+                let reply = Outbound::Reply {
+                    text,
+                    buttons,
+                    reply_to: decision.reply_to,
+                };
+                rows.push((reply, decision.reply_chat, None, answered));
             }
         }
+        let (staff, client) = (self.staff_chat, decision.client);
         for send in &decision.sends {
-            let (outbound, chat, about, client) = match send {
-                // Queued with the report it opened.
-                Send::Alert => continue,
+            rows.push(match send {
+                Send::Alert => (Outbound::Alert, staff, report, client),
                 Send::Followup => (
                     Outbound::Followup {
                         message_id: message.unwrap_or_default(),
                     },
-                    self.staff_chat,
+                    staff,
                     report,
-                    decision.client,
+                    client,
                 ),
                 Send::Photo { file_id, caption } => (
                     Outbound::Photo {
@@ -387,15 +434,15 @@ impl Service {
                         caption: caption.clone(),
                         message_id: message.unwrap_or_default(),
                     },
-                    self.staff_chat,
+                    staff,
                     report,
-                    decision.client,
+                    client,
                 ),
                 Send::AlertUpdate { report, status } => (
                     Outbound::AlertUpdate {
                         status: Some(*status),
                     },
-                    self.staff_chat,
+                    staff,
                     Some(*report),
                     None,
                 ),
@@ -404,26 +451,21 @@ impl Service {
                     client,
                     chat_id,
                     text,
-                } => {
-                    let item = queue(
-                        Outbound::Client { text: text.clone() },
-                        *chat_id,
-                        Some(*report),
-                        Some(*client),
-                    );
-                    if db.enqueue(&item).await?.is_some() {
-                        db.record_message(&outbound(*client, text, Some(*report), now))
-                            .await?;
-                    }
-                    continue;
-                }
-            };
-            db.enqueue(&queue(outbound, chat, about, client)).await?;
+                } => (
+                    Outbound::Client { text: text.clone() },
+                    *chat_id,
+                    Some(*report),
+                    Some(*client),
+                ),
+            });
         }
-        if !decision.sends.is_empty() {
-            self.outbox_filled();
-        }
-        Ok(Applied::Done)
+        rows.into_iter()
+            .enumerate()
+            .map(|(place, (outbound, chat, report, client))| NewOutbox {
+                dedupe_key: origin.dedupe_key(place),
+                ..outbound.queue(chat, report, client, String::new(), now)
+            })
+            .collect()
     }
 
     /// What a client is told when their message cannot be stored (the database is away): the curated answer at

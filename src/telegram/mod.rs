@@ -11,7 +11,7 @@ use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{
     Button, ClientCommand, ClientInput, Origin, Person, Quoted, Say, Service, StaffCommand, texts,
 };
-use crate::front::{self, Front, split_message};
+use crate::front::{self, Front, Turn, split_message};
 use crate::store::{InboxLog, MessageKind, UpdateId};
 use chrono::Utc;
 use futures::FutureExt;
@@ -104,8 +104,8 @@ pub async fn handle_updates(
     tasks.wait().await;
 }
 
-/// The stored update being handled. It is marked handled as soon as what it caused is stored, before the replies
-/// go out: a crash after that point must not store it twice, and a reply lost to a crash is the lesser harm.
+/// The stored update being handled. An update the flows handle is marked handled in the same transaction as what
+/// it caused (see [`Service::handle`]); one they store nothing for is marked here once it is dealt with.
 pub struct Receipt {
     update_id: i64,
     handled: AtomicBool,
@@ -114,6 +114,13 @@ pub struct Receipt {
 impl Receipt {
     fn origin(&self) -> Origin {
         Origin::Update(UpdateId(self.update_id))
+    }
+
+    /// What the flows made of the update: unless they ignored it, it is marked handled already.
+    fn note(&self, turn: &Turn) {
+        if let Turn::Handled(_) = turn {
+            self.handled.store(true, Ordering::SeqCst);
+        }
     }
 
     async fn mark_handled(&self, app: &App) {
@@ -279,7 +286,7 @@ async fn on_message(
     .await
 }
 
-/// A client's turn: the flows decide, the update is marked handled, then the replies go out (see [`front`]).
+/// A client's turn: decided and committed with the update marked handled; the outbox sends the answers.
 async fn answer_client(
     bot: &Bot,
     app: &App,
@@ -288,15 +295,10 @@ async fn answer_client(
     input: ClientInput,
 ) -> anyhow::Result<()> {
     let messenger = TelegramMessenger { bot: bot.clone() };
-    front(app, &messenger)
-        .client_turn(
-            receipt.origin(),
-            who,
-            input,
-            Utc::now(),
-            receipt.mark_handled(app),
-        )
+    let turn = front(app, &messenger)
+        .client_turn(receipt.origin(), who, input, Utc::now())
         .await?;
+    receipt.note(&turn);
     Ok(())
 }
 
@@ -384,16 +386,10 @@ async fn staff_message(
     let front = front(app, &messenger);
     if !is_staff(bot, app.staff_chat, user.id).await {
         if is_command {
-            let stored = receipt.mark_handled(app);
-            front
-                .stranger_command(
-                    receipt.origin(),
-                    msg.chat.id.0,
-                    message_id,
-                    Utc::now(),
-                    stored,
-                )
+            let turn = front
+                .stranger_command(receipt.origin(), msg.chat.id.0, message_id, Utc::now())
                 .await?;
+            receipt.note(&turn);
         }
         return Ok(());
     }
@@ -401,7 +397,7 @@ async fn staff_message(
         message_id: replied.map_or(0, |m| i64::from(m.id.0)),
         text: replied.and_then(|m| m.text().or(m.caption()).map(str::to_string)),
     };
-    front
+    let turn = front
         .staff_message(
             receipt.origin(),
             &person(user, msg.chat.id),
@@ -409,9 +405,9 @@ async fn staff_message(
             text,
             replied_to,
             Utc::now(),
-            receipt.mark_handled(app),
         )
         .await?;
+    receipt.note(&turn);
     Ok(())
 }
 
@@ -430,17 +426,10 @@ async fn on_callback(
         Some(chat) if chat == app.staff_chat => {
             if is_staff(&bot, app.staff_chat, q.from.id).await {
                 let staff = person(&q.from, chat);
-                let stored = receipt.mark_handled(&app);
-                front
-                    .staff_press(
-                        receipt.origin(),
-                        &staff,
-                        button,
-                        callback,
-                        Utc::now(),
-                        stored,
-                    )
+                let turn = front
+                    .staff_press(receipt.origin(), &staff, button, callback, Utc::now())
                     .await?;
+                receipt.note(&turn);
                 return Ok(());
             }
             "Only clinic staff can use these buttons."
@@ -448,8 +437,7 @@ async fn on_callback(
         Some(chat) if chat.is_user() => {
             let pressed = q.message.as_ref().map(|m| i64::from(m.id().0));
             let who = person(&q.from, chat);
-            let stored = receipt.mark_handled(&app);
-            front
+            let turn = front
                 .client_press(
                     receipt.origin(),
                     &who,
@@ -457,9 +445,9 @@ async fn on_callback(
                     pressed,
                     callback,
                     Utc::now(),
-                    stored,
                 )
                 .await?;
+            receipt.note(&turn);
             return Ok(());
         }
         _ => "That button isn't valid here.",
