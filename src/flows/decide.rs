@@ -180,12 +180,12 @@ impl Decision {
     }
 }
 
-/// The rules of the conversation: the engine, the clinic's settings and where staff are.
+/// The rules of the conversation: the engine and the clinic's settings. (Where staff are is the commit's
+/// business: it addresses the sends.)
 #[derive(Clone, Copy)]
 pub struct Conversation<'a> {
     pub engine: &'a Engine,
     pub clinic: &'a ClinicSettings,
-    pub staff_chat: i64,
 }
 
 impl Conversation<'_> {
@@ -779,12 +779,7 @@ mod tests {
 
     fn decide(context: &Context, input: &Input) -> Decision {
         let (engine, clinic) = rules();
-        Conversation {
-            engine,
-            clinic,
-            staff_chat: STAFF,
-        }
-        .decide(context, input, now())
+        Conversation { engine, clinic }.decide(context, input, now())
     }
 
     fn jane() -> Person {

@@ -1,5 +1,7 @@
-//! What happens to a message: store it, triage it, answer, escalate, notify. Shared by every front end (the
-//! Telegram adapter, the local chat), so they behave the same. No Telegram types here.
+//! What happens to a message, in one direction: what it needs is loaded in one read, [`decide`] says what it
+//! changes and sends (pure), and the decision is committed in one transaction with the update marked handled; the
+//! outbox then delivers. Shared by every front end (the Telegram adapter, the local chat), so they behave the
+//! same. No Telegram types here.
 
 pub mod alerts;
 pub mod button;
@@ -181,7 +183,6 @@ impl Service {
         Conversation {
             engine: &self.engine,
             clinic: &self.clinic,
-            staff_chat: self.staff_chat,
         }
     }
 
