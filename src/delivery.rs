@@ -8,7 +8,8 @@ use crate::store::{
     AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashSet;
+use futures::StreamExt;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -70,7 +71,10 @@ pub trait Messenger: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
-const BATCH: i64 = 50;
+/// Sends read per pass.
+const BATCH: i64 = 200;
+/// Chats sent to at the same time.
+const CHATS_AT_ONCE: usize = 32;
 const MAX_ATTEMPTS: i64 = 50;
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -116,6 +120,9 @@ pub async fn run_outbox<M: Messenger>(
 }
 
 /// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.
+///
+/// Each chat's sends go one at a time, in the order they were queued; different chats' go side by side, because a
+/// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
@@ -124,63 +131,102 @@ pub async fn deliver_due<M: Messenger>(
 ) -> Result<usize, StoreError> {
     let now = clock.now();
     let due = service.db.due_outbox(now, BATCH).await?;
-    let mut handled = 0;
-    // Chats with a send that did not go out in this pass: their later sends wait for it, so a chat reads its
-    // messages in the order they were queued.
-    let mut held: HashSet<i64> = HashSet::new();
+    let mut chats: Vec<Vec<OutboxItem>> = Vec::new();
+    let mut chat_of: HashMap<i64, usize> = HashMap::new();
     for item in due {
-        if held.contains(&item.chat_id) || !service.db.claim_outbox(item.id, now, lease).await? {
-            held.insert(item.chat_id);
-            continue;
+        let next = chats.len();
+        let place = *chat_of.entry(item.chat_id).or_insert(next);
+        if place == next {
+            chats.push(Vec::new());
+        }
+        chats[place].push(item);
+    }
+    let passes: Vec<Result<usize, StoreError>> = futures::stream::iter(chats)
+        .map(|items| deliver_chat(service, messenger, clock, lease, now, items))
+        .buffer_unordered(CHATS_AT_ONCE)
+        .collect()
+        .await;
+    let mut handled = 0;
+    for pass in passes {
+        handled += pass?;
+    }
+    Ok(handled)
+}
+
+/// One chat's due sends, in order. It stops at the first that does not go out (or that another worker holds):
+/// the later ones wait for it, so the chat reads its messages in the order they were queued.
+async fn deliver_chat<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    clock: &dyn Clock,
+    lease: Duration,
+    now: DateTime<Utc>,
+    items: Vec<OutboxItem>,
+) -> Result<usize, StoreError> {
+    let mut handled = 0;
+    for item in items {
+        if !service.db.claim_outbox(item.id, now, lease).await? {
+            break;
         }
         handled += 1;
         let outcome = match deliver(service, messenger, clock, &item).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
-        if !matches!(outcome, Outcome::Sent(_)) {
-            held.insert(item.chat_id);
-        }
-        let now = clock.now();
-        let result = match outcome {
-            Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
-            Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
-            Outcome::Failed(SendError::RetryAfter(seconds)) => {
-                tracing::warn!(
-                    item = %item.id,
-                    seconds,
-                    "outbox: Telegram asked us to slow down"
-                );
-                service
-                    .db
-                    .outbox_retry(
-                        item.id,
-                        now + Duration::seconds(seconds.max(1).into()),
-                        "429 retry_after",
-                    )
-                    .await
-            }
-            Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
-                if item.attempts + 1 < MAX_ATTEMPTS =>
-            {
-                let wait = backoff(item.attempts);
-                tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
-                service.db.outbox_retry(item.id, now + wait, &e).await
-            }
-            Outcome::Failed(
-                SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
-            ) => {
-                tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
-                service.db.outbox_failed(item.id, &e).await
-            }
-        };
-        match result {
-            // The client may have used /forget meanwhile: their queued sends are gone with them.
-            Err(StoreError::NotFound { .. }) => {}
-            other => other?,
+        let went_out = matches!(outcome, Outcome::Sent(_));
+        record(service, clock, &item, outcome).await?;
+        if !went_out {
+            break;
         }
     }
     Ok(handled)
+}
+
+/// Records what became of a send: sent, to try again (when), or given up.
+async fn record(
+    service: &Service,
+    clock: &dyn Clock,
+    item: &OutboxItem,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
+    let now = clock.now();
+    let result = match outcome {
+        Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
+        Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
+        Outcome::Failed(SendError::RetryAfter(seconds)) => {
+            tracing::warn!(
+                item = %item.id,
+                seconds,
+                "outbox: Telegram asked us to slow down"
+            );
+            service
+                .db
+                .outbox_retry(
+                    item.id,
+                    now + Duration::seconds(seconds.max(1).into()),
+                    "429 retry_after",
+                )
+                .await
+        }
+        Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
+            if item.attempts + 1 < MAX_ATTEMPTS =>
+        {
+            let wait = backoff(item.attempts);
+            tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
+            service.db.outbox_retry(item.id, now + wait, &e).await
+        }
+        Outcome::Failed(
+            SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
+        ) => {
+            tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
+            service.db.outbox_failed(item.id, &e).await
+        }
+    };
+    match result {
+        // The client may have used /forget meanwhile: their queued sends are gone with them.
+        Err(StoreError::NotFound { .. }) => Ok(()),
+        other => other,
+    }
 }
 
 /// 1, 2, 4 … seconds, at most five minutes.
