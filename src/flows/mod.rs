@@ -15,7 +15,7 @@ use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level};
 use crate::store::{
     Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, StoreError,
-    UpdateId,
+    Turn, TurnCommitted, TurnLog, UpdateId,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
@@ -126,6 +126,13 @@ pub enum Origin {
 }
 
 impl Origin {
+    fn update(self) -> Option<UpdateId> {
+        match self {
+            Origin::Update(update) => Some(update),
+            Origin::Terminal => None,
+        }
+    }
+
     /// The outbox's dedupe key for the decision's `place`-th send: the same update can never queue it twice.
     /// The terminal's lines are never delivered twice, so they need none.
     fn dedupe_key(self, place: usize) -> Option<String> {
@@ -146,6 +153,8 @@ pub struct Service {
     pub staff_chat: i64,
     /// Wakes the delivery worker when something is queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Commits the common turns of concurrent conversations together.
+    pub turns: TurnLog,
 }
 
 /// How often a decision is made again when what it was based on changed before it was stored.
@@ -293,6 +302,25 @@ impl Service {
         decision: &Decision,
         now: DateTime<Utc>,
     ) -> Result<Committed, FlowError> {
+        if shares_a_commit(decision) {
+            let sends = self.outbox_rows(origin, decision, None, None, now);
+            let queued = !sends.is_empty();
+            let turn = Turn {
+                update: origin.update(),
+                messages: messages(decision, now),
+                sends,
+                at: now,
+            };
+            return Ok(match self.turns.commit(turn).await? {
+                TurnCommitted::Done => {
+                    if queued {
+                        self.outbox_filled();
+                    }
+                    Committed::Done
+                }
+                TurnCommitted::AlreadyHandled => Committed::AlreadyHandled,
+            });
+        }
         let mut tx = self.db.write().await?;
         if let Origin::Update(update) = origin
             && !tx.finish_update(update, now).await?
@@ -313,16 +341,8 @@ impl Service {
                 tx.set_state(client, state).await?;
             }
         }
-        // The client's message first (a report points at it), then the answers kept with it: one statement.
-        let mut rows: Vec<NewMessage> = decision.message.iter().cloned().collect();
-        if let Some(client) = decision.client.filter(|_| decision.keep_replies) {
-            rows.extend(
-                decision
-                    .replies
-                    .iter()
-                    .map(|say| outbound(client, &say.text, None, now)),
-            );
-        }
+        // The client's message first (a report points at it), then the answers kept: one statement.
+        let rows = messages(decision, now);
         let ids = tx.record_messages(&rows).await?;
         let inbound = decision.message.as_ref().zip(ids.first().copied());
         let message = inbound.map(|(_, id)| id);
@@ -364,20 +384,6 @@ impl Service {
             }
         };
         let sends = self.outbox_rows(origin, decision, report, message, now);
-        let relayed: Vec<NewMessage> = decision
-            .sends
-            .iter()
-            .filter_map(|send| match send {
-                Send::ToClient {
-                    report,
-                    client,
-                    text,
-                    ..
-                } => Some(outbound(*client, text, Some(*report), now)),
-                _ => None,
-            })
-            .collect();
-        tx.record_messages(&relayed).await?;
         tx.enqueue(&sends).await?;
         tx.commit().await?;
         if !sends.is_empty() {
@@ -480,6 +486,41 @@ impl Service {
         }
         says
     }
+}
+
+/// Whether a decision only keeps messages and queues sends (a question and its answer, a staff command or
+/// reply): then it is committed with the other such turns ready at the same moment, in one transaction of three
+/// statements (see [`TurnLog`]). Anything else (a report, a state, consent or date, forgetting) has its own.
+fn shares_a_commit(decision: &Decision) -> bool {
+    decision.report.is_none()
+        && !decision.forget
+        && decision.consent.is_none()
+        && decision.treated_on.is_none()
+        && decision.state.is_none()
+}
+
+/// The messages a decision keeps, in order: the client's own first (a report points at it), the answers kept
+/// with it, and what is sent to a report's client.
+fn messages(decision: &Decision, now: DateTime<Utc>) -> Vec<NewMessage> {
+    let mut rows: Vec<NewMessage> = decision.message.iter().cloned().collect();
+    if let Some(client) = decision.client.filter(|_| decision.keep_replies) {
+        rows.extend(
+            decision
+                .replies
+                .iter()
+                .map(|say| outbound(client, &say.text, None, now)),
+        );
+    }
+    rows.extend(decision.sends.iter().filter_map(|send| match send {
+        Send::ToClient {
+            report,
+            client,
+            text,
+            ..
+        } => Some(outbound(*client, text, Some(*report), now)),
+        _ => None,
+    }));
+    rows
 }
 
 /// A message of the bot's to a client, for their conversation.

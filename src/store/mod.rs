@@ -76,6 +76,7 @@ mod inbox;
 mod messages;
 mod outbox;
 mod stats;
+mod turn_log;
 mod write;
 
 pub use clients::{Client, ClientTurn, State};
@@ -88,6 +89,7 @@ pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus};
 pub use stats::Stats;
+pub use turn_log::{Turn, TurnCommitted, TurnLog};
 pub use write::WriteTx;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -66,17 +66,28 @@ impl WriteTx {
         update: UpdateId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let marked = on_tx!(self, conn => {
-            sqlx::query(
-                "UPDATE inbox SET raw = '', finished_at = $2 WHERE update_id = $1 AND finished_at IS NULL",
-            )
-            .bind(update)
-            .bind(millis(now))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-        });
-        Ok(marked == 1)
+        Ok(self.finish_updates(&[update], now).await? == [update])
+    }
+
+    /// [`WriteTx::finish_update`] for several updates in one statement; returns those marked by this call.
+    pub async fn finish_updates(
+        &mut self,
+        updates: &[UpdateId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UpdateId>, StoreError> {
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_tx!(self, conn => {
+            let mut query = sqlx::QueryBuilder::new("UPDATE inbox SET raw = '', finished_at = ");
+            query.push_bind(millis(now)).push(" WHERE finished_at IS NULL AND update_id IN (");
+            let mut ids = query.separated(", ");
+            for update in updates {
+                ids.push_bind(*update);
+            }
+            query.push(") RETURNING update_id");
+            query.build_query_scalar::<UpdateId>().fetch_all(&mut *conn).await?
+        }))
     }
 
     pub async fn set_consent(

@@ -22,7 +22,7 @@ use aftercare::delivery::{self, Buttons, Messenger, SendError};
 use aftercare::engine::Engine;
 use aftercare::flows::{Button, ClientInput, Origin, Person, Quoted, Service};
 use aftercare::front::{Front, MAX_MESSAGE_UTF16};
-use aftercare::store::{Db, MessageKind, ReceivedUpdate, UpdateId};
+use aftercare::store::{Db, MessageKind, ReceivedUpdate, TurnLog, UpdateId};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -343,6 +343,7 @@ impl Scene {
             clinic,
             staff_chat: STAFF,
             wake: Arc::new(tokio::sync::Notify::new()),
+            turns: TurnLog::start(db.db.clone()),
         };
         Scene {
             db,
