@@ -5,11 +5,11 @@
 use crate::clock::Clock;
 use crate::flows::{Outbound, Service, alerts};
 use crate::store::{
-    AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
+    AlertKind, Client, Escalation, EscalationStatus, OutboxId, OutboxItem, OutboxKind, StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -122,7 +122,8 @@ pub async fn run_outbox<M: Messenger>(
 /// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.
 ///
 /// Each chat's sends go one at a time, in the order they were queued; different chats' go side by side, because a
-/// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat.
+/// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat. What is due is claimed,
+/// and what went out is recorded, in one statement each per pass.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
@@ -130,10 +131,27 @@ pub async fn deliver_due<M: Messenger>(
     lease: Duration,
 ) -> Result<usize, StoreError> {
     let now = clock.now();
-    let due = service.db.due_outbox(now, BATCH).await?;
+    let db = &service.db;
+    let due = db.due_outbox(now, BATCH).await?;
+    let ids: Vec<OutboxId> = due.iter().map(|item| item.id).collect();
+    let claimed: HashSet<OutboxId> = db
+        .claim_outboxes(&ids, now, lease)
+        .await?
+        .into_iter()
+        .collect();
     let mut chats: Vec<Vec<OutboxItem>> = Vec::new();
     let mut chat_of: HashMap<i64, usize> = HashMap::new();
+    // A chat whose next send another worker holds waits for it; what this pass got of that chat goes back.
+    let mut held: HashSet<i64> = HashSet::new();
+    let mut untried: Vec<OutboxId> = Vec::new();
     for item in due {
+        if held.contains(&item.chat_id) || !claimed.contains(&item.id) {
+            held.insert(item.chat_id);
+            if claimed.contains(&item.id) {
+                untried.push(item.id);
+            }
+            continue;
+        }
         let next = chats.len();
         let place = *chat_of.entry(item.chat_id).or_insert(next);
         if place == next {
@@ -141,45 +159,68 @@ pub async fn deliver_due<M: Messenger>(
         }
         chats[place].push(item);
     }
-    let passes: Vec<Result<usize, StoreError>> = futures::stream::iter(chats)
-        .map(|items| deliver_chat(service, messenger, clock, lease, now, items))
+    let passes: Vec<Result<ChatPass, StoreError>> = futures::stream::iter(chats)
+        .map(|items| deliver_chat(service, messenger, clock, items))
         .buffer_unordered(CHATS_AT_ONCE)
         .collect()
         .await;
-    let mut handled = 0;
+    let (mut handled, mut sent) = (0, Vec::new());
+    let mut failure = None;
     for pass in passes {
-        handled += pass?;
+        match pass {
+            Ok(pass) => {
+                handled += pass.sent.len() + pass.other;
+                sent.extend(pass.sent);
+                untried.extend(pass.untried);
+            }
+            Err(e) => failure = Some(e),
+        }
     }
-    Ok(handled)
+    // Recorded even when another chat's pass failed: these went out.
+    db.outbox_sent_all(&sent, clock.now()).await?;
+    db.release_outbox(&untried, clock.now()).await?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(handled),
+    }
 }
 
-/// One chat's due sends, in order. It stops at the first that does not go out (or that another worker holds):
-/// the later ones wait for it, so the chat reads its messages in the order they were queued.
+/// What one chat's pass did.
+#[derive(Default)]
+struct ChatPass {
+    /// Sent, with the Telegram message each produced: recorded together at the end of the pass.
+    sent: Vec<(OutboxId, Option<i64>)>,
+    /// Tried and not sent (recorded as they happened).
+    other: usize,
+    /// Claimed and not tried, behind a send that did not go out.
+    untried: Vec<OutboxId>,
+}
+
+/// One chat's claimed sends, in order. It stops at the first that does not go out: the later ones wait for it,
+/// so the chat reads its messages in the order they were queued.
 async fn deliver_chat<M: Messenger>(
     service: &Service,
     messenger: &M,
     clock: &dyn Clock,
-    lease: Duration,
-    now: DateTime<Utc>,
     items: Vec<OutboxItem>,
-) -> Result<usize, StoreError> {
-    let mut handled = 0;
-    for item in items {
-        if !service.db.claim_outbox(item.id, now, lease).await? {
-            break;
-        }
-        handled += 1;
+) -> Result<ChatPass, StoreError> {
+    let mut pass = ChatPass::default();
+    let mut items = items.into_iter();
+    for item in items.by_ref() {
         let outcome = match deliver(service, messenger, clock, &item).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
-        let went_out = matches!(outcome, Outcome::Sent(_));
-        record(service, clock, &item, outcome).await?;
-        if !went_out {
-            break;
+        if let Outcome::Sent(message_id) = outcome {
+            pass.sent.push((item.id, message_id));
+            continue;
         }
+        pass.other += 1;
+        record(service, clock, &item, outcome).await?;
+        break;
     }
-    Ok(handled)
+    pass.untried.extend(items.map(|item| item.id));
+    Ok(pass)
 }
 
 /// Records what became of a send: sent, to try again (when), or given up.
@@ -191,7 +232,11 @@ async fn record(
 ) -> Result<(), StoreError> {
     let now = clock.now();
     let result = match outcome {
-        Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
+        Outcome::Sent(message_id) => service
+            .db
+            .outbox_sent_all(&[(item.id, message_id)], now)
+            .await
+            .map(|_| ()),
         Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
         Outcome::Failed(SendError::RetryAfter(seconds)) => {
             tracing::warn!(

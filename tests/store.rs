@@ -1105,6 +1105,30 @@ async fn one_chats_sends_go_in_order_and_other_chats_go_on(db: &Db) {
     // Given up on, it holds nothing back.
     db.outbox_failed(janes_first, "403").await.expect("failed");
     assert_eq!(due_ids(3).await, [johns, janes_second]);
+
+    // A pass claims, gives back and records several at once.
+    let lease = TimeDelta::seconds(30);
+    let mut claimed = db
+        .claim_outboxes(&[johns, janes_second], at(3), lease)
+        .await
+        .expect("claim");
+    claimed.sort();
+    assert_eq!(claimed, [johns, janes_second]);
+    let again = db
+        .claim_outboxes(&[johns], at(3), lease)
+        .await
+        .expect("claim");
+    assert!(again.is_empty(), "claimed once");
+    db.release_outbox(&[janes_second], at(3))
+        .await
+        .expect("release");
+    assert_eq!(due_ids(3).await, [janes_second], "given back: due again");
+    let recorded = db
+        .outbox_sent_all(&[(johns, Some(5)), (janes_second, None)], at(4))
+        .await
+        .expect("sent");
+    assert_eq!(recorded, 2);
+    assert_eq!(db.pending_outbox_count().await.expect("count"), 0);
 }
 
 async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {

@@ -156,19 +156,38 @@ impl Db {
         result_message_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let rows_affected = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $3, result_message_id = $2
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(result_message_id)
-            .bind(millis(now))
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
+        let rows_affected = self
+            .outbox_sent_all(&[(id, result_message_id)], now)
+            .await?;
         expect_one(rows_affected, "outbox item", id.get())
+    }
+
+    /// Records several sends made, each with the Telegram message it produced, in one statement. Returns how many
+    /// rows it found (a client may have used /forget meanwhile: their rows are gone).
+    pub async fn outbox_sent_all(
+        &self,
+        sent: &[(OutboxId, Option<i64>)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if sent.is_empty() {
+            return Ok(0);
+        }
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ",
+            );
+            query.push_bind(millis(now)).push(", result_message_id = CASE id");
+            for (id, message) in sent {
+                query.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(*message);
+            }
+            query.push(" END WHERE id IN (");
+            let mut ids = query.separated(", ");
+            for (id, _) in sent {
+                ids.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(pool).await?.rows_affected()
+        }))
     }
 
     /// Records a failed attempt that is worth repeating at `next_attempt_at`.
@@ -215,19 +234,58 @@ impl Db {
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<bool, StoreError> {
-        let rows_affected = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $3
-                 WHERE id = $1 AND status = 'pending' AND next_attempt_at <= $2",
-            )
-            .bind(id)
-            .bind(millis(now))
-            .bind(millis(now + lease))
-            .execute(pool)
-            .await?
-            .rows_affected()
+        Ok(self.claim_outboxes(&[id], now, lease).await? == [id])
+    }
+
+    /// [`Db::claim_outbox`] for several items in one statement; returns those this call got.
+    pub async fn claim_outboxes(
+        &self,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Vec<OutboxId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new("UPDATE outbox SET next_attempt_at = ");
+            query
+                .push_bind(millis(now + lease))
+                .push(" WHERE status = 'pending' AND next_attempt_at <= ")
+                .push_bind(millis(now))
+                .push(" AND id IN (");
+            let mut separated = query.separated(", ");
+            for id in ids {
+                separated.push_bind(*id);
+            }
+            query.push(") RETURNING id");
+            query.build_query_scalar::<OutboxId>().fetch_all(pool).await?
+        }))
+    }
+
+    /// Gives back items claimed and not tried (their chat's earlier send did not go out): due again at `now`, so
+    /// they follow it without waiting out the lease.
+    pub async fn release_outbox(
+        &self,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new("UPDATE outbox SET next_attempt_at = ");
+            query
+                .push_bind(millis(now))
+                .push(" WHERE status = 'pending' AND id IN (");
+            let mut separated = query.separated(", ");
+            for id in ids {
+                separated.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(pool).await?;
         });
-        Ok(rows_affected == 1)
+        Ok(())
     }
 
     pub async fn pending_outbox_count(&self) -> Result<i64, StoreError> {
