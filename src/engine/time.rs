@@ -17,6 +17,8 @@ pub struct DayPhrases {
     yesterday: Regex,
     treatment_words: Regex,
     weekday: Regex,
+    /// Today's weekday, when the message tells it: "its friday now", "today (Friday)".
+    weekday_today: Regex,
 }
 
 const NUMBER: &str = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|a couple of|couple of|a couple|couple|a few|few)";
@@ -54,7 +56,10 @@ impl Default for DayPhrases {
                 r"\b(treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b|\b(had|got|did|have|get) (it|mine|my face|my skin) (done|needled)\b|\b(had|got) (it|mine) (yesterday|today|this morning|this afternoon)\b",
             ),
             weekday: compile(
-                r"\b(?:since|on|last) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                r"\b(?:since|on|last|done) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            weekday_today: compile(
+                r"\b(?:today is|todays|today|its|it is|now its|now it is) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
             ),
         }
     }
@@ -101,6 +106,22 @@ fn number_value(word: &str) -> Option<u32> {
         "thirty" => 30,
         _ => return None,
     })
+}
+
+/// Whether the message tells of a treatment before the latest one.
+fn speaks_of_an_earlier_treatment(text: &str) -> bool {
+    [
+        "last time",
+        "last session",
+        "last treatment",
+        "previous session",
+        "previous treatment",
+        "my first session",
+        "the first session",
+        "time before",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
 }
 
 impl DayPhrases {
@@ -185,7 +206,8 @@ impl DayPhrases {
             let about_the_past = lead.is_some_and(|l| l != "about")
                 || matches!(trail, Some(t) if t != "in" && t != "on")
                 || (trail == Some("on") && opens_clause);
-            if !about_the_past {
+            // "last time I got a cold sore two days after": a day of an earlier treatment, not of this one.
+            if !about_the_past || (trail == Some("after") && speaks_of_an_earlier_treatment(text)) {
                 continue;
             }
             let Some(n) = number_value(&c[2]) else {
@@ -223,11 +245,17 @@ impl DayPhrases {
             if let Some(m) = self.today_phrase.find(sentence) {
                 return Some((0, m.as_str().to_string()));
             }
-            if let (Some(c), Some(today)) = (self.weekday.captures(sentence), today) {
+            // Today's weekday: told in the message ("had it done tuesday, its friday now") or from the date.
+            let told_today = self
+                .weekday_today
+                .captures(text)
+                .and_then(|c| c[1].parse::<Weekday>().ok());
+            if let (Some(c), Some(today)) = (
+                self.weekday.captures(sentence),
+                told_today.or(today.map(|t| t.weekday())),
+            ) {
                 let weekday: Weekday = c[1].parse().ok()?;
-                let back = (7 + today.weekday().num_days_from_monday()
-                    - weekday.num_days_from_monday())
-                    % 7;
+                let back = (7 + today.num_days_from_monday() - weekday.num_days_from_monday()) % 7;
                 let back = if back == 0 { 7 } else { back };
                 return Some((back, c[0].to_string()));
             }
@@ -339,6 +367,8 @@ mod tests {
         assert_eq!(day("48 hours later still swollen"), Some(2));
         assert_eq!(day("a couple of days ago"), Some(2));
         assert_eq!(day("hurting more than first day"), None);
+        assert_eq!(day("last time i got a cold sore two days after"), None);
+        assert_eq!(day("got a cold sore two days after"), Some(2));
         assert_eq!(day("more red than the first day"), None);
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
         assert_eq!(day("can i book in 2 weeks and 3 days"), None);
@@ -372,6 +402,13 @@ mod tests {
             Some(2)
         );
         assert_eq!(phrases.find("had it done on monday", None), None);
+        // Today's weekday told in the message is enough.
+        assert_eq!(
+            phrases
+                .find("had it done tuesday, its friday now and its redder", None)
+                .map(|(d, _)| d),
+            Some(3)
+        );
         assert_eq!(
             phrases
                 .find("had it done last wednesday", Some(wednesday))
