@@ -5,6 +5,7 @@
 mod support;
 
 use aftercare::delivery::SendError;
+use aftercare::flows::Person;
 use chrono::Duration;
 use support::db::fresh_sqlite;
 use support::scene::{REMINDER_AFTER_MINUTES, STAFF, Scene, Sent, jane, nurse};
@@ -630,4 +631,72 @@ async fn a_clients_answers_arrive_in_order_after_telegram_holds_one_back() {
     assert_eq!(answers.len(), 2, "{answers:#?}");
     assert!(answers[0].text().contains("0100 000 000"), "{answers:#?}");
     assert!(answers[1].text().contains("as urgent"), "{answers:#?}");
+}
+
+#[tokio::test]
+async fn an_emergency_answer_goes_out_before_sends_queued_ahead_of_it_on_sqlite() {
+    an_emergency_answer_goes_out_before_sends_queued_ahead_of_it(Scene::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn an_emergency_answer_goes_out_before_sends_queued_ahead_of_it_on_postgres() {
+    an_emergency_answer_goes_out_before_sends_queued_ahead_of_it(Scene::postgres().await).await;
+}
+
+/// Telegram fails while three newcomers say hello and then Jane reports an emergency: each answer waits for its
+/// retry, the welcomes queued first. Once Telegram answers again, the emergency answer is the first to go out.
+async fn an_emergency_answer_goes_out_before_sends_queued_ahead_of_it(scene: Scene) {
+    let jane = jane();
+    scene.onboard(&jane).await;
+    let down = || SendError::Transient("500 Internal Server Error".into());
+    let newcomers: Vec<Person> = (1..=3)
+        .map(|n| Person {
+            user_id: 2000 + n,
+            chat_id: 2000 + n,
+            first_name: format!("Newcomer {n}"),
+            username: None,
+        })
+        .collect();
+    for newcomer in &newcomers {
+        scene.telegram.fail_next_to(newcomer.chat_id, down());
+        scene.client_text(newcomer, "/start").await;
+    }
+    scene.telegram.fail_next_to(jane.chat_id, down());
+    scene
+        .client_text(&jane, "my tongue is swelling and i cant breathe properly")
+        .await;
+    let clients: Vec<i64> = newcomers
+        .iter()
+        .map(|newcomer| newcomer.chat_id)
+        .chain([jane.chat_id])
+        .collect();
+    assert_eq!(
+        scene
+            .telegram
+            .failed()
+            .iter()
+            .map(|(chat, _)| *chat)
+            .collect::<Vec<_>>(),
+        clients,
+        "each answer was tried once, and failed"
+    );
+    let before = scene.telegram.calls().len();
+
+    // The retries come due.
+    scene.pass(Duration::seconds(5)).await;
+    let answers: Vec<Sent> = scene.telegram.calls()[before..]
+        .iter()
+        .filter(|call| clients.iter().any(|chat| call.is_send_to(*chat)))
+        .cloned()
+        .collect();
+    assert!(answers[0].is_send_to(jane.chat_id), "{answers:#?}");
+    assert!(answers[0].text().contains("call 112"), "{answers:#?}");
+    for newcomer in &newcomers {
+        let welcome = scene.last_to(newcomer.chat_id);
+        assert!(welcome.text().contains("can't diagnose"), "{welcome:#?}");
+    }
+    assert_eq!(
+        scene.store().pending_outbox_count().await.expect("count"),
+        0
+    );
 }

@@ -4,8 +4,8 @@ mod support;
 
 use aftercare::store::{
     AlertKind, Client, ClientId, Db, Direction, Escalation, EscalationStatus, MessageKind,
-    NewMessage, NewOutbox, OutboxId, OutboxKind, ReceivedUpdate, ReportId, State, StoreError,
-    StoredMessage, Transition, TriageRecord, UpdateId,
+    NewMessage, NewOutbox, OutboxId, OutboxKind, Priority, ReceivedUpdate, ReportId, State,
+    StoreError, StoredMessage, Transition, TriageRecord, UpdateId,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -1076,6 +1076,7 @@ async fn one_chats_sends_go_in_order_and_other_chats_go_on(db: &Db) {
         client_id: Some(client.id),
         payload: json!({"text": "hello"}),
         dedupe_key: None,
+        priority: Priority::Routine,
         at: at(minute),
     };
     let mut queued = Vec::new();
@@ -1140,6 +1141,7 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
         client_id: Some(client.id),
         payload: json!({"text": "hello", "nested": {"n": minute}}),
         dedupe_key: key.map(str::to_owned),
+        priority: Priority::Routine,
         at: at(minute),
     };
     let first = db
@@ -1576,6 +1578,7 @@ fn staff_alert(dedupe_key: &str, at: DateTime<Utc>) -> NewOutbox {
         client_id: None,
         payload: json!({"text": "alert"}),
         dedupe_key: Some(dedupe_key.to_owned()),
+        priority: Priority::Routine,
         at,
     }
 }

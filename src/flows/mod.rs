@@ -14,8 +14,8 @@ pub(crate) mod texts;
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level};
 use crate::store::{
-    Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, StoreError,
-    Turn, TurnCommitted, TurnLog, UpdateId,
+    Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, Priority,
+    StoreError, Turn, TurnCommitted, TurnLog, UpdateId,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
@@ -410,6 +410,7 @@ impl Service {
     ) -> Vec<NewOutbox> {
         // The answers to a client being forgotten are not theirs any more: nothing would be left to delete them.
         let answered = decision.client.filter(|_| !decision.forget);
+        let priority = priority(decision);
         let mut rows: Vec<(Outbound, i64, Option<ReportId>, Option<ClientId>)> = Vec::new();
         for say in &decision.replies {
             let parts = split_message(&say.text);
@@ -478,6 +479,7 @@ impl Service {
             .enumerate()
             .map(|(place, (outbound, chat, report, client))| NewOutbox {
                 dedupe_key: origin.dedupe_key(place),
+                priority,
                 ..outbound.queue(chat, report, client, String::new(), now)
             })
             .collect()
@@ -493,6 +495,23 @@ impl Service {
             says.push(Say::text(texts::could_not_pass_on(&self.clinic.clinic)));
         }
         says
+    }
+}
+
+/// How soon a decision's sends must go out: those about an emergency report (the answer telling the client what
+/// to do now, the alert) before anything else, then an urgent one's, then the rest.
+fn priority(decision: &Decision) -> Priority {
+    let level = match decision.report {
+        Some(ReportChange::Open { level, .. }) => level,
+        Some(ReportChange::Extend {
+            raise: Some(level), ..
+        }) => level,
+        _ => Level::None,
+    };
+    match level {
+        Level::Emergency => Priority::Emergency,
+        Level::Urgent => Priority::Urgent,
+        Level::None | Level::Routine => Priority::Routine,
     }
 }
 

@@ -2,7 +2,7 @@
 //! the row and [`Outbound::read`] reads it back, the only two places that know the payload's fields.
 
 use super::{Button, Buttons};
-use crate::store::{ClientId, EscalationStatus, NewOutbox, OutboxKind, ReportId};
+use crate::store::{ClientId, EscalationStatus, NewOutbox, OutboxKind, Priority, ReportId};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -64,6 +64,7 @@ impl Outbound {
             client_id: client,
             payload: self.payload(),
             dedupe_key: Some(dedupe_key),
+            priority: Priority::Routine,
             at,
         }
     }

@@ -87,7 +87,7 @@ pub use escalations::{
 pub use ids::{ClientId, OutboxId, ReportId, UpdateId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
-pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus};
+pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus, Priority};
 pub use stats::Stats;
 pub use turn_log::{Turn, TurnCommitted, TurnLog};
 pub use write::WriteTx;

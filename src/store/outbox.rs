@@ -38,6 +38,37 @@ text_enum! {
     }
 }
 
+/// How soon a send must go out compared with the others due: a delivery pass takes the chats with the highest
+/// first. Stored as its rank.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    #[default]
+    Routine,
+    /// About an urgent report (its answer, its alert).
+    Urgent,
+    /// About an emergency: the answer telling the client what to do now, and the alert.
+    Emergency,
+}
+
+impl Priority {
+    pub fn rank(self) -> i32 {
+        match self {
+            Priority::Routine => 0,
+            Priority::Urgent => 1,
+            Priority::Emergency => 2,
+        }
+    }
+
+    /// A rank this version does not know (written by a newer one) reads as the nearest it knows.
+    pub fn from_rank(rank: i32) -> Priority {
+        match rank {
+            i32::MIN..=0 => Priority::Routine,
+            1 => Priority::Urgent,
+            2.. => Priority::Emergency,
+        }
+    }
+}
+
 /// A send to queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbox {
@@ -49,6 +80,7 @@ pub struct NewOutbox {
     pub payload: serde_json::Value,
     /// Queuing twice with the same key queues once, e.g. one reminder per escalation and round.
     pub dedupe_key: Option<String>,
+    pub priority: Priority,
     /// When it was queued; it is due at once.
     pub at: DateTime<Utc>,
 }
@@ -64,6 +96,7 @@ pub struct OutboxItem {
     pub client_id: Option<ClientId>,
     pub payload: serde_json::Value,
     pub dedupe_key: Option<String>,
+    pub priority: Priority,
     pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
@@ -83,6 +116,7 @@ struct OutboxRow {
     client_id: Option<ClientId>,
     payload: String,
     dedupe_key: Option<String>,
+    priority: i32,
     status: String,
     attempts: i32,
     next_attempt_at: i64,
@@ -104,6 +138,7 @@ impl TryFrom<OutboxRow> for OutboxItem {
             client_id: row.client_id,
             payload: json("outbox.payload", &row.payload)?,
             dedupe_key: row.dedupe_key,
+            priority: Priority::from_rank(row.priority),
             status: OutboxStatus::from_column("outbox.status", &row.status)?,
             attempts: i64::from(row.attempts),
             next_attempt_at: instant("outbox.next_attempt_at", row.next_attempt_at)?,
@@ -125,8 +160,10 @@ impl Db {
         Ok(queued.first().copied())
     }
 
-    /// Pending sends whose time has come, in the order they were queued. One chat's sends go in order: while an
-    /// earlier one of its chat waits (for a retry, or because another worker is sending it), a send is not due.
+    /// Pending sends whose time has come: the chats with the highest priority first (a chat ranks as its most
+    /// pressing pending send), each chat's in the order they were queued, so a limit never takes a chat's later
+    /// send without its earlier ones. One chat's sends go in order: while an earlier one of its chat waits (for a
+    /// retry, or because another worker is sending it), a send is not due.
     pub async fn due_outbox(
         &self,
         now: DateTime<Utc>,
@@ -140,7 +177,11 @@ impl Db {
                        WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending'
                          AND earlier.id < outbox.id AND earlier.next_attempt_at > $1
                    )
-                 ORDER BY id LIMIT $2",
+                 ORDER BY (
+                       SELECT MAX(mine.priority) FROM outbox mine
+                       WHERE mine.chat_id = outbox.chat_id AND mine.status = 'pending'
+                   ) DESC, id
+                 LIMIT $2",
             )
             .bind(millis(now))
             .bind(limit)
@@ -300,7 +341,7 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use super::OutboxKind;
+    use super::{OutboxKind, Priority};
 
     #[test]
     fn outbox_kinds_keep_their_stored_text() {
@@ -317,5 +358,14 @@ mod tests {
             assert_eq!(OutboxKind::from_text(text), Some(kind));
         }
         assert_eq!(OutboxKind::from_text("staff_alert"), None);
+    }
+
+    #[test]
+    fn priorities_keep_their_stored_rank() {
+        for priority in [Priority::Routine, Priority::Urgent, Priority::Emergency] {
+            assert_eq!(Priority::from_rank(priority.rank()), priority);
+        }
+        assert_eq!(Priority::from_rank(7), Priority::Emergency);
+        assert_eq!(Priority::from_rank(-1), Priority::Routine);
     }
 }

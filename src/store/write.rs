@@ -342,8 +342,8 @@ impl WriteTx {
             .collect::<Result<Vec<_>, _>>()?;
         let mut ids: Vec<OutboxId> = on_tx!(self, conn => {
             let mut query = sqlx::QueryBuilder::new(
-                "INSERT INTO outbox (kind, chat_id, escalation_id, client_id, payload, dedupe_key, status, attempts,
-                                     next_attempt_at, created_at) ",
+                "INSERT INTO outbox (kind, chat_id, escalation_id, client_id, payload, dedupe_key, priority, status,
+                                     attempts, next_attempt_at, created_at) ",
             );
             query.push_values(items.iter().zip(&payloads), |mut row, (item, payload)| {
                 row.push_bind(item.kind.as_str())
@@ -352,6 +352,7 @@ impl WriteTx {
                     .push_bind(item.client_id)
                     .push_bind(payload)
                     .push_bind(item.dedupe_key.as_deref())
+                    .push_bind(item.priority.rank())
                     .push_bind("pending")
                     .push_bind(0)
                     .push_bind(millis(item.at))
