@@ -266,9 +266,21 @@ impl WordList {
             words.push((start, text.len() as u32));
         }
         let word = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
-        // The shipped list is sorted but for a few words added at its end: a stable sort finds those runs and
-        // merges them, where an unstable one sorts 65,000 words from scratch at every start.
-        words.sort_by(|x, y| word(x).cmp(word(y)));
+        // The shipped list is sorted but for a few words added at its end: those are put in their places,
+        // rather than sorting 65,000 words at every start (or a stable sort's scratch copy of them all,
+        // which stays in the process's memory).
+        let sorted = 1 + words
+            .windows(2)
+            .take_while(|pair| word(&pair[0]) <= word(&pair[1]))
+            .count();
+        if words.len().saturating_sub(sorted) <= 256 {
+            for added in words.split_off(sorted.min(words.len())) {
+                let at = words.partition_point(|w| word(w) <= word(&added));
+                words.insert(at, added);
+            }
+        } else {
+            words.sort_unstable_by(|x, y| word(x).cmp(word(y)));
+        }
         words.dedup_by(|x, y| word(x) == word(y));
         text.shrink_to_fit();
         words.shrink_to_fit();
