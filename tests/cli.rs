@@ -254,7 +254,8 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
         ),
         (
             "tests/eval/blind4.jsonl",
-            at("1.0", "0.97", "0.93", "0.02", "0.94"),
+            // 0.93 before blind13: one routine label there (a friend treated elsewhere) is `none` in blind13.
+            at("1.0", "0.97", "0.92", "0.02", "0.94"),
         ),
         (
             "tests/eval/blind5.jsonl",
@@ -287,6 +288,10 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
         (
             "tests/eval/blind12.jsonl",
             at("0.97", "0.97", "0.97", "0.01", "0.93"),
+        ),
+        (
+            "tests/eval/blind13.jsonl",
+            at("1.0", "1.0", "1.0", "0.01", "0.97"),
         ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));

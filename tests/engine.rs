@@ -356,3 +356,58 @@ fn each_red_flag_is_named_once() {
     assert_eq!(t.red_flags[0].label, t.red_flags[1].label);
     assert_eq!(t.flag_labels(), vec!["yellow or honey-coloured crust"]);
 }
+
+#[test]
+fn a_question_about_someone_elses_reaction_gets_the_general_answer_and_pages_nobody() {
+    let e = engine();
+    for text in [
+        "my cousin got hard lumps after hers at another salon, should i look out for that?",
+        "what should he do if he gets a cold sore after",
+        "my friend had hers done elsewhere and her eye swelled up, is that common?",
+    ] {
+        let t = e.analyse(text, None, None);
+        assert_eq!(t.escalation, Level::None, "{text:?}: {:#?}", t.why);
+        assert!(
+            !t.reply.to_lowercase().contains("today"),
+            "a question is not told to call today: {}",
+            t.reply
+        );
+    }
+    // The same topic reported, or told without a clear reading, still asks the clinic to look.
+    let t = e.analyse("two hard lumps on my jaw since last week", Some(16), None);
+    assert!(t.escalation >= Level::Routine, "{:#?}", t.why);
+}
+
+#[test]
+fn a_minimiser_is_not_a_denial_and_a_proxy_can_name_themselves() {
+    let e = engine();
+    let t = e.analyse(
+        "probably nothing, it's just more swollen and sore today than yesterday",
+        Some(5),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+    // "her husband asking": written for the client, so her history is the client's.
+    let t = e.analyse(
+        "last time she got cold sores a couple of days after, her husband asking if she needs tablets first",
+        Some(30),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
+}
+
+#[test]
+fn stroke_and_collapse_in_learner_english_and_malay_words_are_emergencies() {
+    let e = engine();
+    for text in [
+        "my dad face go down on one side and his left arm no strength, he cant talk properly",
+        "she fell down in the kitchen and is not answering me",
+        "my tongue is bengkak and it is hard to swallow",
+    ] {
+        let t = e.analyse(text, None, None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // A metal allergy told to the clinic is theirs to weigh.
+    let t = e.analyse("i'm allergic to nickel, is that a problem?", None, None);
+    assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
+}

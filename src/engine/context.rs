@@ -162,6 +162,26 @@ const HYPOTHETICAL: &[&str] = &[
     "what happens if",
     "what do i do if",
     "what should i do if",
+    "what i do if",
+    "what to do if",
+    "what i should do if",
+    "what should she do if",
+    "what should he do if",
+    "what should we do if",
+    "what does she do if",
+    "what does he do if",
+    "what do we do if",
+    "what can i do if",
+    "if she gets",
+    "if he gets",
+    "if they get",
+    "if we get",
+    "if she develops",
+    "if he develops",
+    "if she starts",
+    "if he starts",
+    "if she ever",
+    "if he ever",
     "is it possible to get",
     "possible to get",
     "likely to get",
@@ -194,6 +214,7 @@ const HISTORICAL: &[&str] = &[
     "in the past",
     "previously had",
     "previous",
+    "last time",
 ];
 
 /// Historical triggers that follow the finding: "I had a cold sore last year".
@@ -322,8 +343,20 @@ const OTHER_PERSON: &[&str] = &[
 ];
 
 const PSEUDO: &[&str] = &[
+    // "prob nothing, its just a bit more red today": a minimiser, not a denial.
+    "probably nothing",
+    "maybe nothing",
+    "might be nothing",
+    "likely nothing",
+    "nothing serious",
+    "no big deal",
+    "not a big deal",
     // "not great tbh, the redness is spreading": an answer to "how is your skin?", not a negation.
     "not great",
+    "not right",
+    "not herself",
+    "not himself",
+    "not myself",
     "not good",
     "not so good",
     "not too good",
@@ -576,6 +609,44 @@ pub fn mild_degree(words: &[&str], first: usize, last: usize) -> Option<&'static
         .find(|phrase| contains_phrase(before, phrase) || contains_phrase(after, phrase))
 }
 
+/// Places and things whose temperature a client may give: "the kitchen is like 40 degrees".
+const SURROUNDINGS: &[&str] = &[
+    "kitchen",
+    "room",
+    "outside",
+    "weather",
+    "oven",
+    "sauna",
+    "office",
+    "shower",
+    "bath",
+    "pool",
+    "house",
+    "flat",
+    "gym",
+    "tub",
+    "steam",
+    "bakery",
+    "restaurant",
+    "factory",
+    "warehouse",
+    "heatwave",
+    "tea",
+    "coffee",
+    "air",
+    "water",
+];
+
+/// The place or thing named just before the span starting at `first` (within four words of its clause).
+pub fn surroundings_before(words: &[&str], first: usize) -> Option<&'static str> {
+    words[..first.min(words.len())]
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|w| !matches!(**w, "." | "?" | "!" | ";" | "," | "but" | "and"))
+        .find_map(|w| SURROUNDINGS.iter().copied().find(|s| s == w))
+}
+
 impl ContextRules {
     /// The phrase that makes the whole message a question in general, if any.
     pub fn asks_in_general(&self, words: &[&str]) -> Option<&'static str> {
@@ -597,6 +668,20 @@ impl ContextRules {
         IN_GENERAL_AT_END.iter().copied().find(|p| has(p, tail))
     }
 
+    /// Whether the message asks what would happen or what to do if something happened: "what should she do
+    /// if she gets a cold sore".
+    pub fn asks_what_if(&self, words: &[&str]) -> bool {
+        HYPOTHETICAL
+            .iter()
+            .filter(|phrase| phrase.starts_with("what") || phrase.starts_with("if "))
+            .any(|phrase| contains_phrase(words, phrase))
+    }
+
+    /// Whether a hypothetical's trigger is only a trailing "just wondering", which leaves a report open.
+    pub fn is_trailing_wonder(&self, trigger: Option<&str>) -> bool {
+        trigger.is_some_and(|t| IN_GENERAL_AT_END.contains(&t))
+    }
+
     /// Whether a negation trigger says the finding went away ("gone now", "has stopped") rather than denying it.
     pub fn is_resolution(&self, trigger: Option<&str>) -> bool {
         trigger.is_some_and(|t| NEGATION_AFTER.contains(&t))
@@ -612,17 +697,18 @@ impl ContextRules {
     /// "after hers at a different place", "somewhere else": someone else's treatment, at another clinic. Their
     /// findings are not this clinic's client's (an emergency happening now still counts: see `whoever`).
     pub fn treated_elsewhere(&self, words: &[&str]) -> bool {
-        words.windows(2).any(|pair| {
-            matches!(
-                pair,
-                ["after", "hers" | "theirs"]
-                    | [
-                        "different" | "another" | "other",
-                        "place" | "clinic" | "salon"
-                    ]
-                    | ["somewhere", "else"]
-            )
-        })
+        words.contains(&"elsewhere")
+            || words.windows(2).any(|pair| {
+                matches!(
+                    pair,
+                    ["after", "hers" | "theirs"]
+                        | [
+                            "different" | "another" | "other",
+                            "place" | "clinic" | "salon"
+                        ]
+                        | ["somewhere", "else"]
+                )
+            })
     }
 
     /// "my sister had needling last year … will it happen to me?", "a friend said she ended up in A&E":
@@ -677,34 +763,43 @@ impl ContextRules {
                 )
             })
         };
-        let proxy_marker = words.windows(2).any(|pair| {
-            matches!(
-                pair,
-                [
-                    "partner" | "husband" | "wife" | "mum" | "daughter" | "son" | "friend",
-                    "typing" | "here"
-                ] | ["on", "behalf"]
-                    | ["writing", "for"]
-                    | ["messaging", "for"]
-                    | ["texting", "for"]
-                    | ["asked", "me"]
-                    | ["wants", "to"]
-                    | ["is", "asking"]
-                    | ["asking", "if" | "whether" | "me"]
-                    | ["wanted", "me"]
-                    | ["asks", "if" | "whether"]
-                    | [
-                        "says",
-                        "she" | "he" | "her" | "his" | "its" | "it" | "shes" | "hes"
-                    ]
-            )
+        // "her boyfriend asking", "husband typing": the one who writes says so.
+        let proxy_named = words.windows(2).any(|pair| {
+            (CLOSE_PERSON.contains(&pair[0]) || pair[0] == "friend")
+                && matches!(
+                    pair[1],
+                    "typing" | "here" | "asking" | "writing" | "texting"
+                )
         });
+        let proxy_marker = proxy_named
+            || words.windows(2).any(|pair| {
+                matches!(
+                    pair,
+                    ["on", "behalf"]
+                        | ["writing", "for"]
+                        | ["messaging", "for"]
+                        | ["texting", "for"]
+                        | ["asked", "me"]
+                        | ["wants", "to"]
+                        | ["is", "asking"]
+                        | ["asking", "if" | "whether" | "me"]
+                        | ["wanted", "me"]
+                        | ["asks", "if" | "whether"]
+                        | [
+                            "says",
+                            "she" | "he" | "her" | "his" | "its" | "it" | "shes" | "hes"
+                        ]
+                )
+            });
         // "my wife's rash is spreading and her lips look puffy": only someone close is named and the writer
         // never speaks of themselves, so the person named is the one treated.
-        let only_about_them = words.iter().any(|w| CLOSE_PERSON.contains(w))
+        // A friend counts here too ("my friends face is hot and the patch is growing"): someone else's past
+        // ("after hers", "last year") is told apart below.
+        let named =
+            |w: &&str| CLOSE_PERSON.contains(w) || matches!(*w, "friend" | "friends" | "mate");
+        let only_about_them = words.iter().any(named)
             && words.iter().enumerate().all(|(i, w)| {
-                !FIRST_PERSON.contains(w)
-                    || (*w == "my" && words.get(i + 1).is_some_and(|n| CLOSE_PERSON.contains(n)))
+                !FIRST_PERSON.contains(w) || (*w == "my" && words.get(i + 1).is_some_and(named))
             });
         // "her facial needling", "his first session": the treatment is the other person's.
         let their_treatment = words.iter().enumerate().any(|(i, w)| {
@@ -1086,6 +1181,10 @@ fn contains_phrase(words: &[&str], phrase: &str) -> bool {
 /// The people a client may write for: family and partners (not friends or colleagues, who have clinics of
 /// their own).
 const CLOSE_PERSON: &[&str] = &[
+    "lassie",
+    "lass",
+    "bairn",
+    "wean",
     "mum",
     "mom",
     "mother",

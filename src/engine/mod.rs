@@ -62,6 +62,7 @@ struct CompiledFlag {
     concepts: Vec<Vec<usize>>,
     scope: model::Scope,
     unless_mild: bool,
+    of_the_body: bool,
     even_if_past: bool,
     request: bool,
     whoever: bool,
@@ -154,10 +155,43 @@ struct FoundFlags {
     negated: Vec<(usize, usize)>,
     /// An affirmed mention of the client's own skin doing something (the `symptom` concept).
     describes_skin: bool,
-    /// The phrase that makes the whole message a question in general ("just asking"), if any.
-    in_general: Option<&'static str>,
     /// The highest finding the client had before and is over.
     past: Level,
+    /// Intents whose red flags were found but not counted (denied, over, someone else's, asked about).
+    withheld: Vec<usize>,
+    /// Who the message is about and whether it asks in general: read once, used for every finding.
+    reading: Reading,
+}
+
+/// How a message stands to the topic of the intent that answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TopicReading {
+    /// The client reports it happening to them.
+    Reported,
+    /// A question about it: in general, as a risk, "what if", or about someone else.
+    AskedAbout,
+    /// Neither is clear.
+    Unclear,
+}
+
+/// Which of an intent's answers fits: the one for a report, or its general one for a question about the topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerKind {
+    Report,
+    General,
+}
+
+/// What holds for the whole message when a finding in it is qualified.
+#[derive(Default)]
+struct Reading {
+    /// The phrase that makes the whole message a question in general ("just asking"), if any.
+    in_general: Option<&'static str>,
+    /// Written for the client by someone close ("my wife had it done yesterday and she…").
+    for_the_client: bool,
+    /// About someone else's experience, over or told at second hand.
+    someone_elses_past: bool,
+    /// About a treatment at another clinic.
+    treated_elsewhere: bool,
 }
 
 impl FoundFlags {
@@ -188,6 +222,7 @@ impl FoundFlags {
         if matches!(qualifier, Qualifier::Negated | Qualifier::Historical) {
             self.negated.push(span);
         }
+        self.withheld.push(flag.intent);
         if qualifier == Qualifier::Historical {
             self.past = self.past.max(flag.level);
         }
@@ -330,6 +365,7 @@ impl Engine {
                         .collect(),
                     scope: f.scope,
                     unless_mild: f.unless_mild,
+                    of_the_body: f.of_the_body,
                     even_if_past: f.even_if_past,
                     request: f.request,
                     whoever: f.whoever,
@@ -424,12 +460,19 @@ impl Engine {
         let speakers = self.choose_speakers(&text, &ranked, &found, findings_level, &mut why);
 
         // The intent that answers counts as evidence when the client reports its situation.
+        let primary_reading = speakers
+            .primary
+            .map(|index| self.topic_reading(index, &words, &found));
+        let reading_of = |index: usize| match primary_reading {
+            Some(reading) if Some(index) == speakers.primary => reading,
+            _ => self.topic_reading(index, &words, &found),
+        };
         let intent_evidence = speakers.primary.map(|index| {
             let intent = &self.intents[index];
             policy::IntentEvidence {
                 level: intent.escalation,
                 score: speakers.confidence,
-                affirmed: self.reports_topic(index, &words, &found),
+                affirmed: reading_of(index) == TopicReading::Reported,
                 abnormal: matches!(
                     intent.category,
                     Category::AbnormalReaction | Category::Emergency
@@ -444,12 +487,21 @@ impl Engine {
             }) || (Some(index) == speakers.primary
                 && intent_evidence.is_some_and(|e| e.abnormal && e.affirmed))
         };
+        // The general answer is for questions about the topic, never for a report or an unclear reading: an
+        // uncertain message keeps the answer that asks the clinic to look.
+        let answer_kind = |index: usize| {
+            if reported(index) || reading_of(index) != TopicReading::AskedAbout {
+                AnswerKind::Report
+            } else {
+                AnswerKind::General
+            }
+        };
         let primary_answer = speakers
             .primary
-            .map(|index| self.answer(index, day, reported(index)));
+            .map(|index| self.answer(index, day, answer_kind(index)));
         let addition_answer = speakers
             .addition
-            .map(|index| self.answer(index, day, reported(index)));
+            .map(|index| self.answer(index, day, answer_kind(index)));
         let reply_asks_contact = primary_answer.is_some_and(|a| a.asks_contact)
             || addition_answer.is_some_and(|a| a.asks_contact);
         let evidence = policy::Evidence {
@@ -664,27 +716,88 @@ impl Engine {
         speakers
     }
 
-    /// Whether the client reports the intent's situation rather than asking about it in general, for
-    /// someone else or about the past: ConText on the intent's keywords or, when none of them is there,
-    /// an affirmed description of their skin.
-    fn reports_topic(&self, index: usize, words: &[&str], found: &FoundFlags) -> bool {
+    /// Whether the client reports the intent's situation, asks about it in general (for someone else, as a
+    /// risk, or as "what if"), or neither is clear: ConText on the intent's keywords or, when none of them is
+    /// there, an affirmed description of their skin.
+    fn topic_reading(&self, index: usize, words: &[&str], found: &FoundFlags) -> TopicReading {
         // "does needling make dark skin go darker?", "how do I avoid spots after?": a question about a risk
         // is not a report of it (findings are still judged on their own).
-        if found.in_general.is_some() || self.context.asks_about_a_risk(words) {
-            return false;
+        if self.context.asks_about_a_risk(words) {
+            return TopicReading::AskedAbout;
         }
         let positions = self.matcher.keyword_positions(index, words);
+        let reading = &found.reading;
         if positions.is_empty() {
-            return found.describes_skin;
+            return if found.describes_skin {
+                TopicReading::Reported
+            } else if reading.in_general.is_some()
+                || self.context.asks_what_if(words)
+                || reading.someone_elses_past
+                || reading.treated_elsewhere
+                || found.withheld.contains(&index)
+            {
+                TopicReading::AskedAbout
+            } else {
+                TopicReading::Unclear
+            };
         }
-        positions
+        let qualified: Vec<_> = positions
             .iter()
-            .any(|p| self.context.qualify(words, *p, *p).0 == Qualifier::Affirmed)
+            .map(|p| self.qualify_in(reading, words, *p, *p))
+            .collect();
+        if qualified.iter().any(|(q, _)| *q == Qualifier::Affirmed) {
+            TopicReading::Reported
+        } else if qualified.iter().all(|(q, trigger)| {
+            // "still pink two weeks on, just wondering": a trailing "just wondering" leaves a report open.
+            *q == Qualifier::Hypothetical && self.context.is_trailing_wonder(*trigger)
+        }) {
+            TopicReading::Unclear
+        } else {
+            // Denied, over, someone else's, or a question ("what if", "is it ever normal").
+            TopicReading::AskedAbout
+        }
     }
 
-    fn answer(&self, index: usize, day: Option<u32>, reported: bool) -> &Answer {
+    /// Qualifies the finding at tokens `first..=last` the way the whole message reads: written for the
+    /// client, the person named is the client; in a message about someone else's past, what follows "she"
+    /// or "he" is theirs; in a question in general, nothing is reported. Red flags and the topic a message
+    /// reports are judged by this one rule.
+    fn qualify_in(
+        &self,
+        reading: &Reading,
+        words: &[&str],
+        first: usize,
+        last: usize,
+    ) -> (Qualifier, Option<&'static str>) {
+        match (
+            self.context.qualify(words, first, last),
+            &reading.in_general,
+        ) {
+            // Written for the client: the person named is the client, so only the past, a negation or a
+            // hypothetical takes the finding back.
+            ((Qualifier::OtherPerson, _), None) if reading.for_the_client => {
+                self.context.qualify_for_anyone(words, first, last)
+            }
+            ((Qualifier::Affirmed | Qualifier::Historical, _), _)
+                if !reading.for_the_client
+                    && (reading.someone_elses_past || reading.treated_elsewhere)
+                    && self.context.third_person_before(words, first) =>
+            {
+                (
+                    Qualifier::OtherPerson,
+                    Some("she or he, about someone else's past"),
+                )
+            }
+            ((Qualifier::Affirmed, _), Some(marker)) => (Qualifier::Hypothetical, Some(*marker)),
+            (q, _) => q,
+        }
+    }
+
+    fn answer(&self, index: usize, day: Option<u32>, kind: AnswerKind) -> &Answer {
         let intent = &self.intents[index];
-        if !reported && let Some(general) = &intent.general {
+        if kind == AnswerKind::General
+            && let Some(general) = &intent.general
+        {
             return general;
         }
         day.and_then(|d| {
@@ -705,31 +818,14 @@ impl Engine {
         why: &mut Vec<String>,
     ) -> FoundFlags {
         let mut found = FoundFlags::default();
-        let in_general = self.context.asks_in_general(words);
-        let for_the_client = self.context.writes_for_the_client(words);
-        let someone_elses_past = self.context.about_someone_elses_past(words);
-        let treated_elsewhere = self.context.treated_elsewhere(words);
-        let qualify = |first: usize, last: usize| match (
-            self.context.qualify(words, first, last),
-            &in_general,
-        ) {
-            // Written for the client: the person named is the client, so only the past, a negation or a
-            // hypothetical takes the finding back.
-            ((Qualifier::OtherPerson, _), None) if for_the_client => {
-                self.context.qualify_for_anyone(words, first, last)
-            }
-            ((Qualifier::Affirmed, _), _)
-                if (someone_elses_past || treated_elsewhere)
-                    && self.context.third_person_before(words, first) =>
-            {
-                (
-                    Qualifier::OtherPerson,
-                    Some("she or he, about someone else's past"),
-                )
-            }
-            ((Qualifier::Affirmed, _), Some(marker)) => (Qualifier::Hypothetical, Some(*marker)),
-            (q, _) => q,
+        let reading = Reading {
+            in_general: self.context.asks_in_general(words),
+            for_the_client: self.context.writes_for_the_client(words),
+            someone_elses_past: self.context.about_someone_elses_past(words),
+            treated_elsewhere: self.context.treated_elsewhere(words),
         };
+        let someone_elses_past = reading.someone_elses_past;
+        let qualify = |first: usize, last: usize| self.qualify_in(&reading, words, first, last);
         let in_window = |flag: &CompiledFlag, why: &mut Vec<String>| {
             let counts = match day {
                 Some(d) => {
@@ -756,8 +852,19 @@ impl Engine {
                     "red flag {} not counted: softened by {degree:?}",
                     flag.id
                 ));
+                return true;
             }
-            degree.is_some()
+            let place = flag
+                .of_the_body
+                .then(|| context::surroundings_before(words, first))
+                .flatten();
+            if let Some(place) = place {
+                why.push(format!(
+                    "red flag {} not counted: about the {place}, not the body",
+                    flag.id
+                ));
+            }
+            place.is_some()
         };
         for pattern in self.flag_set.matches(&text.text) {
             // The set's own compiled pattern says where it matched: nothing is compiled twice.
@@ -911,6 +1018,9 @@ impl Engine {
                 }
                 Some(_) => {}
                 None => {
+                    if not_counted.is_some() {
+                        found.withheld.push(flag.intent);
+                    }
                     // What the client denies or had before must not choose the answer.
                     if let Some((qualifier, span)) = not_counted
                         && matches!(qualifier, Qualifier::Negated | Qualifier::Historical)
@@ -923,7 +1033,7 @@ impl Engine {
                 }
             }
         }
-        found.in_general = in_general;
+        found.reading = reading;
         if let Some(symptom) = self.symptom_concept {
             found.describes_skin = qualified[symptom]
                 .iter()

@@ -148,6 +148,10 @@ pub struct RedFlagSpec {
     /// A severity finding that a degree word next to it takes back: "throbbing a little bit", "a bit puffy".
     #[serde(default)]
     pub unless_mild: bool,
+    /// A finding of the body: a place or thing named before it in its clause takes it back ("the kitchen is
+    /// like 40 degrees", "the sauna was 90 degrees").
+    #[serde(default)]
+    pub of_the_body: bool,
     /// Counts even when told as past or resolved: after an adrenaline pen, "fine now" is not safe.
     #[serde(default)]
     pub even_if_past: bool,

@@ -103,6 +103,22 @@ fn number_value(word: &str) -> Option<u32> {
     })
 }
 
+/// Whether the message tells of a treatment before the latest one.
+fn speaks_of_an_earlier_treatment(text: &str) -> bool {
+    [
+        "last time",
+        "last session",
+        "last treatment",
+        "previous session",
+        "previous treatment",
+        "my first session",
+        "the first session",
+        "time before",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
+}
+
 impl DayPhrases {
     /// The day since treatment the normalised message states, with the phrase that said it.
     pub fn find(&self, text: &str, today: Option<NaiveDate>) -> Option<(u32, String)> {
@@ -185,7 +201,8 @@ impl DayPhrases {
             let about_the_past = lead.is_some_and(|l| l != "about")
                 || matches!(trail, Some(t) if t != "in" && t != "on")
                 || (trail == Some("on") && opens_clause);
-            if !about_the_past {
+            // "last time I got a cold sore two days after": a day of an earlier treatment, not of this one.
+            if !about_the_past || (trail == Some("after") && speaks_of_an_earlier_treatment(text)) {
                 continue;
             }
             let Some(n) = number_value(&c[2]) else {
@@ -339,6 +356,8 @@ mod tests {
         assert_eq!(day("48 hours later still swollen"), Some(2));
         assert_eq!(day("a couple of days ago"), Some(2));
         assert_eq!(day("hurting more than first day"), None);
+        assert_eq!(day("last time i got a cold sore two days after"), None);
+        assert_eq!(day("got a cold sore two days after"), Some(2));
         assert_eq!(day("more red than the first day"), None);
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
         assert_eq!(day("can i book in 2 weeks and 3 days"), None);
