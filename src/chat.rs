@@ -3,7 +3,7 @@
 
 use crate::clock::SystemClock;
 use crate::delivery::{self, Buttons, Messenger, SendError};
-use crate::flows::{Button, ClientInput, Person, Say, Service, State};
+use crate::flows::{Button, ClientInput, Input, Origin, Person, Service, State};
 use chrono::{Duration, Utc};
 use std::sync::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -11,25 +11,60 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// The terminal's user, as a Telegram-like identity.
 const LOCAL_USER: i64 = 1;
 
-/// Prints staff-chat traffic instead of sending it.
+/// Telegram for the terminal: the bot's messages to the user are printed as the conversation (with their buttons,
+/// numbered); what would go to the clinic's staff chat is printed as such.
 struct Terminal {
     next_message_id: Mutex<i64>,
+    /// The buttons under the latest message to the user, which a number or a label chooses.
+    choices: Mutex<Vec<(String, Button)>>,
 }
 
 impl Terminal {
     fn print(&self, chat_id: i64, text: &str) -> i64 {
-        let to = if chat_id == LOCAL_USER {
-            "aftercare"
+        if chat_id == LOCAL_USER {
+            out!("aftercare> {}", text.replace('\n', "\n           "));
         } else {
-            "to clinic staff"
-        };
-        out!("[{to}] {}", text.replace('\n', "\n    "));
+            out!("[to clinic staff] {}", text.replace('\n', "\n    "));
+        }
         let mut id = self
             .next_message_id
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         *id += 1;
         *id
+    }
+
+    fn offer(&self, buttons: &Buttons) {
+        let buttons: Vec<(String, Button)> = buttons.iter().flatten().cloned().collect();
+        let shown: Vec<String> = buttons
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _))| format!("[{}] {label}", i + 1))
+            .collect();
+        out!("           {}", shown.join("   "));
+        *self.choices.lock().unwrap_or_else(|e| e.into_inner()) = buttons;
+    }
+
+    /// The button a typed line chooses: its number or its label.
+    fn chosen(&self, line: &str) -> Option<Button> {
+        let choices = self.choices.lock().unwrap_or_else(|e| e.into_inner());
+        line.parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| choices.get(i))
+            .or_else(|| {
+                choices
+                    .iter()
+                    .find(|(label, _)| label.eq_ignore_ascii_case(line))
+            })
+            .map(|(_, button)| *button)
+    }
+
+    fn forget_choices(&self) {
+        self.choices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -38,10 +73,14 @@ impl Messenger for Terminal {
         &self,
         chat_id: i64,
         text: &str,
-        _: &Buttons,
+        buttons: &Buttons,
         _: Option<i64>,
     ) -> Result<i64, SendError> {
-        Ok(self.print(chat_id, text))
+        let id = self.print(chat_id, text);
+        if chat_id == LOCAL_USER && !buttons.is_empty() {
+            self.offer(buttons);
+        }
+        Ok(id)
     }
 
     async fn send_photo(
@@ -74,24 +113,6 @@ impl Messenger for Terminal {
     }
 }
 
-fn show(says: &[Say]) -> Vec<(String, Button)> {
-    let mut choices = Vec::new();
-    for say in says {
-        out!("aftercare> {}", say.text.replace('\n', "\n           "));
-        let buttons: Vec<(String, Button)> = say.buttons.iter().flatten().cloned().collect();
-        if !buttons.is_empty() {
-            let shown: Vec<String> = buttons
-                .iter()
-                .enumerate()
-                .map(|(i, (label, _))| format!("[{}] {label}", i + 1))
-                .collect();
-            out!("           {}", shown.join("   "));
-            choices = buttons;
-        }
-    }
-    choices
-}
-
 /// Runs the conversation on stdin/stdout until end of input or /quit.
 pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
     let name = std::env::var("USER")
@@ -106,6 +127,7 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
     };
     let terminal = Terminal {
         next_message_id: Mutex::new(0),
+        choices: Mutex::new(Vec::new()),
     };
     out!(
         "Aftercare, local chat for {} (the same conversation as on Telegram). Number keys choose a button; \
@@ -113,10 +135,8 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         service.clinic.clinic.name
     );
     let known = service.db.client_by_telegram_id(LOCAL_USER).await?;
-    let mut choices = Vec::new();
     if known.as_ref().and_then(|c| c.consent) != Some(true) {
-        let says = service.on_client(&me, text("/start"), Utc::now()).await?;
-        choices = show(&says);
+        turn(&service, &terminal, &me, text("/start")).await?;
     }
     // `--day` is applied as soon as the client has agreed to keep their data (a date is data).
     let mut pending_day = day;
@@ -145,28 +165,33 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
             }
             continue;
         }
-        let button = line
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| choices.get(i))
-            .or_else(|| {
-                choices
-                    .iter()
-                    .find(|(label, _)| label.eq_ignore_ascii_case(line))
-            })
-            .map(|(_, button)| *button);
-        let input = match button {
+        let input = match terminal.chosen(line) {
             Some(button) => ClientInput::Button(button),
             None => text(line),
         };
-        let says = service.on_client(&me, input, Utc::now()).await?;
-        choices = show(&says);
+        turn(&service, &terminal, &me, input).await?;
         if apply_pending_day(&service, &mut pending_day).await? {
-            choices.clear();
+            terminal.forget_choices();
         }
-        // What the bot would send to the clinic's staff chat, now.
-        delivery::deliver_due(&service, &terminal, &SystemClock, Duration::seconds(30)).await?;
+    }
+    Ok(())
+}
+
+/// One line of the terminal's user through the conversation, then what it queued delivered at once: the answers,
+/// and what the bot would send to the clinic's staff chat.
+async fn turn(
+    service: &Service,
+    terminal: &Terminal,
+    me: &Person,
+    event: ClientInput,
+) -> anyhow::Result<()> {
+    let input = Input::Client {
+        who: me.clone(),
+        event,
+    };
+    terminal.forget_choices();
+    service.handle(Origin::Terminal, &input, Utc::now()).await?;
+    while delivery::deliver_due(service, terminal, &SystemClock, Duration::seconds(30)).await? > 0 {
     }
     Ok(())
 }

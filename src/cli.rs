@@ -454,7 +454,7 @@ fn chat(cli: &Cli, args: &ChatArgs) -> Result<ExitCode, String> {
                 // Nothing is sent anywhere: the terminal prints what staff would get.
                 staff_chat: 0,
                 wake: std::sync::Arc::new(tokio::sync::Notify::new()),
-                log: crate::store::MessageLog::start(db.clone()),
+                turns: crate::store::TurnLog::start(db.clone()),
             };
             let result = crate::chat::run(service, args.day).await;
             db.close().await;

@@ -1,12 +1,15 @@
-//! The durable outbox worker: alerts, reminders, follow-ups, photos and messages relayed to clients are stored
-//! first (see `flows`) and sent from here, with retries. After a crash or restart, pending sends resume.
+//! The durable outbox worker: the bot's answers, alerts, reminders, follow-ups, photos and messages relayed to
+//! clients are stored first (see `flows`) and sent from here, with retries, one chat's in the order they were
+//! queued. After a crash or restart, pending sends resume.
 
 use crate::clock::Clock;
 use crate::flows::{Outbound, Service, alerts};
 use crate::store::{
-    AlertKind, Client, Escalation, EscalationStatus, OutboxItem, OutboxKind, StoreError,
+    AlertKind, Client, Escalation, EscalationStatus, OutboxId, OutboxItem, OutboxKind, StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -68,7 +71,10 @@ pub trait Messenger: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
-const BATCH: i64 = 50;
+/// Sends read per pass.
+const BATCH: i64 = 200;
+/// Chats sent to at the same time.
+const CHATS_AT_ONCE: usize = 32;
 const MAX_ATTEMPTS: i64 = 50;
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -114,6 +120,10 @@ pub async fn run_outbox<M: Messenger>(
 }
 
 /// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.
+///
+/// Each chat's sends go one at a time, in the order they were queued; different chats' go side by side, because a
+/// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat. What is due is claimed,
+/// and what went out is recorded, in one statement each per pass.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
@@ -121,57 +131,147 @@ pub async fn deliver_due<M: Messenger>(
     lease: Duration,
 ) -> Result<usize, StoreError> {
     let now = clock.now();
-    let due = service.db.due_outbox(now, BATCH).await?;
-    let mut handled = 0;
+    let db = &service.db;
+    let due = db.due_outbox(now, BATCH).await?;
+    let ids: Vec<OutboxId> = due.iter().map(|item| item.id).collect();
+    let claimed: HashSet<OutboxId> = db
+        .claim_outboxes(&ids, now, lease)
+        .await?
+        .into_iter()
+        .collect();
+    let mut chats: Vec<Vec<OutboxItem>> = Vec::new();
+    let mut chat_of: HashMap<i64, usize> = HashMap::new();
+    // A chat whose next send another worker holds waits for it; what this pass got of that chat goes back.
+    let mut held: HashSet<i64> = HashSet::new();
+    let mut untried: Vec<OutboxId> = Vec::new();
     for item in due {
-        if !service.db.claim_outbox(item.id, now, lease).await? {
+        if held.contains(&item.chat_id) || !claimed.contains(&item.id) {
+            held.insert(item.chat_id);
+            if claimed.contains(&item.id) {
+                untried.push(item.id);
+            }
             continue;
         }
-        handled += 1;
+        let next = chats.len();
+        let place = *chat_of.entry(item.chat_id).or_insert(next);
+        if place == next {
+            chats.push(Vec::new());
+        }
+        chats[place].push(item);
+    }
+    let passes: Vec<Result<ChatPass, StoreError>> = futures::stream::iter(chats)
+        .map(|items| deliver_chat(service, messenger, clock, items))
+        .buffer_unordered(CHATS_AT_ONCE)
+        .collect()
+        .await;
+    let (mut handled, mut sent) = (0, Vec::new());
+    let mut failure = None;
+    for pass in passes {
+        match pass {
+            Ok(pass) => {
+                handled += pass.sent.len() + pass.other;
+                sent.extend(pass.sent);
+                untried.extend(pass.untried);
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    // Recorded even when another chat's pass failed: these went out.
+    db.outbox_sent_all(&sent, clock.now()).await?;
+    db.release_outbox(&untried, clock.now()).await?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(handled),
+    }
+}
+
+/// What one chat's pass did.
+#[derive(Default)]
+struct ChatPass {
+    /// Sent, with the Telegram message each produced: recorded together at the end of the pass.
+    sent: Vec<(OutboxId, Option<i64>)>,
+    /// Tried and not sent (recorded as they happened).
+    other: usize,
+    /// Claimed and not tried, behind a send that did not go out.
+    untried: Vec<OutboxId>,
+}
+
+/// One chat's claimed sends, in order. It stops at the first that does not go out: the later ones wait for it,
+/// so the chat reads its messages in the order they were queued.
+async fn deliver_chat<M: Messenger>(
+    service: &Service,
+    messenger: &M,
+    clock: &dyn Clock,
+    items: Vec<OutboxItem>,
+) -> Result<ChatPass, StoreError> {
+    let mut pass = ChatPass::default();
+    let mut items = items.into_iter();
+    for item in items.by_ref() {
         let outcome = match deliver(service, messenger, clock, &item).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
-        let now = clock.now();
-        let result = match outcome {
-            Outcome::Sent(message_id) => service.db.outbox_sent(item.id, message_id, now).await,
-            Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
-            Outcome::Failed(SendError::RetryAfter(seconds)) => {
-                tracing::warn!(
-                    item = %item.id,
-                    seconds,
-                    "outbox: Telegram asked us to slow down"
-                );
-                service
-                    .db
-                    .outbox_retry(
-                        item.id,
-                        now + Duration::seconds(seconds.max(1).into()),
-                        "429 retry_after",
-                    )
-                    .await
-            }
-            Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
-                if item.attempts + 1 < MAX_ATTEMPTS =>
-            {
-                let wait = backoff(item.attempts);
-                tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
-                service.db.outbox_retry(item.id, now + wait, &e).await
-            }
-            Outcome::Failed(
-                SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
-            ) => {
-                tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
-                service.db.outbox_failed(item.id, &e).await
-            }
-        };
-        match result {
-            // The client may have used /forget meanwhile: their queued sends are gone with them.
-            Err(StoreError::NotFound { .. }) => {}
-            other => other?,
+        if let Outcome::Sent(message_id) = outcome {
+            pass.sent.push((item.id, message_id));
+            continue;
         }
+        pass.other += 1;
+        record(service, clock, &item, outcome).await?;
+        break;
     }
-    Ok(handled)
+    pass.untried.extend(items.map(|item| item.id));
+    Ok(pass)
+}
+
+/// Records what became of a send: sent, to try again (when), or given up.
+async fn record(
+    service: &Service,
+    clock: &dyn Clock,
+    item: &OutboxItem,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
+    let now = clock.now();
+    let result = match outcome {
+        Outcome::Sent(message_id) => service
+            .db
+            .outbox_sent_all(&[(item.id, message_id)], now)
+            .await
+            .map(|_| ()),
+        Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
+        Outcome::Failed(SendError::RetryAfter(seconds)) => {
+            tracing::warn!(
+                item = %item.id,
+                seconds,
+                "outbox: Telegram asked us to slow down"
+            );
+            service
+                .db
+                .outbox_retry(
+                    item.id,
+                    now + Duration::seconds(seconds.max(1).into()),
+                    "429 retry_after",
+                )
+                .await
+        }
+        Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
+            if item.attempts + 1 < MAX_ATTEMPTS =>
+        {
+            let wait = backoff(item.attempts);
+            tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
+            service.db.outbox_retry(item.id, now + wait, &e).await
+        }
+        Outcome::Failed(
+            SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
+        ) => {
+            tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
+            service.db.outbox_failed(item.id, &e).await
+        }
+    };
+    match result {
+        // The client may have used /forget meanwhile: their queued sends are gone with them.
+        Err(StoreError::NotFound { .. }) => Ok(()),
+        other => other,
+    }
 }
 
 /// 1, 2, 4 … seconds, at most five minutes.
@@ -194,6 +294,15 @@ async fn deliver<M: Messenger>(
         Outbound::Client { text } => Ok(sent(
             messenger
                 .send_text(item.chat_id, &text, &Vec::new(), None)
+                .await,
+        )),
+        Outbound::Reply {
+            text,
+            buttons,
+            reply_to,
+        } => Ok(sent(
+            messenger
+                .send_text(item.chat_id, &text, &buttons, reply_to)
                 .await,
         )),
         Outbound::Alert => alert(service, messenger, clock, item, false).await,

@@ -1,104 +1,148 @@
-//! What an update does once an adapter has read it: the flows decide, then the answers go out through a
-//! [`Messenger`]. The Telegram adapter runs every client and staff turn through here, and so does the tests'
-//! in-process scene (with a messenger that records), so both see the same messages, buttons and answers.
-//!
-//! `stored` is awaited once what the update caused is stored and before anything goes out: the adapter marks the
-//! update handled there, so that a crash after it does not store the update twice.
+//! What an update does once an adapter has read it: the service loads, decides and commits it, and its answers
+//! go out through the outbox like every other send. What is left here is Telegram's housekeeping around a
+//! button press (taking the pressed buttons away, answering the press), through a [`Messenger`]. The Telegram
+//! adapter runs every client and staff turn through here, and so does the tests' in-process scene (with a
+//! messenger that records), so both see the same messages, buttons and answers.
 
 use crate::delivery::{Buttons, Messenger, SendError};
-use crate::flows::{Button, ClientInput, FlowError, Person, RepliedTo, Say, Service};
+use crate::flows::{
+    Button, ClientInput, FlowError, Handled, Input, Origin, Person, Quoted, Say, Service,
+    StaffCommand,
+};
+pub use crate::flows::{MAX_MESSAGE_UTF16, split_message};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
 
-/// One turn's way through the flows and back out through a messenger.
+/// One turn's way through the flows, and the press's housekeeping through a messenger.
 pub struct Front<'a, M> {
     pub messenger: &'a M,
     pub service: &'a Service,
 }
 
+/// What became of an update at the front: handled by the flows, or nothing of the bot's to store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Turn {
+    Handled(Handled),
+    /// Not for the bot (a command of another bot's in the staff chat): nothing stored, nothing sent.
+    Ignored,
+}
+
 impl<M: Messenger> Front<'_, M> {
     /// A client's message (text, edit, photo, anything else). Only the flows' failure is an error (the update is
-    /// tried again): a reply that cannot be sent is logged, because what the client reported is stored already and
-    /// handling it again would store it twice.
+    /// tried again; nothing of it was stored).
     pub async fn client_turn(
         &self,
+        origin: Origin,
         who: &Person,
-        input: ClientInput,
+        event: ClientInput,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
-        let says = self.service.on_client(who, input, now).await?;
-        stored.await;
-        send_replies(self.messenger, who.chat_id, says).await;
-        Ok(())
+    ) -> Result<Turn, FlowError> {
+        let input = Input::Client {
+            who: who.clone(),
+            event,
+        };
+        Ok(Turn::Handled(
+            self.service.handle(origin, &input, now).await?,
+        ))
     }
 
     /// A client pressed one of the bot's buttons, under the bot's message `pressed` (if Telegram says which).
     pub async fn client_press(
         &self,
+        origin: Origin,
         who: &Person,
         button: Button,
         pressed: Option<i64>,
         callback_id: &str,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
-        let says = self
-            .service
-            .on_client(who, ClientInput::Button(button), now)
-            .await?;
+    ) -> Result<Turn, FlowError> {
+        let input = Input::Client {
+            who: who.clone(),
+            event: ClientInput::Button(button),
+        };
+        let handled = self.service.handle(origin, &input, now).await?;
         // The choice is made: take the buttons away so they cannot be pressed twice.
         if let Some(message_id) = pressed {
             let _ = self.messenger.remove_buttons(who.chat_id, message_id).await;
         }
-        send_replies(self.messenger, who.chat_id, says).await;
-        stored.await;
         self.answer_press(callback_id, "").await;
-        Ok(())
+        Ok(Turn::Handled(handled))
     }
 
     /// A member of the staff chat pressed Acknowledge or Resolve under an alert.
     pub async fn staff_press(
         &self,
+        origin: Origin,
         staff: &Person,
         button: Button,
         callback_id: &str,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
-        let answer = self.service.on_staff_button(staff, button, now).await?;
-        stored.await;
-        self.answer_press(callback_id, &answer).await;
-        Ok(())
+    ) -> Result<Turn, FlowError> {
+        let input = Input::StaffPress {
+            staff: staff.clone(),
+            button,
+        };
+        let handled = self.service.handle(origin, &input, now).await?;
+        let answer = match &handled {
+            Handled::Committed(decision) => decision.press_answer.as_deref().unwrap_or_default(),
+            // Its answer was given when it was handled.
+            Handled::AlreadyHandled => "",
+        };
+        self.answer_press(callback_id, answer).await;
+        Ok(Turn::Handled(handled))
     }
 
     /// A member of the staff chat wrote `text` (message `message_id`): a command, or a reply to the bot's message
     /// `replied_to`. The answer goes back as a reply to it.
     pub async fn staff_message(
         &self,
+        origin: Origin,
         staff: &Person,
         message_id: i64,
         text: &str,
-        replied_to: RepliedTo<'_>,
+        replied_to: Quoted,
         now: DateTime<Utc>,
-        stored: impl Future<Output = ()>,
-    ) -> Result<(), FlowError> {
-        let answer = if text.starts_with('/') {
-            self.service.on_staff_command(text, now).await?
-        } else {
-            self.service
-                .on_staff_reply(staff, message_id, replied_to, text, now)
-                .await?
-        };
-        stored.await;
-        if let Some(answer) = answer {
-            // Logged, not retried: the command's effects are stored already.
-            if let Err(e) = reply(self.messenger, staff.chat_id, message_id, &answer).await {
-                tracing::error!(error = %e, "could not answer staff");
+    ) -> Result<Turn, FlowError> {
+        let staff = staff.clone();
+        let input = if text.starts_with('/') {
+            // Not one of the bot's commands: staff talking to another bot, or a typo.
+            let Some(command) = StaffCommand::parse(text) else {
+                return Ok(Turn::Ignored);
+            };
+            Input::StaffCommand {
+                staff,
+                message_id,
+                command,
             }
-        }
-        Ok(())
+        } else {
+            Input::StaffReply {
+                staff,
+                message_id,
+                text: text.to_string(),
+                replied_to,
+            }
+        };
+        Ok(Turn::Handled(
+            self.service.handle(origin, &input, now).await?,
+        ))
+    }
+
+    /// Someone outside the staff chat's members sent a staff command there (message `message_id`).
+    pub async fn stranger_command(
+        &self,
+        origin: Origin,
+        chat_id: i64,
+        message_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Turn, FlowError> {
+        let input = Input::StrangerCommand {
+            chat_id,
+            message_id,
+        };
+        Ok(Turn::Handled(
+            self.service.handle(origin, &input, now).await?,
+        ))
     }
 
     /// Answers a button press; a non-empty `text` is shown to whoever pressed it.
@@ -110,47 +154,29 @@ impl<M: Messenger> Front<'_, M> {
     }
 }
 
-/// `text` as a reply to message `message_id` in `chat`, in as many messages as it takes.
-pub async fn reply<M: Messenger>(
-    messenger: &M,
-    chat: i64,
-    message_id: i64,
-    text: &str,
-) -> Result<(), SendError> {
-    let none: Buttons = Vec::new();
-    for part in split_message(text) {
-        with_retries(|| messenger.send_text(chat, &part, &none, Some(message_id))).await?;
-    }
-    Ok(())
-}
-
-/// The flows' answers to a chat, in order; a failure is logged and ends the sending.
-pub async fn send_replies<M: Messenger>(messenger: &M, chat: i64, says: Vec<Say>) {
-    if let Err(e) = send_says(messenger, chat, says).await {
-        tracing::error!(error = %e, "could not send a reply");
-    }
-}
-
+/// Messages straight to a chat, in order, each in as many parts as it takes (the buttons under the last part,
+/// where the reader reads on), each a reply to message `reply_to` if given. Only for what must not wait for
+/// storage: the answer while the database is away, and the notices when an update is set aside.
 pub async fn send_says<M: Messenger>(
     messenger: &M,
     chat: i64,
-    says: Vec<Say>,
+    reply_to: Option<i64>,
+    says: &[Say],
 ) -> Result<(), SendError> {
     let none: Buttons = Vec::new();
     for say in says {
         let parts = split_message(&say.text);
         let last = parts.len() - 1;
         for (i, part) in parts.into_iter().enumerate() {
-            // The buttons go under the last part, where the client reads on.
             let buttons = if i == last { &say.buttons } else { &none };
-            with_retries(|| messenger.send_text(chat, &part, buttons, None)).await?;
+            with_retries(|| messenger.send_text(chat, &part, buttons, reply_to)).await?;
         }
     }
     Ok(())
 }
 
-/// A direct reply: honours Telegram's `retry_after` a few times, and tries again twice after a network failure,
-/// before giving up (the client's message is stored already, so a lost reply loses no report).
+/// A direct send: honours Telegram's `retry_after` a few times, and tries again twice after a network failure,
+/// before giving up.
 async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, SendError>
 where
     F: FnMut() -> Fut,
@@ -170,41 +196,6 @@ where
         }
         attempt += 1;
     }
-}
-
-/// Telegram's limit on a message's text, in UTF-16 code units.
-pub const MAX_MESSAGE_UTF16: usize = 4096;
-
-/// Splits a text into messages Telegram accepts: at line ends where possible, inside a line only when the line
-/// alone is too long.
-pub fn split_message(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut current_len = 0;
-    for line in text.split_inclusive('\n') {
-        let line_len = line.encode_utf16().count();
-        if current_len + line_len > MAX_MESSAGE_UTF16 && !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
-            current_len = 0;
-        }
-        if line_len <= MAX_MESSAGE_UTF16 {
-            current.push_str(line);
-            current_len += line_len;
-            continue;
-        }
-        for c in line.chars() {
-            if current_len + c.len_utf16() > MAX_MESSAGE_UTF16 {
-                parts.push(std::mem::take(&mut current));
-                current_len = 0;
-            }
-            current.push(c);
-            current_len += c.len_utf16();
-        }
-    }
-    if !current.is_empty() || parts.is_empty() {
-        parts.push(current);
-    }
-    parts
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         clinic: settings.clinic.clone(),
         staff_chat: settings.staff_chat,
         wake: wake.clone(),
-        log: crate::store::MessageLog::start(db.clone()),
+        turns: crate::store::TurnLog::start(db.clone()),
     };
     let mut bot = Bot::new(&settings.telegram_token);
     if let Some(url) = &settings.telegram_api_url {

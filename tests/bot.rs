@@ -437,12 +437,14 @@ async fn an_update_delivered_again_after_a_restart_is_handled_once() {
 async fn a_failing_handler_apologises_and_the_bot_keeps_going() {
     within(async {
         let (fake, db, _bot, jane) = scene(&[]).await;
-        // Break storage under the running bot: the next report cannot be stored.
+        // Break storage under the running bot: the next report cannot be stored (questions still can).
         if let aftercare::store::Db::Sqlite(pool) = &db.db {
-            sqlx::query("DROP TABLE outbox")
-                .execute(pool)
-                .await
-                .expect("drop");
+            sqlx::query(
+                "CREATE TRIGGER refuse_reports BEFORE INSERT ON escalations BEGIN SELECT RAISE(ABORT, 'broken'); END",
+            )
+            .execute(pool)
+            .await
+            .expect("trigger");
         }
         let before = sent_count(&fake, jane.id);
         fake.client_text(&jane, "pus on my chin");
@@ -612,7 +614,9 @@ async fn killed_at_any_moment_the_bot_loses_no_report_and_no_message_on_postgres
 /// Telegram is told a burst arrived (stored, hardly any of it handled), or a few milliseconds into handling it.
 async fn killed_at_any_moment(db: &TestDb) {
     let fake = FakeBotApi::start().await;
-    let mut bot = start_bot(&fake, &db.url, &[]).await;
+    // A send in flight at a kill goes again once its lease has passed; short, so the run catches up quickly.
+    let settings = [("AFTERCARE_OUTBOX_LEASE_SECONDS", "2")];
+    let mut bot = start_bot(&fake, &db.url, &settings).await;
     let clients: Vec<User> = (0..4)
         .map(|i| User::new(2000 + i, &format!("Client{i}")))
         .collect();
@@ -644,7 +648,7 @@ async fn killed_at_any_moment(db: &TestDb) {
             tokio::time::sleep(Duration::from_millis(*delay)).await;
         }
         bot.kill();
-        bot = start_bot(&fake, &db.url, &[]).await;
+        bot = start_bot(&fake, &db.url, &settings).await;
     }
     // Everything reached staff and was stored, once the last run has caught up.
     let deadline = tokio::time::Instant::now() + WAIT * 2;
@@ -674,6 +678,19 @@ async fn killed_at_any_moment(db: &TestDb) {
         db.db.pending_updates(10).await.expect("inbox").is_empty(),
         "nothing left unhandled"
     );
+    // Every answer and alert queued went out: nothing pending, nothing given up.
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    while db.db.pending_outbox_count().await.expect("outbox") > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sends still pending in the outbox"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await,
+        0
+    );
     assert_eq!(db.db.updates_set_aside().await.expect("inbox"), 0);
     let stored_each: Vec<String> = inbound_texts(db).await;
     let duplicated = questions
@@ -696,6 +713,16 @@ async fn killed_at_any_moment(db: &TestDb) {
         reports.len() + questions.len(),
         delays_ms.len()
     );
+    // Each update's effects are committed with its inbox mark, so handling it again after a kill stores nothing.
+    assert_eq!(duplicated, 0, "messages stored twice");
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    match &db.db {
+        aftercare::store::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        aftercare::store::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    }
+    .expect("count")
 }
 
 #[tokio::test]

@@ -263,35 +263,41 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
         ),
         (
             "tests/eval/blind6.jsonl",
-            at("1.0", "0.97", "0.95", "0.07", "0.92"),
+            at("1.0", "1.0", "0.95", "0.07", "0.93"),
         ),
         (
             "tests/eval/blind7.jsonl",
-            at("0.98", "0.98", "0.92", "0.03", "0.96"),
+            at("1.0", "0.99", "0.92", "0.03", "0.96"),
         ),
         (
             "tests/eval/blind8.jsonl",
-            at("0.98", "0.96", "0.94", "0.04", "0.94"),
+            at("1.0", "0.99", "0.94", "0.04", "0.94"),
         ),
         (
             "tests/eval/blind9.jsonl",
-            at("1.0", "0.97", "0.91", "0.03", "0.96"),
+            at("1.0", "0.99", "0.91", "0.03", "0.96"),
         ),
         (
             "tests/eval/blind10.jsonl",
-            at("1.0", "0.99", "0.98", "0.01", "0.97"),
+            at("1.0", "1.0", "0.98", "0.01", "0.97"),
         ),
         (
             "tests/eval/blind11.jsonl",
-            at("1.0", "0.96", "0.94", "0.01", "0.97"),
+            at("1.0", "0.99", "0.94", "0.01", "0.97"),
         ),
         (
             "tests/eval/blind12.jsonl",
-            at("0.97", "0.97", "0.97", "0.01", "0.93"),
+            at("1.0", "1.0", "0.97", "0.01", "0.93"),
         ),
         (
             "tests/eval/blind13.jsonl",
             at("1.0", "1.0", "1.0", "0.01", "0.97"),
+        ),
+        (
+            "tests/eval/blind14.jsonl",
+            // Staff noise: a diabetic asking about exercise is `none` there; the engine keeps the clinic's
+            // conditions `routine` (see README).
+            at("1.0", "0.99", "0.97", "0.03", "0.96"),
         ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -411,3 +411,46 @@ fn stroke_and_collapse_in_learner_english_and_malay_words_are_emergencies() {
     let t = e.analyse("i'm allergic to nickel, is that a problem?", None, None);
     assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
 }
+
+#[test]
+fn a_place_has_a_temperature_and_a_fever_with_vomiting_is_an_emergency() {
+    let e = engine();
+    let t = e.analyse(
+        "the bakery is like 39 degrees in the morning, can i go back to work tomorrow?",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+    let t = e.analyse("fever of 38.5 and i keep throwing up", Some(3), None);
+    assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
+    // The weekday told for today dates the treatment.
+    let t = e.analyse(
+        "had it done monday, its thursday now and it's much redder again",
+        None,
+        None,
+    );
+    assert_eq!(t.day, Some(3), "{:#?}", t.why);
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+}
+
+#[test]
+fn a_severe_asthma_attack_blue_lips_and_shock_are_emergencies_whatever_else_the_message_says() {
+    let e = engine();
+    for text in [
+        "used my ventolin loads of times now and my chest is still that tight, i cant speak",
+        "his lips are going blue",
+        "she is very pale, cold and sweaty and not making sense",
+        "Quick question about my serum, but first I should say I have a heavy pain in my chest going down my left arm",
+        "my tongue feels ever so thick and my voice is croaky, I've never had anything like this",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // "Say it went blistery, who would I ring?" asks what to do; it reports nothing.
+    let t = e.analyse(
+        "say it went blistery or i got a temperature, who would i ring?",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+}

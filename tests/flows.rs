@@ -534,3 +534,74 @@ async fn an_alert_refused_by_telegram_is_sent_again_when_due_and_once() {
     scene.pass(Duration::minutes(1)).await;
     assert_eq!(scene.sent_count(STAFF), 1, "and only one");
 }
+
+/// An update handled a second time (after a crash before Telegram was told it arrived, or by a second instance)
+/// finds itself marked handled in the same transaction as what it caused: nothing is stored or sent again.
+async fn an_update_handled_twice_is_stored_and_answered_once(scene: Scene) {
+    let jane = jane();
+    scene.onboard(&jane).await;
+    let report = "there's yellow crust on my chin and it's oozing";
+    let (client_before, staff_before) = (scene.sent_count(jane.chat_id), scene.sent_count(STAFF));
+    scene.client_text(&jane, report).await;
+    assert_eq!(scene.sent_count(jane.chat_id), client_before + 2);
+    assert_eq!(scene.sent_count(STAFF), staff_before + 1);
+
+    scene.client_text_again(&jane, report).await;
+    assert_eq!(
+        scene.sent_count(jane.chat_id),
+        client_before + 2,
+        "answered once"
+    );
+    assert_eq!(scene.sent_count(STAFF), staff_before + 1, "alerted once");
+    let client = scene.stored_client(&jane).await;
+    let kept = scene
+        .store()
+        .client_messages(client.id, 50)
+        .await
+        .expect("messages");
+    let stored = kept
+        .iter()
+        .filter(|m| m.text.as_deref() == Some(report))
+        .count();
+    assert_eq!(stored, 1, "stored once");
+    assert_eq!(
+        scene.store().open_escalations().await.expect("query").len(),
+        1
+    );
+    assert_eq!(
+        scene.store().pending_outbox_count().await.expect("count"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_update_handled_twice_is_stored_and_answered_once_on_sqlite() {
+    an_update_handled_twice_is_stored_and_answered_once(Scene::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn an_update_handled_twice_is_stored_and_answered_once_on_postgres() {
+    an_update_handled_twice_is_stored_and_answered_once(Scene::postgres().await).await;
+}
+
+/// The answers go out through the outbox: refused by Telegram's flood control, the first waits for
+/// `retry_after` and the next waits behind it, so the client reads them in order; the staff chat is not held up.
+#[tokio::test]
+async fn a_clients_answers_arrive_in_order_after_telegram_holds_one_back() {
+    let scene = onboarded().await;
+    let jane = jane();
+    scene
+        .telegram
+        .fail_next_to(jane.chat_id, SendError::RetryAfter(3));
+    let before = scene.sent_count(jane.chat_id);
+    scene
+        .client_text(&jane, "high temperature and chills since last night")
+        .await;
+    assert_eq!(scene.sent_count(jane.chat_id), before, "both wait");
+    assert_eq!(scene.sent_count(STAFF), 1, "the alert is not held up");
+    scene.pass(Duration::seconds(3)).await;
+    let answers = scene.messages_after(jane.chat_id, before);
+    assert_eq!(answers.len(), 2, "{answers:#?}");
+    assert!(answers[0].text().contains("0100 000 000"), "{answers:#?}");
+    assert!(answers[1].text().contains("as urgent"), "{answers:#?}");
+}

@@ -5,7 +5,7 @@ mod support;
 use aftercare::store::{
     AlertKind, Client, ClientId, Db, Direction, Escalation, EscalationStatus, MessageKind,
     NewMessage, NewOutbox, OutboxId, OutboxKind, ReceivedUpdate, ReportId, State, StoreError,
-    StoredMessage, Transition, TriageRecord,
+    StoredMessage, Transition, TriageRecord, UpdateId,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
@@ -30,6 +30,8 @@ contract_tests!(
     unanswered_lists_inbound_fallbacks_newest_first,
     stats_summarise_activity_since_an_instant,
     a_client_turn_brings_its_context,
+    one_chats_sends_go_in_order_and_other_chats_go_on,
+    an_update_is_marked_handled_once_with_what_it_caused,
     several_messages_are_stored_in_one_go_in_order,
     values_written_by_a_newer_version_are_read_safely,
 );
@@ -71,6 +73,74 @@ async fn an_in_memory_sqlite_database_keeps_its_data_across_calls() {
         .await
         .expect("upsert");
     assert_eq!(db.client(client.id).await.expect("read"), Some(client));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handling an update: one transaction
+
+async fn an_update_is_marked_handled_once_with_what_it_caused(db: &Db) {
+    let client = add_client(db, 1).await;
+    let update = ReceivedUpdate {
+        update_id: 42,
+        chat_id: Some(client.chat_id),
+        raw: "{\"message\": \"hello\"}".into(),
+    };
+    db.receive_updates(&[update], at(0)).await.expect("receive");
+    let message = NewMessage {
+        client_id: client.id,
+        direction: Direction::In,
+        telegram_message_id: Some(7),
+        kind: MessageKind::Text,
+        text: Some("hello".into()),
+        photo_file_id: None,
+        triage: None,
+        escalation_id: None,
+        at: at(1),
+    };
+    let handle = async || -> bool {
+        let mut tx = db.write().await.expect("begin");
+        if !tx.finish_update(UpdateId(42), at(1)).await.expect("mark") {
+            return false;
+        }
+        tx.record_messages(std::slice::from_ref(&message))
+            .await
+            .expect("store");
+        tx.set_state(client.id, State::Ready).await.expect("state");
+        tx.commit().await.expect("commit");
+        true
+    };
+    assert!(handle().await, "the first attempt commits");
+    assert!(!handle().await, "a second attempt finds it handled");
+    assert_eq!(
+        db.client_messages(client.id, 10).await.expect("read").len(),
+        1
+    );
+    assert!(db.pending_updates(10).await.expect("inbox").is_empty());
+    assert_eq!(
+        text_where(db, "SELECT raw FROM inbox WHERE update_id = $1", 42).await,
+        "",
+        "the update's content is emptied as it is marked"
+    );
+
+    // Dropped without commit, a transaction leaves nothing: neither the mark nor what it wrote.
+    let other = ReceivedUpdate {
+        update_id: 43,
+        chat_id: Some(client.chat_id),
+        raw: "{}".into(),
+    };
+    db.receive_updates(&[other], at(2)).await.expect("receive");
+    {
+        let mut tx = db.write().await.expect("begin");
+        assert!(tx.finish_update(UpdateId(43), at(2)).await.expect("mark"));
+        tx.record_messages(std::slice::from_ref(&message))
+            .await
+            .expect("store");
+    }
+    assert_eq!(
+        db.client_messages(client.id, 10).await.expect("read").len(),
+        1
+    );
+    assert_eq!(db.pending_updates(10).await.expect("inbox").len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -997,6 +1067,70 @@ async fn values_written_by_a_newer_version_are_read_safely(db: &Db) {
 // ---------------------------------------------------------------------------------------------------------------
 // Outbox
 
+async fn one_chats_sends_go_in_order_and_other_chats_go_on(db: &Db) {
+    let (jane, john) = (add_client(db, 1).await, add_client(db, 2).await);
+    let send = |client: &Client, minute| NewOutbox {
+        kind: OutboxKind::Client,
+        chat_id: client.chat_id,
+        escalation_id: None,
+        client_id: Some(client.id),
+        payload: json!({"text": "hello"}),
+        dedupe_key: None,
+        at: at(minute),
+    };
+    let mut queued = Vec::new();
+    for item in [send(&jane, 0), send(&john, 0), send(&jane, 1)] {
+        queued.push(db.enqueue(&item).await.expect("enqueue").expect("queued"));
+    }
+    let [janes_first, johns, janes_second] = queued[..] else {
+        panic!("three queued");
+    };
+    let due_ids = async |minute| -> Vec<OutboxId> {
+        let due = db.due_outbox(at(minute), 10).await.expect("due");
+        due.iter().map(|item| item.id).collect()
+    };
+    assert_eq!(due_ids(1).await, [janes_first, johns, janes_second]);
+    // Jane's first is being sent by another worker (claimed) or waits for a retry: her second waits too.
+    assert!(
+        db.claim_outbox(janes_first, at(1), TimeDelta::seconds(30))
+            .await
+            .expect("claim")
+    );
+    assert_eq!(due_ids(1).await, [johns]);
+    db.outbox_retry(janes_first, at(3), "429")
+        .await
+        .expect("retry");
+    assert_eq!(due_ids(2).await, [johns]);
+    assert_eq!(due_ids(3).await, [janes_first, johns, janes_second]);
+    // Given up on, it holds nothing back.
+    db.outbox_failed(janes_first, "403").await.expect("failed");
+    assert_eq!(due_ids(3).await, [johns, janes_second]);
+
+    // A pass claims, gives back and records several at once.
+    let lease = TimeDelta::seconds(30);
+    let mut claimed = db
+        .claim_outboxes(&[johns, janes_second], at(3), lease)
+        .await
+        .expect("claim");
+    claimed.sort();
+    assert_eq!(claimed, [johns, janes_second]);
+    let again = db
+        .claim_outboxes(&[johns], at(3), lease)
+        .await
+        .expect("claim");
+    assert!(again.is_empty(), "claimed once");
+    db.release_outbox(&[janes_second], at(3))
+        .await
+        .expect("release");
+    assert_eq!(due_ids(3).await, [janes_second], "given back: due again");
+    let recorded = db
+        .outbox_sent_all(&[(johns, Some(5)), (janes_second, None)], at(4))
+        .await
+        .expect("sent");
+    assert_eq!(recorded, 2);
+    assert_eq!(db.pending_outbox_count().await.expect("count"), 0);
+}
+
 async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
     let client = add_client(db, 1).await;
     let reply = |key: Option<&str>, minute| NewOutbox {
@@ -1069,8 +1203,8 @@ async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
         .expect("retry");
     assert_eq!(
         due_ids(2, 10).await,
-        [second, third],
-        "a retried item waits"
+        Vec::<OutboxId>::new(),
+        "a retried item waits, and its chat's later items wait behind it"
     );
     db.outbox_sent(second, Some(555), at(2))
         .await

@@ -160,6 +160,15 @@ const HYPOTHETICAL: &[&str] = &[
     "if my face starts",
     "if the skin",
     "what happens if",
+    "say it went",
+    "say it gets",
+    "say it goes",
+    "say i got",
+    "say i get",
+    "say i had",
+    "lets say",
+    "suppose",
+    "supposing",
     "what do i do if",
     "what should i do if",
     "what i do if",
@@ -353,6 +362,10 @@ const PSEUDO: &[&str] = &[
     "not a big deal",
     // "not great tbh, the redness is spreading": an answer to "how is your skin?", not a negation.
     "not great",
+    "not normal",
+    "not acting normal",
+    "not like herself",
+    "not like himself",
     "not right",
     "not herself",
     "not himself",
@@ -553,6 +566,10 @@ const RISK_QUESTION: &[&str] = &[
     "risk of",
     "chance of",
     "more likely to",
+    "will the needling make",
+    "will needling make",
+    "will microneedling make",
+    "will the treatment make",
 ];
 
 const IN_GENERAL_AT_END: &[&str] = &["just wondering", "just checking", "wondering"];
@@ -574,6 +591,10 @@ const RESOLVED: &[&str] = &[
     "it passed",
     "cleared up",
     "all good now",
+    "then it was gone",
+    "then it went",
+    "then gone",
+    "all grand now",
 ];
 
 /// Negations of a verb: they do not reach past a comma.
@@ -651,7 +672,13 @@ impl ContextRules {
     /// The phrase that makes the whole message a question in general, if any.
     pub fn asks_in_general(&self, words: &[&str]) -> Option<&'static str> {
         let has = |phrase: &str, within: &[&str]| contains_phrase(within, phrase);
-        if let Some(p) = self.in_general.find(words) {
+        // "I've never had anything like this" says the reaction is new, not that the client has none.
+        let new_to_them = ["anything like", "like this", "this before", "that before"]
+            .iter()
+            .any(|phrase| has(phrase, words));
+        if let Some(p) = self.in_general.find(words)
+            && !(new_to_them && p.contains("never had"))
+        {
             return Some(p);
         }
         let content: Vec<&str> = words
@@ -730,14 +757,19 @@ impl ContextRules {
         })
     }
 
-    /// Whether "she" or "he" comes before the finding at `first` in its sentence: in a message about someone
+    /// Whether "she", "he" or another person comes before the finding at `first` in its sentence: in a message about someone
     /// else's past ("my sister had needling last year and she got a cold sore"), the finding is theirs.
     pub fn third_person_before(&self, words: &[&str], first: usize) -> bool {
         words[..first]
             .iter()
             .rev()
             .take_while(|w| !matches!(**w, "." | "?" | "!" | ";"))
-            .any(|w| matches!(*w, "she" | "he" | "shes" | "hes"))
+            .any(|w| {
+                matches!(
+                    *w,
+                    "she" | "he" | "shes" | "hes" | "mate" | "cousin" | "pal"
+                ) || OTHER_PERSON.contains(w)
+            })
     }
 
     /// Someone writing for the client: "my wife had it done yesterday and she has a temperature". Then a

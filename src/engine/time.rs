@@ -17,6 +17,8 @@ pub struct DayPhrases {
     yesterday: Regex,
     treatment_words: Regex,
     weekday: Regex,
+    /// Today's weekday, when the message tells it: "its friday now", "today (Friday)".
+    weekday_today: Regex,
 }
 
 const NUMBER: &str = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|a couple of|couple of|a couple|couple|a few|few)";
@@ -54,7 +56,10 @@ impl Default for DayPhrases {
                 r"\b(treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b|\b(had|got|did|have|get) (it|mine|my face|my skin) (done|needled)\b|\b(had|got) (it|mine) (yesterday|today|this morning|this afternoon)\b",
             ),
             weekday: compile(
-                r"\b(?:since|on|last) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                r"\b(?:since|on|last|done) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            weekday_today: compile(
+                r"\b(?:today is|todays|today|its|it is|now its|now it is) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
             ),
         }
     }
@@ -67,7 +72,10 @@ fn latest_number(pattern: &Regex, text: &str, not_after: &[&str]) -> Option<(u32
         .captures_iter(text)
         .filter(|c| {
             let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
-            !not_after.contains(&before.rsplit(' ').next().unwrap_or(""))
+            // "day 1 was ok, now it's worse": a day told in the past tense is not today's.
+            let after = text[c.get(0).map_or(0, |m| m.end())..].trim_start();
+            let told_in_the_past = after.starts_with("was ") || after.starts_with("were ");
+            !(not_after.contains(&before.rsplit(' ').next().unwrap_or("")) || told_in_the_past)
         })
         .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
         .max_by_key(|(n, _)| *n)
@@ -240,11 +248,17 @@ impl DayPhrases {
             if let Some(m) = self.today_phrase.find(sentence) {
                 return Some((0, m.as_str().to_string()));
             }
-            if let (Some(c), Some(today)) = (self.weekday.captures(sentence), today) {
+            // Today's weekday: told in the message ("had it done tuesday, its friday now") or from the date.
+            let told_today = self
+                .weekday_today
+                .captures(text)
+                .and_then(|c| c[1].parse::<Weekday>().ok());
+            if let (Some(c), Some(today)) = (
+                self.weekday.captures(sentence),
+                told_today.or(today.map(|t| t.weekday())),
+            ) {
                 let weekday: Weekday = c[1].parse().ok()?;
-                let back = (7 + today.weekday().num_days_from_monday()
-                    - weekday.num_days_from_monday())
-                    % 7;
+                let back = (7 + today.num_days_from_monday() - weekday.num_days_from_monday()) % 7;
                 let back = if back == 0 { 7 } else { back };
                 return Some((back, c[0].to_string()));
             }
@@ -357,6 +371,7 @@ mod tests {
         assert_eq!(day("a couple of days ago"), Some(2));
         assert_eq!(day("hurting more than first day"), None);
         assert_eq!(day("last time i got a cold sore two days after"), None);
+        assert_eq!(day("day 1 was ok, now its worse"), None);
         assert_eq!(day("got a cold sore two days after"), Some(2));
         assert_eq!(day("more red than the first day"), None);
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
@@ -391,6 +406,13 @@ mod tests {
             Some(2)
         );
         assert_eq!(phrases.find("had it done on monday", None), None);
+        // Today's weekday told in the message is enough.
+        assert_eq!(
+            phrases
+                .find("had it done tuesday, its friday now and its redder", None)
+                .map(|(d, _)| d),
+            Some(3)
+        );
         assert_eq!(
             phrases
                 .find("had it done last wednesday", Some(wednesday))

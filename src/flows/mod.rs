@@ -1,24 +1,30 @@
-//! What happens to a message: store it, triage it, answer, escalate, notify. Shared by every front end (the
-//! Telegram adapter, the local chat), so they behave the same. No Telegram types here.
+//! What happens to a message, in one direction: what it needs is loaded in one read, [`decide`] says what it
+//! changes and sends (pure), and the decision is committed in one transaction with the update marked handled; the
+//! outbox then delivers. Shared by every front end (the Telegram adapter, the local chat), so they behave the
+//! same. No Telegram types here.
 
 pub mod alerts;
 pub mod button;
 pub mod commands;
 pub mod dates;
+pub mod decide;
 pub mod outbound;
 pub(crate) mod texts;
 
 use crate::configuration::ClinicSettings;
-use crate::engine::{Engine, Level, Triage};
+use crate::engine::{Engine, Level};
 use crate::store::{
-    Client, ClientTurn, Db, Direction, EscalationStatus, MessageKind, MessageLog, NewMessage,
-    StoreError, Transition, TriageRecord,
+    Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, StoreError,
+    Turn, TurnCommitted, TurnLog, UpdateId,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 pub use commands::{ClientCommand, StaffCommand};
-pub use outbound::Outbound;
+pub use decide::{
+    Context, Conversation, Decision, Input, ReplyTarget, ReportChange, Send, StaffView,
+};
+pub use outbound::{MAX_MESSAGE_UTF16, Outbound, split_message};
 use std::sync::Arc;
 
 /// Who wrote: a Telegram user (client or staff).
@@ -72,7 +78,7 @@ pub struct Say {
 }
 
 impl Say {
-    fn text(text: impl Into<String>) -> Say {
+    pub fn text(text: impl Into<String>) -> Say {
         Say {
             text: text.into(),
             buttons: Vec::new(),
@@ -84,20 +90,24 @@ impl Say {
 pub enum FlowError {
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// What the decision was based on kept changing under it (another instance acting on the same report).
+    #[error("the report changed while it was being acted on, {0} times")]
+    KeptChanging(usize),
 }
 
 /// The bot's message a staff member replied to, as Telegram quotes it in the reply.
-#[derive(Debug, Clone, Copy)]
-pub struct RepliedTo<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quoted {
     pub message_id: i64,
-    pub text: Option<&'a str>,
+    pub text: Option<String>,
 }
 
-impl RepliedTo<'_> {
+impl Quoted {
     /// The report an alert names ("🔴 URGENT — report #12", "📷 Photo from … (report #12)").
     /// Only the bot's own lines count: a client's quoted words could say "report #5" too.
     fn report_number(&self) -> Option<ReportId> {
-        self.text?
+        self.text
+            .as_deref()?
             .lines()
             .filter(|line| !alerts::is_client_line(line))
             .find_map(|line| {
@@ -105,6 +115,31 @@ impl RepliedTo<'_> {
                 let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
                 digits.parse().ok().map(ReportId)
             })
+    }
+}
+
+/// Where an input came from: a Telegram update the inbox holds (handled once), or the local terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Update(UpdateId),
+    Terminal,
+}
+
+impl Origin {
+    fn update(self) -> Option<UpdateId> {
+        match self {
+            Origin::Update(update) => Some(update),
+            Origin::Terminal => None,
+        }
+    }
+
+    /// The outbox's dedupe key for the decision's `place`-th send: the same update can never queue it twice.
+    /// The terminal's lines are never delivered twice, so they need none.
+    fn dedupe_key(self, place: usize) -> Option<String> {
+        match self {
+            Origin::Update(update) => Some(format!("u{update}:{place}")),
+            Origin::Terminal => None,
+        }
     }
 }
 
@@ -118,8 +153,28 @@ pub struct Service {
     pub staff_chat: i64,
     /// Wakes the delivery worker when something is queued.
     pub wake: Arc<tokio::sync::Notify>,
-    /// Stores conversation messages, several conversations per statement under load.
-    pub log: MessageLog,
+    /// Commits the common turns of concurrent conversations together.
+    pub turns: TurnLog,
+}
+
+/// How often a decision is made again when what it was based on changed before it was stored.
+const MAX_DECISIONS: usize = 3;
+
+/// What became of an input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    /// Decided and stored, its update marked handled and its sends queued.
+    Committed(Box<Decision>),
+    /// Another attempt stored this update already: nothing was changed or queued this time.
+    AlreadyHandled,
+}
+
+enum Committed {
+    Done,
+    AlreadyHandled,
+    /// What the decision was based on moved on before it was stored (a report opened, acknowledged or resolved
+    /// meanwhile): decide again.
+    Stale,
 }
 
 impl Service {
@@ -129,73 +184,295 @@ impl Service {
     }
 
     pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
-        now.with_timezone(&self.clinic.time_zone).date_naive()
+        self.conversation().today(now)
     }
 
-    /// A client's message or button press. Returns what to send back, in order.
-    pub async fn on_client(
+    /// The conversation's rules, for deciding.
+    pub fn conversation(&self) -> Conversation<'_> {
+        Conversation {
+            engine: &self.engine,
+            clinic: &self.clinic,
+        }
+    }
+
+    /// One input: load what it needs, decide, and commit the decision at once (its replies go out through the
+    /// outbox).
+    pub async fn handle(
         &self,
-        who: &Person,
-        input: ClientInput,
+        origin: Origin,
+        input: &Input,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
-        let turn = self
-            .db
-            .client_turn(
-                who.user_id,
-                who.chat_id,
-                &who.first_name,
-                who.username.as_deref(),
-                now,
-            )
-            .await?;
-        let client = &turn.client;
-        // `replies_stored`: the replies are stored already, or must not be (the client was just forgotten).
-        let (says, replies_stored) = match input {
-            ClientInput::Button(button) => self.client_button(client, button, now).await?,
-            ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
-                self.client_command(&turn, &text, message_id, now).await?
-            }
-            ClientInput::Text { text, message_id } => {
-                self.client_text(&turn, &text, message_id, MessageKind::Text, now)
-                    .await?
-            }
-            ClientInput::Edited { text, message_id } => {
-                self.client_text(&turn, &text, message_id, MessageKind::Edit, now)
-                    .await?
-            }
-            ClientInput::Photo {
-                file_id,
-                caption,
-                message_id,
-            } => {
-                self.client_photo(&turn, &file_id, caption.as_deref(), message_id, now)
-                    .await?
-            }
-            ClientInput::Unsupported { kind, message_id } => {
-                let says = vec![Say::text(texts::UNSUPPORTED)];
-                if client.consent == Some(true) {
-                    let mut rows = vec![inbound(client, kind, None, None, message_id, None, now)];
-                    rows.extend(says.iter().map(|say| outbound(client, &say.text, now)));
-                    self.log.record(rows).await?;
-                }
-                (says, client.consent == Some(true))
-            }
-        };
-        // Replies are stored too, once the client has agreed to it (possibly with the button just pressed).
-        let consented = client.consent == Some(true)
-            || self.db.client(client.id).await?.and_then(|c| c.consent) == Some(true);
-        if consented && !replies_stored {
-            let rows: Vec<NewMessage> = says
-                .iter()
-                .map(|say| outbound(client, &say.text, now))
-                .collect();
-            if let Err(e) = self.log.record(rows).await {
-                // The reply still goes out: losing its copy loses nothing the client reported.
-                tracing::error!(error = %e, "could not store the bot's reply");
+    ) -> Result<Handled, FlowError> {
+        for _ in 0..MAX_DECISIONS {
+            let context = self.load(input, now).await?;
+            let decision = self.conversation().decide(&context, input, now);
+            match self.commit(origin, &decision, now).await? {
+                Committed::Done => return Ok(Handled::Committed(Box::new(decision))),
+                Committed::AlreadyHandled => return Ok(Handled::AlreadyHandled),
+                Committed::Stale => continue,
             }
         }
-        Ok(says)
+        Err(FlowError::KeptChanging(MAX_DECISIONS))
+    }
+
+    /// What deciding `input` needs, in one read.
+    async fn load(&self, input: &Input, now: DateTime<Utc>) -> Result<Context, FlowError> {
+        let db = &self.db;
+        Ok(match input {
+            Input::Client { who, .. } => Context::Client(
+                db.client_turn(
+                    who.user_id,
+                    who.chat_id,
+                    &who.first_name,
+                    who.username.as_deref(),
+                    now,
+                )
+                .await?,
+            ),
+            Input::StaffPress {
+                button: Button::Acknowledge(report) | Button::Resolve(report),
+                ..
+            } => Context::Report(self.report_with_client(*report).await?),
+            Input::StaffPress { .. } | Input::StrangerCommand { .. } => Context::Nothing,
+            Input::StaffReply { replied_to, .. } => {
+                let recorded = db
+                    .escalation_by_staff_message(self.staff_chat, replied_to.message_id)
+                    .await?;
+                // A copy of an alert (Telegram sent it but its answer was lost, so it went again) is not
+                // recorded: the report is named in its text.
+                let report = match (recorded, replied_to.report_number()) {
+                    (Some(escalation), _) => Some(escalation.id),
+                    (None, Some(number)) => Some(number),
+                    (None, None) => None,
+                };
+                Context::Reply(match report {
+                    None => ReplyTarget::NotAReport,
+                    Some(report) => match self.report_with_client(report).await? {
+                        Some(report) => ReplyTarget::Report(Box::new(report)),
+                        None => ReplyTarget::Gone,
+                    },
+                })
+            }
+            Input::StaffCommand { command, .. } => Context::Staff(match command {
+                StaffCommand::Open => StaffView::Open(db.open_escalations().await?),
+                StaffCommand::History(query) => {
+                    let found = if query.is_empty() {
+                        Vec::new()
+                    } else {
+                        db.find_clients(query).await?
+                    };
+                    let messages = match found.as_slice() {
+                        [client] => db.client_history(client.id, 20).await?,
+                        _ => Vec::new(),
+                    };
+                    StaffView::History {
+                        query: query.clone(),
+                        found,
+                        messages,
+                    }
+                }
+                StaffCommand::Unanswered => StaffView::Unanswered(db.unanswered(20).await?),
+                StaffCommand::Stats => StaffView::Stats(db.stats(now - Duration::days(7)).await?),
+                StaffCommand::Help => StaffView::Help,
+            }),
+        })
+    }
+
+    async fn report_with_client(
+        &self,
+        report: ReportId,
+    ) -> Result<Option<(Escalation, Client)>, FlowError> {
+        let Some(escalation) = self.db.escalation(report).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .db
+            .client(escalation.client_id)
+            .await?
+            .map(|client| (escalation, client)))
+    }
+
+    /// Stores a decision in one transaction, together with marking its update handled: either all of it is
+    /// stored (its sends queued in the outbox, which delivers them) or none of it. The update is marked first and
+    /// only if it is not handled yet, so a second attempt (after a crash, or by another instance) changes and
+    /// sends nothing.
+    async fn commit(
+        &self,
+        origin: Origin,
+        decision: &Decision,
+        now: DateTime<Utc>,
+    ) -> Result<Committed, FlowError> {
+        if shares_a_commit(decision) {
+            let sends = self.outbox_rows(origin, decision, None, None, now);
+            let queued = !sends.is_empty();
+            let turn = Turn {
+                update: origin.update(),
+                messages: messages(decision, now),
+                sends,
+                at: now,
+            };
+            return Ok(match self.turns.commit(turn).await? {
+                TurnCommitted::Done => {
+                    if queued {
+                        self.outbox_filled();
+                    }
+                    Committed::Done
+                }
+                TurnCommitted::AlreadyHandled => Committed::AlreadyHandled,
+            });
+        }
+        let mut tx = self.db.write().await?;
+        if let Origin::Update(update) = origin
+            && !tx.finish_update(update, now).await?
+        {
+            return Ok(Committed::AlreadyHandled);
+        }
+        if let Some(client) = decision.client {
+            if decision.forget {
+                tx.forget_client(client).await?;
+            }
+            if let Some(consent) = decision.consent {
+                tx.set_consent(client, consent, now).await?;
+            }
+            if let Some(date) = decision.treated_on {
+                tx.add_treatment(client, date, now).await?;
+            }
+            if let Some(state) = decision.state {
+                tx.set_state(client, state).await?;
+            }
+        }
+        // The client's message first (a report points at it), then the answers kept: one statement.
+        let rows = messages(decision, now);
+        let ids = tx.record_messages(&rows).await?;
+        let inbound = decision.message.as_ref().zip(ids.first().copied());
+        let message = inbound.map(|(_, id)| id);
+        let report = match (&decision.report, inbound) {
+            (Some(ReportChange::Open { level, flags }), Some((inbound, message))) => {
+                let opened = tx
+                    .open_escalation(inbound.client_id, level.as_str(), flags, message, now)
+                    .await?;
+                // Someone opened one first: this message joins it when decided again.
+                let Some(opened) = opened else {
+                    return Ok(Committed::Stale);
+                };
+                tracing::info!(escalation = %opened.id, level = %level, "escalation opened");
+                Some(opened.id)
+            }
+            (Some(ReportChange::Extend { report, raise }), Some((_, message))) => {
+                tx.attach_message(*report, message, raise.map(Level::as_str))
+                    .await?;
+                Some(*report)
+            }
+            (Some(ReportChange::Acknowledge { report, by }), _) => {
+                let done = tx.acknowledge(*report, by.user_id, &by.name, now).await?;
+                if done.is_none() {
+                    return Ok(Committed::Stale);
+                }
+                tracing::info!(escalation = %report, action = "ack", staff = by.user_id, "staff action");
+                Some(*report)
+            }
+            (Some(ReportChange::Resolve { report, by }), _) => {
+                let done = tx.resolve(*report, by.user_id, &by.name, now).await?;
+                if done.is_none() {
+                    return Ok(Committed::Stale);
+                }
+                tracing::info!(escalation = %report, action = "res", staff = by.user_id, "staff action");
+                Some(*report)
+            }
+            (Some(ReportChange::Open { .. } | ReportChange::Extend { .. }), None) | (None, _) => {
+                None
+            }
+        };
+        let sends = self.outbox_rows(origin, decision, report, message, now);
+        tx.enqueue(&sends).await?;
+        tx.commit().await?;
+        if !sends.is_empty() {
+            self.outbox_filled();
+        }
+        Ok(Committed::Done)
+    }
+
+    /// The decision's sends as outbox rows: its answers first (a long one in parts, the buttons under the last),
+    /// then what goes to staff or to a report's client. Their dedupe keys come from the update and each row's
+    /// place, so the same update can never queue a row twice.
+    fn outbox_rows(
+        &self,
+        origin: Origin,
+        decision: &Decision,
+        report: Option<ReportId>,
+        message: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Vec<NewOutbox> {
+        // The answers to a client being forgotten are not theirs any more: nothing would be left to delete them.
+        let answered = decision.client.filter(|_| !decision.forget);
+        let mut rows: Vec<(Outbound, i64, Option<ReportId>, Option<ClientId>)> = Vec::new();
+        for say in &decision.replies {
+            let parts = split_message(&say.text);
+            let last = parts.len() - 1;
+            for (i, text) in parts.into_iter().enumerate() {
+                let buttons = if i == last {
+                    say.buttons.clone()
+                } else {
+                    Vec::new()
+                };
+                let reply = Outbound::Reply {
+                    text,
+                    buttons,
+                    reply_to: decision.reply_to,
+                };
+                rows.push((reply, decision.reply_chat, None, answered));
+            }
+        }
+        let (staff, client) = (self.staff_chat, decision.client);
+        for send in &decision.sends {
+            rows.push(match send {
+                Send::Alert => (Outbound::Alert, staff, report, client),
+                Send::Followup => (
+                    Outbound::Followup {
+                        message_id: message.unwrap_or_default(),
+                    },
+                    staff,
+                    report,
+                    client,
+                ),
+                Send::Photo { file_id, caption } => (
+                    Outbound::Photo {
+                        file_id: file_id.clone(),
+                        caption: caption.clone(),
+                        message_id: message.unwrap_or_default(),
+                    },
+                    staff,
+                    report,
+                    client,
+                ),
+                Send::AlertUpdate { report, status } => (
+                    Outbound::AlertUpdate {
+                        status: Some(*status),
+                    },
+                    staff,
+                    Some(*report),
+                    None,
+                ),
+                Send::ToClient {
+                    report,
+                    client,
+                    chat_id,
+                    text,
+                } => (
+                    Outbound::Client { text: text.clone() },
+                    *chat_id,
+                    Some(*report),
+                    Some(*client),
+                ),
+            });
+        }
+        rows.into_iter()
+            .enumerate()
+            .map(|(place, (outbound, chat, report, client))| NewOutbox {
+                dedupe_key: origin.dedupe_key(place),
+                ..outbound.queue(chat, report, client, String::new(), now)
+            })
+            .collect()
     }
 
     /// What a client is told when their message cannot be stored (the database is away): the curated answer at
@@ -209,631 +486,61 @@ impl Service {
         }
         says
     }
-
-    fn welcome(&self, client: &Client) -> Say {
-        Say {
-            text: texts::welcome(&client.first_name, &self.clinic.clinic),
-            buttons: vec![vec![
-                ("Yes, that's fine".into(), Button::Consent(true)),
-                ("No".into(), Button::Consent(false)),
-            ]],
-        }
-    }
-
-    fn ask_date(&self) -> Say {
-        Say {
-            text: texts::ASK_DATE.into(),
-            buttons: vec![vec![
-                ("Today".into(), Button::Treated(TreatedOn::Today)),
-                ("Yesterday".into(), Button::Treated(TreatedOn::Yesterday)),
-            ]],
-        }
-    }
-
-    async fn client_command(
-        &self,
-        turn: &ClientTurn,
-        text: &str,
-        message_id: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<Say>, bool), FlowError> {
-        let client = &turn.client;
-        let says = match ClientCommand::parse(text) {
-            ClientCommand::Start => {
-                if client.consent == Some(true) {
-                    self.db.set_state(client.id, State::AwaitingDate).await?;
-                    vec![
-                        Say::text(texts::welcome_back(&client.first_name)),
-                        self.ask_date(),
-                    ]
-                } else {
-                    self.db.set_state(client.id, State::AwaitingConsent).await?;
-                    vec![self.welcome(client)]
-                }
-            }
-            ClientCommand::Help => vec![Say::text(texts::help(&self.clinic.clinic))],
-            ClientCommand::Treatment => {
-                if client.consent == Some(true) {
-                    self.db.set_state(client.id, State::AwaitingDate).await?;
-                    vec![self.ask_date()]
-                } else {
-                    self.db.set_state(client.id, State::AwaitingConsent).await?;
-                    vec![self.welcome(client)]
-                }
-            }
-            ClientCommand::Forget => {
-                self.db.set_state(client.id, State::ConfirmForget).await?;
-                vec![Say {
-                    text: texts::FORGET_CONFIRM.into(),
-                    buttons: vec![vec![
-                        ("Yes, delete everything".into(), Button::Forget(true)),
-                        ("No, keep it".into(), Button::Forget(false)),
-                    ]],
-                }]
-            }
-            ClientCommand::StaffOnly => vec![Say::text(texts::STAFF_ONLY)],
-            ClientCommand::Unknown => {
-                // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
-                let rest = text.trim_start().trim_start_matches('/');
-                if client.consent == Some(true) && rest.split_whitespace().count() > 1 {
-                    let triage = self.engine.analyse(rest, None, Some(self.today(now)));
-                    if triage.escalation > Level::None {
-                        return self
-                            .client_text(turn, rest, message_id, MessageKind::Text, now)
-                            .await;
-                    }
-                }
-                vec![Say::text(texts::UNKNOWN_COMMAND)]
-            }
-        };
-        Ok((says, false))
-    }
-
-    async fn client_button(
-        &self,
-        client: &Client,
-        button: Button,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<Say>, bool), FlowError> {
-        let today = self.today(now);
-        let says = match button {
-            Button::Consent(true) => {
-                self.db.set_consent(client.id, true, now).await?;
-                match self.db.current_treatment(client.id).await? {
-                    Some(date) => {
-                        self.db.set_state(client.id, State::Ready).await?;
-                        vec![Say::text(texts::date_saved(date, today))]
-                    }
-                    None => {
-                        self.db.set_state(client.id, State::AwaitingDate).await?;
-                        vec![Say::text(texts::CONSENT_THANKS), self.ask_date()]
-                    }
-                }
-            }
-            Button::Consent(false) => {
-                self.db.set_consent(client.id, false, now).await?;
-                self.db.set_state(client.id, State::New).await?;
-                vec![Say::text(texts::no_consent(&self.clinic.clinic))]
-            }
-            Button::Treated(day) if client.consent == Some(true) => {
-                let date = match day {
-                    TreatedOn::Today => today,
-                    TreatedOn::Yesterday => today - Duration::days(1),
-                };
-                self.save_date(client, date, now).await?
-            }
-            Button::Forget(true) if client.state == State::ConfirmForget => {
-                self.db.forget_client(client.id).await?;
-                // Nothing more is kept about this client, not even this reply.
-                return Ok((vec![Say::text(texts::FORGOTTEN)], true));
-            }
-            Button::Forget(false) => {
-                self.db.set_state(client.id, State::Ready).await?;
-                vec![Say::text(texts::NOT_FORGOTTEN)]
-            }
-            // A staff button, a question no longer asked, or data this version does not know.
-            Button::Treated(_)
-            | Button::Forget(true)
-            | Button::Acknowledge(_)
-            | Button::Resolve(_)
-            | Button::Unknown => vec![Say::text(texts::STALE_BUTTON)],
-        };
-        Ok((says, false))
-    }
-
-    async fn save_date(
-        &self,
-        client: &Client,
-        date: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Say>, FlowError> {
-        self.db.add_treatment(client.id, date, now).await?;
-        self.db.set_state(client.id, State::Ready).await?;
-        Ok(vec![Say::text(texts::date_saved(date, self.today(now)))])
-    }
-
-    async fn client_text(
-        &self,
-        turn: &ClientTurn,
-        text: &str,
-        message_id: Option<i64>,
-        kind: MessageKind,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<Say>, bool), FlowError> {
-        let client = &turn.client;
-        let today = self.today(now);
-        if client.consent != Some(true) {
-            // Nothing is stored without consent, but the client still gets the curated answer: an emergency
-            // is never left waiting behind a consent question.
-            let triage = self.engine.analyse(text, None, Some(today));
-            let mut says = vec![Say::text(triage.reply)];
-            if triage.escalation > Level::None {
-                says.push(Say::text(texts::not_passed_on(&self.clinic.clinic)));
-            }
-            if client.consent.is_none() {
-                self.db.set_state(client.id, State::AwaitingConsent).await?;
-                says.push(self.welcome(client));
-            }
-            return Ok((says, false));
-        }
-        if client.state == State::AwaitingDate {
-            match dates::parse_treatment_date(text, today) {
-                Ok(date) => return Ok((self.save_date(client, date, now).await?, false)),
-                Err(reason) if looks_like_a_date(text) => {
-                    return Ok((vec![Say::text(reason), self.ask_date()], false));
-                }
-                Err(_) => {}
-            }
-        }
-        let triage = self
-            .engine
-            .analyse(text, day_since(turn, today), Some(today));
-        let (mut says, stored) = self
-            .report(turn, &triage, kind, Some(text), None, message_id, now)
-            .await?;
-        if client.state == State::AwaitingDate {
-            says.push(self.ask_date());
-            return Ok((says, false));
-        }
-        if client.state != State::Ready {
-            self.db.set_state(client.id, State::Ready).await?;
-        }
-        Ok((says, stored))
-    }
-
-    async fn client_photo(
-        &self,
-        turn: &ClientTurn,
-        file_id: &str,
-        caption: Option<&str>,
-        message_id: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<Say>, bool), FlowError> {
-        let client = &turn.client;
-        if client.consent != Some(true) {
-            let mut says = vec![Say::text(texts::photo_needs_consent(&self.clinic.clinic))];
-            if client.consent.is_none() {
-                says.push(self.welcome(client));
-            }
-            return Ok((says, false));
-        }
-        let today = self.today(now);
-        let triage = self.engine.analyse(
-            caption.unwrap_or_default(),
-            day_since(turn, today),
-            Some(today),
-        );
-        self.report(
-            turn,
-            &triage,
-            MessageKind::Photo,
-            caption,
-            Some(file_id),
-            message_id,
-            now,
-        )
-        .await
-    }
-
-    /// Stores the message, escalates when needed (or adds to the open escalation), and says what happens next.
-    /// Returns the replies and whether they are stored already.
-    #[allow(clippy::too_many_arguments)]
-    async fn report(
-        &self,
-        turn: &ClientTurn,
-        triage: &Triage,
-        kind: MessageKind,
-        text: Option<&str>,
-        photo: Option<&str>,
-        message_id: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<Say>, bool), FlowError> {
-        let client = &turn.client;
-        // A photo always goes to staff: at least as a routine report.
-        let level = if photo.is_some() {
-            triage.escalation.max(Level::Routine)
-        } else {
-            triage.escalation
-        };
-        let mut says = Vec::new();
-        let has_answer =
-            photo.is_none() || triage.intent.is_some() || triage.escalation > Level::None;
-        if has_answer {
-            says.push(Say::text(triage.reply.clone()));
-        }
-        let message = inbound(client, kind, text, photo, message_id, Some(triage), now);
-        if turn.open_escalation.is_none() && level == Level::None {
-            // The common case, a question: the message and its answer in one statement.
-            let mut rows = vec![message];
-            rows.extend(says.iter().map(|say| outbound(client, &say.text, now)));
-            self.log.record(rows).await?;
-            return Ok((says, true));
-        }
-        let message = self.db.record_message(&message).await?;
-        match turn.open_escalation {
-            Some(open) => {
-                let raise = (level > Level::None).then_some(level.as_str());
-                self.db.attach_message(open, message, raise).await?;
-                self.enqueue_staff(open, client, message, photo, text, now)
-                    .await?;
-                says.push(Say::text(texts::added_to_open(photo.is_some())));
-            }
-            None => {
-                let flags: Vec<String> =
-                    triage.flag_labels().into_iter().map(String::from).collect();
-                let escalation = self
-                    .db
-                    .open_escalation_with_alert(
-                        client.id,
-                        level.as_str(),
-                        &flags,
-                        message,
-                        now,
-                        Outbound::Alert.queue(
-                            self.staff_chat,
-                            None,
-                            Some(client.id),
-                            format!("alert:{message}"),
-                            now,
-                        ),
-                    )
-                    .await?;
-                self.outbox_filled();
-                tracing::info!(escalation = %escalation.id, level = %level, "escalation opened");
-                if let Some(file_id) = photo {
-                    self.enqueue_photo(escalation.id, client, message, file_id, text, now)
-                        .await?;
-                }
-                says.push(Say::text(self.next_steps(level, photo.is_some(), now)));
-            }
-        }
-        Ok((says, false))
-    }
-
-    async fn enqueue_staff(
-        &self,
-        escalation_id: ReportId,
-        client: &Client,
-        message: i64,
-        photo: Option<&str>,
-        text: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), FlowError> {
-        if let Some(file_id) = photo {
-            return self
-                .enqueue_photo(escalation_id, client, message, file_id, text, now)
-                .await;
-        }
-        self.db
-            .enqueue(
-                &Outbound::Followup {
-                    message_id: message,
-                }
-                .queue(
-                    self.staff_chat,
-                    Some(escalation_id),
-                    Some(client.id),
-                    format!("followup:{message}"),
-                    now,
-                ),
-            )
-            .await?;
-        self.outbox_filled();
-        Ok(())
-    }
-
-    async fn enqueue_photo(
-        &self,
-        escalation_id: ReportId,
-        client: &Client,
-        message: i64,
-        file_id: &str,
-        caption: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), FlowError> {
-        self.db
-            .enqueue(
-                &Outbound::Photo {
-                    file_id: file_id.to_string(),
-                    caption: caption.map(str::to_string),
-                    message_id: message,
-                }
-                .queue(
-                    self.staff_chat,
-                    Some(escalation_id),
-                    Some(client.id),
-                    format!("photo:{message}"),
-                    now,
-                ),
-            )
-            .await?;
-        self.outbox_filled();
-        Ok(())
-    }
-
-    fn next_steps(&self, level: Level, photo: bool, now: DateTime<Utc>) -> String {
-        let local = now.with_timezone(&self.clinic.time_zone);
-        let open = self.clinic.hours.is_open(&local);
-        let reopens = self
-            .clinic
-            .hours
-            .next_opening(&local)
-            .map(|t| t.format("%A at %H:%M").to_string())
-            .unwrap_or_else(|| "on its next working day".into());
-        texts::next_steps(level, photo, open, &reopens, &self.clinic.clinic)
-    }
-
-    /// A staff member pressed Acknowledge or Resolve (already checked to be a member of the staff chat).
-    pub async fn on_staff_button(
-        &self,
-        staff: &Person,
-        button: Button,
-        now: DateTime<Utc>,
-    ) -> Result<String, FlowError> {
-        let name = staff.display();
-        let (action, id, transition) = match button {
-            Button::Acknowledge(id) => {
-                let done = self.db.acknowledge(id, staff.user_id, &name, now);
-                ("ack", id, done.await?)
-            }
-            Button::Resolve(id) => {
-                let done = self.db.resolve(id, staff.user_id, &name, now);
-                ("res", id, done.await?)
-            }
-            Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
-                return Ok(texts::INVALID_BUTTON.into());
-            }
-        };
-        let escalation = match transition {
-            Transition::NotFound => return Ok(texts::ESCALATION_GONE.into()),
-            Transition::Already(e) => {
-                let by = match e.status {
-                    EscalationStatus::Resolved => {
-                        format!("resolved by {}", e.resolved_by_name.unwrap_or_default())
-                    }
-                    _ => format!(
-                        "acknowledged by {}",
-                        e.acknowledged_by_name.unwrap_or_default()
-                    ),
-                };
-                return Ok(format!("Already {by}."));
-            }
-            Transition::Done(e) => e,
-        };
-        tracing::info!(
-            escalation = %id,
-            action,
-            staff = staff.user_id,
-            "staff action"
-        );
-        self.db
-            .enqueue(
-                &Outbound::AlertUpdate {
-                    status: Some(escalation.status),
-                }
-                .queue(
-                    self.staff_chat,
-                    Some(id),
-                    Some(escalation.client_id),
-                    format!("update:{id}:{}", escalation.status.as_str()),
-                    now,
-                ),
-            )
-            .await?;
-        self.outbox_filled();
-        if let Some(client) = self.db.client(escalation.client_id).await? {
-            let notice = match escalation.status {
-                EscalationStatus::Resolved => texts::resolved_notice(&self.clinic.clinic),
-                _ => texts::acknowledged_notice(&self.clinic.clinic),
-            };
-            self.send_to_client(
-                &client,
-                &notice,
-                Some(id),
-                &format!("notice:{id}:{}", escalation.status.as_str()),
-                now,
-            )
-            .await?;
-        }
-        Ok(match escalation.status {
-            EscalationStatus::Resolved => "Resolved. The client has been told.".into(),
-            _ => "Acknowledged. The client has been told a nurse has seen it.".into(),
-        })
-    }
-
-    /// A staff member replied to an alert: the text goes to that client. `None` if it was not about an alert.
-    pub async fn on_staff_reply(
-        &self,
-        staff: &Person,
-        staff_message_id: i64,
-        replied_to: RepliedTo<'_>,
-        text: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<String>, FlowError> {
-        let recorded = self
-            .db
-            .escalation_by_staff_message(self.staff_chat, replied_to.message_id)
-            .await?;
-        // A copy of an alert (Telegram sent it but its answer was lost, so it went again) is not recorded: the
-        // report is named in its text.
-        let escalation = match (recorded, replied_to.report_number()) {
-            (Some(escalation), _) => escalation,
-            (None, Some(number)) => match self.db.escalation(number).await? {
-                Some(escalation) => escalation,
-                None => return Ok(Some(texts::ESCALATION_GONE.into())),
-            },
-            (None, None) => return Ok(Some(texts::NOT_A_REPORT.into())),
-        };
-        let Some(client) = self.db.client(escalation.client_id).await? else {
-            return Ok(Some(texts::ESCALATION_GONE.into()));
-        };
-        let relayed = texts::relayed(&self.clinic.clinic, &staff.first_name, text);
-        self.send_to_client(
-            &client,
-            &relayed,
-            Some(escalation.id),
-            &format!("relay:{staff_message_id}"),
-            now,
-        )
-        .await?;
-        Ok(Some(format!("✓ Sent to {}.", client.first_name)))
-    }
-
-    async fn send_to_client(
-        &self,
-        client: &Client,
-        text: &str,
-        escalation_id: Option<ReportId>,
-        dedupe_key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), FlowError> {
-        let queued = self
-            .db
-            .enqueue(
-                &Outbound::Client {
-                    text: text.to_string(),
-                }
-                .queue(
-                    client.chat_id,
-                    escalation_id,
-                    Some(client.id),
-                    dedupe_key.to_string(),
-                    now,
-                ),
-            )
-            .await?;
-        self.outbox_filled();
-        if queued.is_some() {
-            self.db
-                .record_message(&NewMessage {
-                    escalation_id,
-                    ..outbound(client, text, now)
-                })
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// `/open`, `/history <client>`, `/unanswered`, `/stats` from a member of the staff chat.
-    pub async fn on_staff_command(
-        &self,
-        text: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<String>, FlowError> {
-        let Some(command) = StaffCommand::parse(text) else {
-            return Ok(None);
-        };
-        let zone = self.clinic.time_zone;
-        Ok(Some(match command {
-            StaffCommand::Open => {
-                alerts::open_list(&self.db.open_escalations().await?, self.today(now), zone)
-            }
-            StaffCommand::History(argument) if argument.is_empty() => {
-                "Usage: /history <name, @username or Telegram id>".into()
-            }
-            StaffCommand::History(argument) => {
-                let found = self.db.find_clients(&argument).await?;
-                match found.as_slice() {
-                    [] => format!("No client matches {argument:?}."),
-                    [client] => {
-                        alerts::history(client, &self.db.client_history(client.id, 20).await?, zone)
-                    }
-                    many => alerts::client_choices(many),
-                }
-            }
-            StaffCommand::Unanswered => alerts::unanswered(&self.db.unanswered(20).await?, zone),
-            StaffCommand::Stats => alerts::stats(&self.db.stats(now - Duration::days(7)).await?),
-            StaffCommand::Help => texts::STAFF_HELP.into(),
-        }))
-    }
 }
 
-fn day_since(turn: &ClientTurn, today: NaiveDate) -> Option<u32> {
-    turn.treated_on
-        .map(|date| (today - date).num_days().max(0) as u32)
+/// Whether a decision only keeps messages and queues sends (a question and its answer, a staff command or
+/// reply): then it is committed with the other such turns ready at the same moment, in one transaction of three
+/// statements (see [`TurnLog`]). Anything else (a report, a state, consent or date, forgetting) has its own.
+fn shares_a_commit(decision: &Decision) -> bool {
+    decision.report.is_none()
+        && !decision.forget
+        && decision.consent.is_none()
+        && decision.treated_on.is_none()
+        && decision.state.is_none()
 }
 
-fn inbound(
-    client: &Client,
-    kind: MessageKind,
-    text: Option<&str>,
-    photo: Option<&str>,
-    message_id: Option<i64>,
-    triage: Option<&Triage>,
+/// The messages a decision keeps, in order: the client's own first (a report points at it), the answers kept
+/// with it, and what is sent to a report's client.
+fn messages(decision: &Decision, now: DateTime<Utc>) -> Vec<NewMessage> {
+    let mut rows: Vec<NewMessage> = decision.message.iter().cloned().collect();
+    if let Some(client) = decision.client.filter(|_| decision.keep_replies) {
+        rows.extend(
+            decision
+                .replies
+                .iter()
+                .map(|say| outbound(client, &say.text, None, now)),
+        );
+    }
+    rows.extend(decision.sends.iter().filter_map(|send| match send {
+        Send::ToClient {
+            report,
+            client,
+            text,
+            ..
+        } => Some(outbound(*client, text, Some(*report), now)),
+        _ => None,
+    }));
+    rows
+}
+
+/// A message of the bot's to a client, for their conversation.
+fn outbound(
+    client: ClientId,
+    text: &str,
+    report: Option<ReportId>,
     now: DateTime<Utc>,
 ) -> NewMessage {
     NewMessage {
-        client_id: client.id,
-        direction: Direction::In,
-        telegram_message_id: message_id,
-        kind,
-        text: text.map(str::to_string),
-        photo_file_id: photo.map(str::to_string),
-        triage: triage.map(|t| TriageRecord {
-            intent: t.intent.clone(),
-            category: t.category.as_str().to_string(),
-            escalation: t.escalation.as_str().to_string(),
-            confidence: t.confidence,
-            red_flags: t.red_flags.iter().map(|f| f.id.clone()).collect(),
-        }),
-        escalation_id: None,
-        at: now,
-    }
-}
-
-fn outbound(client: &Client, text: &str, now: DateTime<Utc>) -> NewMessage {
-    NewMessage {
-        client_id: client.id,
+        client_id: client,
         direction: Direction::Out,
         telegram_message_id: None,
         kind: MessageKind::Text,
         text: Some(text.to_string()),
         photo_file_id: None,
         triage: None,
-        escalation_id: None,
+        escalation_id: report,
         at: now,
     }
-}
-
-/// Short, with a digit or a date word: the client was trying to give a date, so say why it failed.
-fn looks_like_a_date(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    text.split_whitespace().count() <= 4
-        && (lower.chars().any(|c| c.is_ascii_digit())
-            || [
-                "today",
-                "yesterday",
-                "ago",
-                "monday",
-                "tuesday",
-                "wednesday",
-                "thursday",
-                "friday",
-                "saturday",
-                "sunday",
-            ]
-            .iter()
-            .any(|w| lower.contains(w)))
 }
 
 #[cfg(test)]
@@ -843,9 +550,9 @@ mod tests {
     #[test]
     fn a_copy_of_an_alert_names_its_report_in_the_bots_own_lines_only() {
         let alert = "🔴 URGENT — report #12\nClient: Jane\n[Mon 01 Dec 10:00]\n│ see report #5\nStatus: OPEN";
-        let replied = |text| RepliedTo {
+        let replied = |text: &str| Quoted {
             message_id: 1,
-            text: Some(text),
+            text: Some(text.to_string()),
         };
         assert_eq!(replied(alert).report_number(), Some(ReportId(12)));
         assert_eq!(
@@ -857,19 +564,12 @@ mod tests {
             Some(ReportId(7))
         );
         assert_eq!(
-            RepliedTo {
+            Quoted {
                 message_id: 1,
                 text: None
             }
             .report_number(),
             None
         );
-    }
-
-    #[test]
-    fn short_texts_with_digits_or_day_words_are_date_attempts() {
-        assert!(looks_like_a_date("21/11"));
-        assert!(looks_like_a_date("last monday"));
-        assert!(!looks_like_a_date("my face is really red and hot"));
     }
 }

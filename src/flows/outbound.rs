@@ -1,6 +1,7 @@
 //! What the outbox sends, as one type: each kind with what its row's payload carries. [`Outbound::queue`] writes
 //! the row and [`Outbound::read`] reads it back, the only two places that know the payload's fields.
 
+use super::{Button, Buttons};
 use crate::store::{ClientId, EscalationStatus, NewOutbox, OutboxKind, ReportId};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -25,6 +26,13 @@ pub enum Outbound {
     AlertUpdate { status: Option<EscalationStatus> },
     /// A text to the client: a notice, or a staff member's words.
     Client { text: String },
+    /// The bot's answer to whoever wrote (one message: a longer answer is queued in parts), with its buttons,
+    /// as a reply to their message `reply_to` if given.
+    Reply {
+        text: String,
+        buttons: Buttons,
+        reply_to: Option<i64>,
+    },
 }
 
 impl Outbound {
@@ -36,6 +44,7 @@ impl Outbound {
             Outbound::Photo { .. } => OutboxKind::Photo,
             Outbound::AlertUpdate { .. } => OutboxKind::AlertUpdate,
             Outbound::Client { .. } => OutboxKind::Client,
+            Outbound::Reply { .. } => OutboxKind::Reply,
         }
     }
 
@@ -72,6 +81,22 @@ impl Outbound {
                 json!({ "status": status.map(EscalationStatus::as_str) })
             }
             Outbound::Client { text } => json!({ "text": text }),
+            Outbound::Reply {
+                text,
+                buttons,
+                reply_to,
+            } => {
+                // Each button as its label and its callback data, read back by `Button::parse`.
+                let rows: Vec<Vec<[String; 2]>> = buttons
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|(label, button)| [label.clone(), button.data()])
+                            .collect()
+                    })
+                    .collect();
+                json!({ "text": text, "buttons": rows, "reply_to": reply_to })
+            }
         }
     }
 
@@ -95,8 +120,62 @@ impl Outbound {
                     .and_then(EscalationStatus::from_text),
             },
             OutboxKind::Client => Outbound::Client { text: text("text") },
+            OutboxKind::Reply => Outbound::Reply {
+                text: text("text"),
+                buttons: payload["buttons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|row| {
+                        row.as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|button| {
+                                let part = |i: usize| button[i].as_str().unwrap_or_default();
+                                (part(0).to_string(), Button::parse(part(1)))
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                reply_to: payload["reply_to"].as_i64(),
+            },
         }
     }
+}
+
+/// Telegram's limit on a message's text, in UTF-16 code units.
+pub const MAX_MESSAGE_UTF16: usize = 4096;
+
+/// Splits a text into messages Telegram accepts: at line ends where possible, inside a line only when the line
+/// alone is too long.
+pub fn split_message(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    for line in text.split_inclusive('\n') {
+        let line_len = line.encode_utf16().count();
+        if current_len + line_len > MAX_MESSAGE_UTF16 && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+            current_len = 0;
+        }
+        if line_len <= MAX_MESSAGE_UTF16 {
+            current.push_str(line);
+            current_len += line_len;
+            continue;
+        }
+        for c in line.chars() {
+            if current_len + c.len_utf16() > MAX_MESSAGE_UTF16 {
+                parts.push(std::mem::take(&mut current));
+                current_len = 0;
+            }
+            current.push(c);
+            current_len += c.len_utf16();
+        }
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -123,6 +202,19 @@ mod tests {
             },
             Outbound::Client {
                 text: "A nurse has seen your report.".into(),
+            },
+            Outbound::Reply {
+                text: "Is that OK?".into(),
+                buttons: vec![vec![
+                    ("Yes".into(), Button::Consent(true)),
+                    ("No".into(), Button::Consent(false)),
+                ]],
+                reply_to: None,
+            },
+            Outbound::Reply {
+                text: "1 open report".into(),
+                buttons: Vec::new(),
+                reply_to: Some(77),
             },
         ]
     }

@@ -111,6 +111,8 @@ pub const NOT_FORGOTTEN: &str = "OK, nothing was deleted.";
 pub const UNSUPPORTED: &str = "I can only read typed messages and photos. Could you type your question, or \
     describe in a few words what you see?";
 pub const STAFF_ONLY: &str = "Sorry, that command is for clinic staff only.";
+pub const STAFF_CHAT_ONLY: &str =
+    "Sorry, staff commands are for members of the clinic's staff chat only.";
 pub const UNKNOWN_COMMAND: &str =
     "I don't know that command. Try /help, or just type your question.";
 pub const STALE_BUTTON: &str = "That button is no longer valid. Type /help to see what I can do.";

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::columns::{date, date_text, instant, millis, optional_instant};
-use super::{BeginWrite, ClientId, Db, ReportId, StoreError};
+use super::columns::{date, instant, millis, optional_instant};
+use super::{ClientId, Db, ReportId, StoreError};
 
 text_enum! {
     /// Where a client's conversation stands, stored as this text in `clients.state`.
@@ -297,28 +297,15 @@ impl Db {
         consent: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let rows_affected = on_pool!(self, pool => {
-            sqlx::query("UPDATE clients SET consent = $2, consent_at = $3, updated_at = $3 WHERE id = $1")
-                .bind(client_id)
-                .bind(consent)
-                .bind(millis(now))
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        expect_one(rows_affected, "client", client_id.get())
+        let mut tx = self.write().await?;
+        tx.set_consent(client_id, consent, now).await?;
+        tx.commit().await
     }
 
     pub async fn set_state(&self, client_id: ClientId, state: State) -> Result<(), StoreError> {
-        let rows_affected = on_pool!(self, pool => {
-            sqlx::query("UPDATE clients SET state = $2 WHERE id = $1")
-                .bind(client_id)
-                .bind(state.as_str())
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        expect_one(rows_affected, "client", client_id.get())
+        let mut tx = self.write().await?;
+        tx.set_state(client_id, state).await?;
+        tx.commit().await
     }
 
     /// Records a treatment date. Dates may arrive out of order; the latest date is the current treatment.
@@ -328,16 +315,9 @@ impl Db {
         treated_on: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("INSERT INTO treatments (client_id, treated_on, created_at) VALUES ($1, $2, $3)")
-                .bind(client_id)
-                .bind(date_text(treated_on))
-                .bind(millis(now))
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(())
+        let mut tx = self.write().await?;
+        tx.add_treatment(client_id, treated_on, now).await?;
+        tx.commit().await
     }
 
     /// The client's current treatment date: the one entered last (a later entry corrects or replaces it).
@@ -358,37 +338,13 @@ impl Db {
             .transpose()
     }
 
-    /// Deletes everything stored about the client (messages, treatments, escalations and their alert messages,
-    /// outbox rows, updates of theirs set aside in the inbox, the client) in one transaction. Returns `false` if there was no such client.
-    ///
-    /// The foreign keys cascade too, but deleting explicitly keeps this correct even on a connection where
-    /// SQLite's foreign-key enforcement is off.
+    /// Deletes everything stored about the client in one transaction (see [`super::WriteTx::forget_client`]).
+    /// Returns `false` if there was no such client.
     pub async fn forget_client(&self, client_id: ClientId) -> Result<bool, StoreError> {
-        // Order matters: messages point at escalations and escalations at their first message.
-        const DELETES: [&str; 7] = [
-            "DELETE FROM inbox WHERE set_aside AND chat_id = (SELECT chat_id FROM clients WHERE id = $1)",
-            "DELETE FROM alert_messages WHERE escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",
-            "DELETE FROM outbox
-             WHERE client_id = $1 OR escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",
-            "UPDATE messages SET escalation_id = NULL WHERE client_id = $1",
-            "DELETE FROM escalations WHERE client_id = $1",
-            "DELETE FROM messages WHERE client_id = $1",
-            "DELETE FROM treatments WHERE client_id = $1",
-        ];
-        let deleted = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            for statement in DELETES {
-                sqlx::query(statement).bind(client_id).execute(&mut *tx).await?;
-            }
-            let deleted = sqlx::query("DELETE FROM clients WHERE id = $1")
-                .bind(client_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            deleted
-        });
-        Ok(deleted > 0)
+        let mut tx = self.write().await?;
+        let deleted = tx.forget_client(client_id).await?;
+        tx.commit().await?;
+        Ok(deleted)
     }
 }
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::clients::{Client, JoinedClientRow, expect_one, joined_client_columns};
-use super::columns::{instant, json, json_text, millis, optional_instant};
-use super::outbox::{NewOutbox, insert_outbox};
+use super::columns::{instant, json, millis, optional_instant};
+use super::outbox::NewOutbox;
 use super::{BeginWrite, ClientId, Db, ReportId, StoreError};
 
 /// Escalation levels from least to most severe.
@@ -25,6 +25,7 @@ macro_rules! level_rank_sql {
         "(CASE level WHEN 'none' THEN 0 WHEN 'routine' THEN 1 WHEN 'urgent' THEN 2 WHEN 'emergency' THEN 3 END)"
     };
 }
+pub(crate) use level_rank_sql;
 
 text_enum! {
     /// Where an escalation is in its life. Anything not resolved still counts as open for the client.
@@ -89,8 +90,8 @@ pub enum Transition {
 }
 
 #[derive(sqlx::FromRow)]
-struct EscalationRow {
-    id: ReportId,
+pub(crate) struct EscalationRow {
+    pub(crate) id: ReportId,
     client_id: ClientId,
     level: String,
     status: String,
@@ -141,7 +142,7 @@ struct EscalationWithClientRow {
     client: JoinedClientRow,
 }
 
-fn known_level(level: &str) -> Result<i64, StoreError> {
+pub(crate) fn known_level(level: &str) -> Result<i64, StoreError> {
     level_rank(level).ok_or_else(|| StoreError::UnknownLevel(level.to_owned()))
 }
 
@@ -191,59 +192,43 @@ impl Db {
         now: DateTime<Utc>,
         alert: NewOutbox,
     ) -> Result<Escalation, StoreError> {
-        known_level(level)?;
-        let red_flags = json_text(red_flags)?;
-        let payload = json_text(&alert.payload)?;
-        let row: EscalationRow = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let inserted = sqlx::query_as(
-                "INSERT INTO escalations (client_id, level, status, red_flags, first_message_id, opened_at)
-                 VALUES ($1, $2, 'open', $3, $4, $5)
-                 RETURNING *",
-            )
-            .bind(client_id)
-            .bind(level)
-            .bind(&red_flags)
-            .bind(first_message_id)
-            .bind(millis(now))
-            .fetch_one(&mut *tx)
+        let mut tx = self.write().await?;
+        let opened = tx
+            .open_escalation(client_id, level, red_flags, first_message_id, now)
             .await;
-            let row: EscalationRow = match inserted {
-                Ok(row) => row,
-                // The unique index on open escalations per client: someone opened one first.
-                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                    drop(tx);
-                    return Err(self.already_open(client_id, sqlx::Error::Database(error)).await);
-                }
-                Err(error) => return Err(error.into()),
-            };
-            let linked = sqlx::query("UPDATE messages SET escalation_id = $1 WHERE id = $2 AND client_id = $3")
-                .bind(row.id)
-                .bind(first_message_id)
-                .bind(client_id)
-                .execute(&mut *tx)
-                .await?;
-            expect_one(linked.rows_affected(), "message of this client", first_message_id)?;
-            let alert_id: Option<i64> = insert_outbox!(&alert, Some(row.id), &payload)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if alert_id.is_none() {
-                return Err(StoreError::DuplicateDedupeKey(alert.dedupe_key.unwrap_or_default()));
+        let escalation = match opened {
+            Ok(Some(escalation)) => escalation,
+            Ok(None) => {
+                drop(tx);
+                return Err(self.already_open(client_id).await);
             }
-            tx.commit().await?;
-            row
-        });
-        row.try_into()
+            Err(error) => return Err(error),
+        };
+        let alert = NewOutbox {
+            escalation_id: Some(escalation.id),
+            ..alert
+        };
+        if tx.enqueue(std::slice::from_ref(&alert)).await?.is_empty() {
+            return Err(StoreError::DuplicateDedupeKey(
+                alert.dedupe_key.unwrap_or_default(),
+            ));
+        }
+        tx.commit().await?;
+        Ok(escalation)
     }
 
-    async fn already_open(&self, client_id: ClientId, cause: sqlx::Error) -> StoreError {
+    async fn already_open(&self, client_id: ClientId) -> StoreError {
         match self.open_escalation_for_client(client_id).await {
             Ok(Some(open)) => StoreError::EscalationAlreadyOpen {
                 client_id,
                 escalation_id: open.id,
             },
-            // Resolved again in the meantime, or unreadable: report what actually failed.
-            Ok(None) | Err(_) => cause.into(),
+            // Resolved again in the meantime: what failed was finding it open.
+            Ok(None) => StoreError::NotFound {
+                what: "open escalation of client",
+                id: client_id.get(),
+            },
+            Err(error) => error,
         }
     }
 
@@ -255,41 +240,11 @@ impl Db {
         message_id: i64,
         raise_level_to: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let raise = raise_level_to
-            .map(|level| known_level(level).map(|rank| (level, rank)))
-            .transpose()?;
-        let raised = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let linked = sqlx::query(
-                "UPDATE messages SET escalation_id = $1
-                 WHERE id = $2 AND client_id = (SELECT client_id FROM escalations WHERE id = $1)",
-            )
-            .bind(escalation_id)
-            .bind(message_id)
-            .execute(&mut *tx)
+        let mut tx = self.write().await?;
+        let raised = tx
+            .attach_message(escalation_id, message_id, raise_level_to)
             .await?;
-            expect_one(linked.rows_affected(), "message of the escalation's client", message_id)?;
-            let raised = match raise {
-                None => false,
-                Some((level, rank)) => {
-                    // Compared in SQL so that two concurrent raises cannot lower the level.
-                    sqlx::query(concat!(
-                        "UPDATE escalations SET level = $2 WHERE id = $1 AND ",
-                        level_rank_sql!(),
-                        " < $3",
-                    ))
-                    .bind(escalation_id)
-                    .bind(level)
-                    .bind(rank)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        > 0
-                }
-            };
-            tx.commit().await?;
-            raised
-        });
+        tx.commit().await?;
         Ok(raised)
     }
 
@@ -378,26 +333,16 @@ impl Db {
         staff_name: &str,
         now: DateTime<Utc>,
     ) -> Result<Transition, StoreError> {
-        let row: Option<EscalationRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "UPDATE escalations
-                 SET status = 'acknowledged', acknowledged_by_id = $2, acknowledged_by_name = $3,
-                     acknowledged_at = $4
-                 WHERE id = $1 AND status = 'open'
-                 RETURNING *",
-            )
-            .bind(escalation_id)
-            .bind(staff_id)
-            .bind(staff_name)
-            .bind(millis(now))
-            .fetch_optional(pool)
-            .await?
-        });
-        self.transition(escalation_id, row).await
+        let mut tx = self.write().await?;
+        let done = tx
+            .acknowledge(escalation_id, staff_id, staff_name, now)
+            .await?;
+        tx.commit().await?;
+        self.transition(escalation_id, done).await
     }
 
-    /// Marks an escalation resolved. Resolving one nobody acknowledged also records the resolver as the
-    /// acknowledger, so response times stay measurable. Safe under concurrency like [`Db::acknowledge`].
+    /// Marks an escalation resolved (see [`super::WriteTx::resolve`]). Safe under concurrency like
+    /// [`Db::acknowledge`].
     pub async fn resolve(
         &self,
         escalation_id: ReportId,
@@ -405,24 +350,10 @@ impl Db {
         staff_name: &str,
         now: DateTime<Utc>,
     ) -> Result<Transition, StoreError> {
-        let row: Option<EscalationRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "UPDATE escalations
-                 SET status = 'resolved', resolved_by_id = $2, resolved_by_name = $3, resolved_at = $4,
-                     acknowledged_by_id = CASE WHEN acknowledged_at IS NULL THEN $2 ELSE acknowledged_by_id END,
-                     acknowledged_by_name = CASE WHEN acknowledged_at IS NULL THEN $3 ELSE acknowledged_by_name END,
-                     acknowledged_at = CASE WHEN acknowledged_at IS NULL THEN $4 ELSE acknowledged_at END
-                 WHERE id = $1 AND status <> 'resolved'
-                 RETURNING *",
-            )
-            .bind(escalation_id)
-            .bind(staff_id)
-            .bind(staff_name)
-            .bind(millis(now))
-            .fetch_optional(pool)
-            .await?
-        });
-        self.transition(escalation_id, row).await
+        let mut tx = self.write().await?;
+        let done = tx.resolve(escalation_id, staff_id, staff_name, now).await?;
+        tx.commit().await?;
+        self.transition(escalation_id, done).await
     }
 
     /// Interprets a guarded UPDATE … RETURNING: a row means this call changed it; no row means it was already
@@ -430,10 +361,10 @@ impl Db {
     async fn transition(
         &self,
         escalation_id: ReportId,
-        updated: Option<EscalationRow>,
+        updated: Option<Escalation>,
     ) -> Result<Transition, StoreError> {
-        if let Some(row) = updated {
-            return Ok(Transition::Done(row.try_into()?));
+        if let Some(escalation) = updated {
+            return Ok(Transition::Done(escalation));
         }
         Ok(match self.escalation(escalation_id).await? {
             Some(escalation) => Transition::Already(escalation),

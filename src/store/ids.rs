@@ -38,3 +38,8 @@ id! {
     /// A queued send in the outbox.
     OutboxId
 }
+
+id! {
+    /// A Telegram update, as the inbox keeps it: handled once.
+    UpdateId
+}

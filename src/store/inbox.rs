@@ -171,8 +171,9 @@ impl Db {
     }
 }
 
-/// Group commit for [`Db::finish_updates`]: updates finished at the same moment share one statement, as
-/// conversations share one for their messages ([`super::MessageLog`]). Each caller waits for its own commit.
+/// Group commit for [`Db::finish_updates`], for the updates that store nothing (ignored, refused): those finished
+/// at the same moment share one statement. Each caller waits for its own commit. (An update the flows handle is
+/// marked in its own transaction, see [`super::WriteTx::finish_update`].)
 #[derive(Clone)]
 pub struct InboxLog {
     jobs: mpsc::Sender<(i64, oneshot::Sender<Result<(), StoreError>>)>,

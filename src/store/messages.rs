@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::clients::{Client, JoinedClientRow, joined_client_columns};
-use super::columns::{instant, json, json_text, millis};
+use super::columns::{instant, json};
 use super::{ClientId, Db, ReportId, StoreError};
 
 /// The triage category of a message the engine could not answer.
@@ -142,78 +142,19 @@ struct MessageWithClientRow {
 impl Db {
     /// Stores a message and returns its id.
     pub async fn record_message(&self, message: &NewMessage) -> Result<i64, StoreError> {
-        let triage = message.triage.as_ref();
-        let red_flags = triage
-            .map(|triage| json_text(&triage.red_flags))
-            .transpose()?;
-        let id: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar(
-                "INSERT INTO messages (client_id, direction, telegram_message_id, kind, text, photo_file_id,
-                                       intent, category, escalation, confidence, red_flags, escalation_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 RETURNING id",
-            )
-            .bind(message.client_id)
-            .bind(message.direction.as_str())
-            .bind(message.telegram_message_id)
-            .bind(message.kind.as_str())
-            .bind(message.text.as_deref())
-            .bind(message.photo_file_id.as_deref())
-            .bind(triage.and_then(|triage| triage.intent.as_deref()))
-            .bind(triage.map(|triage| triage.category.as_str()))
-            .bind(triage.map(|triage| triage.escalation.as_str()))
-            .bind(triage.map(|triage| triage.confidence))
-            .bind(red_flags.as_deref())
-            .bind(message.escalation_id)
-            .bind(millis(message.at))
-            .fetch_one(pool)
-            .await?
-        });
-        Ok(id)
+        let ids = self.record_messages(std::slice::from_ref(message)).await?;
+        ids.first().copied().ok_or(StoreError::NotFound {
+            what: "stored message",
+            id: 0,
+        })
     }
 
     /// Stores several messages in one statement (a client's message and the replies to it) and returns their
     /// ids in the order given.
     pub async fn record_messages(&self, messages: &[NewMessage]) -> Result<Vec<i64>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut flags = Vec::with_capacity(messages.len());
-        for message in messages {
-            flags.push(
-                message
-                    .triage
-                    .as_ref()
-                    .map(|triage| json_text(&triage.red_flags))
-                    .transpose()?,
-            );
-        }
-        let mut ids: Vec<i64> = on_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new(
-                "INSERT INTO messages (client_id, direction, telegram_message_id, kind, text, photo_file_id,
-                                       intent, category, escalation, confidence, red_flags, escalation_id, created_at) ",
-            );
-            query.push_values(messages.iter().zip(&flags), |mut row, (message, flags)| {
-                let triage = message.triage.as_ref();
-                row.push_bind(message.client_id)
-                    .push_bind(message.direction.as_str())
-                    .push_bind(message.telegram_message_id)
-                    .push_bind(message.kind.as_str())
-                    .push_bind(message.text.as_deref())
-                    .push_bind(message.photo_file_id.as_deref())
-                    .push_bind(triage.and_then(|triage| triage.intent.as_deref()))
-                    .push_bind(triage.map(|triage| triage.category.as_str()))
-                    .push_bind(triage.map(|triage| triage.escalation.as_str()))
-                    .push_bind(triage.map(|triage| triage.confidence))
-                    .push_bind(flags.as_deref())
-                    .push_bind(message.escalation_id)
-                    .push_bind(millis(message.at));
-            });
-            query.push(" RETURNING id");
-            query.build_query_scalar::<i64>().fetch_all(pool).await?
-        });
-        // RETURNING order is unspecified, but one statement assigns increasing ids in VALUES order.
-        ids.sort_unstable();
+        let mut tx = self.write().await?;
+        let ids = tx.record_messages(messages).await?;
+        tx.commit().await?;
         Ok(ids)
     }
 

@@ -73,22 +73,24 @@ mod error;
 mod escalations;
 mod ids;
 mod inbox;
-mod message_log;
 mod messages;
 mod outbox;
 mod stats;
+mod turn_log;
+mod write;
 
 pub use clients::{Client, ClientTurn, State};
 pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
-pub use ids::{ClientId, OutboxId, ReportId};
+pub use ids::{ClientId, OutboxId, ReportId, UpdateId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
-pub use message_log::MessageLog;
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus};
 pub use stats::Stats;
+pub use turn_log::{Turn, TurnCommitted, TurnLog};
+pub use write::WriteTx;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -104,15 +106,25 @@ impl Db {
     /// Opens a pool for `url`: `sqlite://path`, `sqlite:path`, `sqlite::memory:`, `postgres://…` or
     /// `postgresql://…`. Any other scheme is refused rather than guessed.
     pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        Db::connect_with(url, None).await
+    }
+
+    /// [`Db::connect`] with a pool that waits at most `acquire_timeout` for a free connection. Tests give a few
+    /// seconds: a store call made on the pool while a transaction holds SQLite's only connection then fails
+    /// quickly, with the test's name, instead of looking like a hang.
+    pub async fn connect_with(
+        url: &str,
+        acquire_timeout: Option<Duration>,
+    ) -> Result<Db, StoreError> {
         let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
         match scheme {
-            "sqlite" => connect_sqlite(url).await,
+            "sqlite" => connect_sqlite(url, acquire_timeout).await,
             "postgres" | "postgresql" => Ok(Db::Postgres(
                 PgPoolOptions::new()
                     .max_connections(10)
                     // When PostgreSQL is away, fail within seconds (not sqlx's 30 s): the client is then answered
                     // from the intents alone, and the update waits in Telegram until the database is back.
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(acquire_timeout.unwrap_or(Duration::from_secs(5)))
                     .connect(url)
                     .await?,
             )),
@@ -146,7 +158,7 @@ impl Db {
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
+async fn connect_sqlite(url: &str, acquire_timeout: Option<Duration>) -> Result<Db, StoreError> {
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
@@ -176,6 +188,10 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         // busy handler (milliseconds each); with one, they queue in the pool and run back to back (measured:
         // benches/bot_throughput.rs).
         SqlitePoolOptions::new().max_connections(1)
+    };
+    let pool_options = match acquire_timeout {
+        Some(timeout) => pool_options.acquire_timeout(timeout),
+        None => pool_options,
     };
     let pool = pool_options.connect_with(options.clone()).await?;
     if !in_memory {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::clients::expect_one;
-use super::columns::{instant, json, json_text, millis, optional_instant};
+use super::columns::{instant, json, millis, optional_instant};
 use super::{ClientId, Db, OutboxId, ReportId, StoreError};
 
 text_enum! {
@@ -33,6 +33,8 @@ text_enum! {
         AlertUpdate => "alert_update",
         /// A text to the client (a notice, a staff member's words).
         Client => "client",
+        /// The bot's answer to whoever wrote (a client, or staff in their chat), with its buttons.
+        Reply => "reply",
     }
 }
 
@@ -113,42 +115,18 @@ impl TryFrom<OutboxRow> for OutboxItem {
     }
 }
 
-/// The insert of a [`NewOutbox`], yielding `Some(id)`, or no row when its dedupe key is taken. A macro rather than
-/// a function so one statement serves both pools and transactions of both databases.
-macro_rules! insert_outbox {
-    ($item:expr, $escalation_id:expr, $payload_text:expr) => {
-        sqlx::query_scalar(
-            "INSERT INTO outbox (kind, chat_id, escalation_id, client_id, payload, dedupe_key, status, attempts,
-                                 next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)
-             ON CONFLICT (dedupe_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind($item.kind.as_str())
-        .bind($item.chat_id)
-        .bind($escalation_id)
-        .bind($item.client_id)
-        .bind($payload_text)
-        .bind($item.dedupe_key.as_deref())
-        .bind($crate::store::columns::millis($item.at))
-    };
-}
-pub(crate) use insert_outbox;
-
 impl Db {
     /// Queues a send. Returns its id, or `None` when an item with the same dedupe key already exists (in any
     /// status), in which case nothing is queued.
     pub async fn enqueue(&self, item: &NewOutbox) -> Result<Option<OutboxId>, StoreError> {
-        let payload = json_text(&item.payload)?;
-        let id: Option<OutboxId> = on_pool!(self, pool => {
-            insert_outbox!(item, item.escalation_id, &payload)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(id)
+        let mut tx = self.write().await?;
+        let queued = tx.enqueue(std::slice::from_ref(item)).await?;
+        tx.commit().await?;
+        Ok(queued.first().copied())
     }
 
-    /// Pending sends whose time has come, in the order they were queued.
+    /// Pending sends whose time has come, in the order they were queued. One chat's sends go in order: while an
+    /// earlier one of its chat waits (for a retry, or because another worker is sending it), a send is not due.
     pub async fn due_outbox(
         &self,
         now: DateTime<Utc>,
@@ -156,7 +134,13 @@ impl Db {
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let rows: Vec<OutboxRow> = on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox earlier
+                       WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending'
+                         AND earlier.id < outbox.id AND earlier.next_attempt_at > $1
+                   )
+                 ORDER BY id LIMIT $2",
             )
             .bind(millis(now))
             .bind(limit)
@@ -172,19 +156,38 @@ impl Db {
         result_message_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let rows_affected = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $3, result_message_id = $2
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(result_message_id)
-            .bind(millis(now))
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
+        let rows_affected = self
+            .outbox_sent_all(&[(id, result_message_id)], now)
+            .await?;
         expect_one(rows_affected, "outbox item", id.get())
+    }
+
+    /// Records several sends made, each with the Telegram message it produced, in one statement. Returns how many
+    /// rows it found (a client may have used /forget meanwhile: their rows are gone).
+    pub async fn outbox_sent_all(
+        &self,
+        sent: &[(OutboxId, Option<i64>)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if sent.is_empty() {
+            return Ok(0);
+        }
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ",
+            );
+            query.push_bind(millis(now)).push(", result_message_id = CASE id");
+            for (id, message) in sent {
+                query.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(*message);
+            }
+            query.push(" END WHERE id IN (");
+            let mut ids = query.separated(", ");
+            for (id, _) in sent {
+                ids.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(pool).await?.rows_affected()
+        }))
     }
 
     /// Records a failed attempt that is worth repeating at `next_attempt_at`.
@@ -231,19 +234,58 @@ impl Db {
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<bool, StoreError> {
-        let rows_affected = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $3
-                 WHERE id = $1 AND status = 'pending' AND next_attempt_at <= $2",
-            )
-            .bind(id)
-            .bind(millis(now))
-            .bind(millis(now + lease))
-            .execute(pool)
-            .await?
-            .rows_affected()
+        Ok(self.claim_outboxes(&[id], now, lease).await? == [id])
+    }
+
+    /// [`Db::claim_outbox`] for several items in one statement; returns those this call got.
+    pub async fn claim_outboxes(
+        &self,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Vec<OutboxId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new("UPDATE outbox SET next_attempt_at = ");
+            query
+                .push_bind(millis(now + lease))
+                .push(" WHERE status = 'pending' AND next_attempt_at <= ")
+                .push_bind(millis(now))
+                .push(" AND id IN (");
+            let mut separated = query.separated(", ");
+            for id in ids {
+                separated.push_bind(*id);
+            }
+            query.push(") RETURNING id");
+            query.build_query_scalar::<OutboxId>().fetch_all(pool).await?
+        }))
+    }
+
+    /// Gives back items claimed and not tried (their chat's earlier send did not go out): due again at `now`, so
+    /// they follow it without waiting out the lease.
+    pub async fn release_outbox(
+        &self,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new("UPDATE outbox SET next_attempt_at = ");
+            query
+                .push_bind(millis(now))
+                .push(" WHERE status = 'pending' AND id IN (");
+            let mut separated = query.separated(", ");
+            for id in ids {
+                separated.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(pool).await?;
         });
-        Ok(rows_affected == 1)
+        Ok(())
     }
 
     pub async fn pending_outbox_count(&self) -> Result<i64, StoreError> {
@@ -269,6 +311,7 @@ mod tests {
             (OutboxKind::Photo, "photo"),
             (OutboxKind::AlertUpdate, "alert_update"),
             (OutboxKind::Client, "client"),
+            (OutboxKind::Reply, "reply"),
         ] {
             assert_eq!(kind.as_str(), text);
             assert_eq!(OutboxKind::from_text(text), Some(kind));

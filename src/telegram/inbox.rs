@@ -206,7 +206,7 @@ impl Inbox {
             let messenger = TelegramMessenger {
                 bot: self.bot.clone(),
             };
-            if let Err(e) = send_says(&messenger, msg.chat.id.0, says).await {
+            if let Err(e) = send_says(&messenger, msg.chat.id.0, None, &says).await {
                 tracing::error!(error = %e, "could not answer while the database is away");
             }
         }

@@ -9,10 +9,10 @@ pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
 use crate::flows::{
-    Button, ClientCommand, ClientInput, Person, RepliedTo, Say, Service, StaffCommand, texts,
+    Button, ClientCommand, ClientInput, Origin, Person, Quoted, Say, Service, StaffCommand, texts,
 };
-use crate::front::{self, Front, split_message};
-use crate::store::{InboxLog, MessageKind};
+use crate::front::{self, Front, Turn, split_message};
+use crate::store::{InboxLog, MessageKind, UpdateId};
 use chrono::Utc;
 use futures::FutureExt;
 use std::future::Future;
@@ -104,14 +104,25 @@ pub async fn handle_updates(
     tasks.wait().await;
 }
 
-/// The stored update being handled. It is marked handled as soon as what it caused is stored, before the replies
-/// go out: a crash after that point must not store it twice, and a reply lost to a crash is the lesser harm.
+/// The stored update being handled. An update the flows handle is marked handled in the same transaction as what
+/// it caused (see [`Service::handle`]); one they store nothing for is marked here once it is dealt with.
 pub struct Receipt {
     update_id: i64,
     handled: AtomicBool,
 }
 
 impl Receipt {
+    fn origin(&self) -> Origin {
+        Origin::Update(UpdateId(self.update_id))
+    }
+
+    /// What the flows made of the update: unless they ignored it, it is marked handled already.
+    fn note(&self, turn: &Turn) {
+        if let Turn::Handled(_) = turn {
+            self.handled.store(true, Ordering::SeqCst);
+        }
+    }
+
     async fn mark_handled(&self, app: &App) {
         if self.handled.swap(true, Ordering::SeqCst) {
             return;
@@ -194,7 +205,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     if chat == app.staff_chat {
         // A staff action (a button, a reply, a command) that could not be done must not look done.
         let notice = texts::staff_action_failed(failure);
-        if let Err(e) = front::send_says(&messenger, chat.0, vec![plain(notice)]).await {
+        if let Err(e) = front::send_says(&messenger, chat.0, None, &[Say::text(notice)]).await {
             tracing::error!(error = %e, "could not tell staff an action failed");
         }
         return;
@@ -215,15 +226,9 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
         .map(|user| user.first_name.clone())
         .unwrap_or_else(|| "a client".to_string());
     let notice = texts::update_set_aside(&who, chat.0, failure);
-    if let Err(e) = front::send_says(&messenger, app.staff_chat.0, vec![plain(notice)]).await {
+    let notice = [Say::text(notice)];
+    if let Err(e) = front::send_says(&messenger, app.staff_chat.0, None, &notice).await {
         tracing::error!(error = %e, "could not tell staff about an update set aside");
-    }
-}
-
-fn plain(text: String) -> Say {
-    Say {
-        text,
-        buttons: Vec::new(),
     }
 }
 
@@ -281,7 +286,7 @@ async fn on_message(
     .await
 }
 
-/// A client's turn: the flows decide, the update is marked handled, then the replies go out (see [`front`]).
+/// A client's turn: decided and committed with the update marked handled; the outbox sends the answers.
 async fn answer_client(
     bot: &Bot,
     app: &App,
@@ -290,9 +295,10 @@ async fn answer_client(
     input: ClientInput,
 ) -> anyhow::Result<()> {
     let messenger = TelegramMessenger { bot: bot.clone() };
-    front(app, &messenger)
-        .client_turn(who, input, Utc::now(), receipt.mark_handled(app))
+    let turn = front(app, &messenger)
+        .client_turn(receipt.origin(), who, input, Utc::now())
         .await?;
+    receipt.note(&turn);
     Ok(())
 }
 
@@ -377,32 +383,31 @@ async fn staff_message(
     }
     let messenger = TelegramMessenger { bot: bot.clone() };
     let message_id = i64::from(msg.id.0);
+    let front = front(app, &messenger);
     if !is_staff(bot, app.staff_chat, user.id).await {
         if is_command {
-            front::reply(
-                &messenger,
-                msg.chat.id.0,
-                message_id,
-                "Sorry, staff commands are for members of the clinic's staff chat only.",
-            )
-            .await?;
+            let turn = front
+                .stranger_command(receipt.origin(), msg.chat.id.0, message_id, Utc::now())
+                .await?;
+            receipt.note(&turn);
         }
         return Ok(());
     }
-    let replied_to = RepliedTo {
+    let replied_to = Quoted {
         message_id: replied.map_or(0, |m| i64::from(m.id.0)),
-        text: replied.and_then(|m| m.text().or(m.caption())),
+        text: replied.and_then(|m| m.text().or(m.caption()).map(str::to_string)),
     };
-    front(app, &messenger)
+    let turn = front
         .staff_message(
+            receipt.origin(),
             &person(user, msg.chat.id),
             message_id,
             text,
             replied_to,
             Utc::now(),
-            receipt.mark_handled(app),
         )
         .await?;
+    receipt.note(&turn);
     Ok(())
 }
 
@@ -421,10 +426,10 @@ async fn on_callback(
         Some(chat) if chat == app.staff_chat => {
             if is_staff(&bot, app.staff_chat, q.from.id).await {
                 let staff = person(&q.from, chat);
-                let stored = receipt.mark_handled(&app);
-                front
-                    .staff_press(&staff, button, callback, Utc::now(), stored)
+                let turn = front
+                    .staff_press(receipt.origin(), &staff, button, callback, Utc::now())
                     .await?;
+                receipt.note(&turn);
                 return Ok(());
             }
             "Only clinic staff can use these buttons."
@@ -432,10 +437,17 @@ async fn on_callback(
         Some(chat) if chat.is_user() => {
             let pressed = q.message.as_ref().map(|m| i64::from(m.id().0));
             let who = person(&q.from, chat);
-            let stored = receipt.mark_handled(&app);
-            front
-                .client_press(&who, button, pressed, callback, Utc::now(), stored)
+            let turn = front
+                .client_press(
+                    receipt.origin(),
+                    &who,
+                    button,
+                    pressed,
+                    callback,
+                    Utc::now(),
+                )
                 .await?;
+            receipt.note(&turn);
             return Ok(());
         }
         _ => "That button isn't valid here.",

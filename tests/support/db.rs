@@ -25,6 +25,10 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 pub const PG_ADMIN_URL_ENV: &str = "AFTERCARE_TEST_PG_ADMIN_URL";
+
+/// How long a test's pool waits for a free connection. A store call on the pool inside an open transaction (which
+/// holds SQLite's only connection) then fails in seconds, naming the test, rather than after sqlx's 30 s.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A migrated database that is removed when this value is dropped.
@@ -45,7 +49,7 @@ enum Storage {
 pub async fn fresh_sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("create a temporary directory for SQLite");
     let url = format!("sqlite://{}", dir.path().join("aftercare.db").display());
-    let db = Db::connect(&url)
+    let db = Db::connect_with(&url, Some(ACQUIRE_TIMEOUT))
         .await
         .expect("open a SQLite test database");
     db.migrate()
@@ -83,7 +87,7 @@ pub async fn fresh_postgres() -> TestDb {
     // Created before anything else can fail, so that a failing setup still drops the database.
     let database = TemporaryPgDatabase { admin_url, name };
 
-    let db = Db::connect(&url)
+    let db = Db::connect_with(&url, Some(ACQUIRE_TIMEOUT))
         .await
         .expect("connect to the PostgreSQL test database");
     db.migrate()

@@ -20,9 +20,9 @@ use aftercare::clock::Clock;
 use aftercare::configuration::{ClinicSettings, Source};
 use aftercare::delivery::{self, Buttons, Messenger, SendError};
 use aftercare::engine::Engine;
-use aftercare::flows::{Button, ClientInput, Person, RepliedTo, Service};
+use aftercare::flows::{Button, ClientInput, Origin, Person, Quoted, Service};
 use aftercare::front::{Front, MAX_MESSAGE_UTF16};
-use aftercare::store::{Db, MessageKind, MessageLog};
+use aftercare::store::{Db, MessageKind, ReceivedUpdate, TurnLog, UpdateId};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -304,6 +304,8 @@ pub struct Scene {
     next_incoming: Mutex<i64>,
     /// The text of every message the bot sent, by id, as Telegram quotes it in a reply.
     quoted: Mutex<HashMap<i64, String>>,
+    /// The update handled last.
+    last_update: Mutex<Option<i64>>,
 }
 
 impl Scene {
@@ -341,7 +343,7 @@ impl Scene {
             clinic,
             staff_chat: STAFF,
             wake: Arc::new(tokio::sync::Notify::new()),
-            log: MessageLog::start(db.db.clone()),
+            turns: TurnLog::start(db.db.clone()),
         };
         Scene {
             db,
@@ -350,6 +352,7 @@ impl Scene {
             clock: TestClock::at(start),
             next_incoming: Mutex::new(5000),
             quoted: Mutex::new(HashMap::new()),
+            last_update: Mutex::new(None),
         }
     }
 
@@ -366,6 +369,47 @@ impl Scene {
             messenger: &self.telegram,
             service: &self.service,
         }
+    }
+
+    /// A new Telegram update carrying what a client or staff member does in `chat`, stored in the inbox as the
+    /// adapter stores it before handling it.
+    async fn update(&self, chat: i64) -> Origin {
+        let update_id = self.incoming_id();
+        let received = ReceivedUpdate {
+            update_id,
+            chat_id: Some(chat),
+            raw: "{}".into(),
+        };
+        let stored = self
+            .store()
+            .receive_updates(&[received], self.now())
+            .await
+            .expect("the update is stored");
+        assert_eq!(stored, [update_id]);
+        *self
+            .last_update
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(update_id);
+        Origin::Update(UpdateId(update_id))
+    }
+
+    /// Handles the last update again, as after a crash before Telegram was told it arrived: nothing may change or
+    /// go out twice. `who` sends `text` again in it.
+    pub async fn client_text_again(&self, who: &Person, text: &str) {
+        let update = self
+            .last_update
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expect("an update was handled");
+        let input = ClientInput::Text {
+            text: text.to_string(),
+            message_id: None,
+        };
+        self.front()
+            .client_turn(Origin::Update(UpdateId(update)), who, input, self.now())
+            .await
+            .expect("the client's turn is handled");
+        self.deliver().await;
     }
 
     fn incoming_id(&self) -> i64 {
@@ -420,8 +464,9 @@ impl Scene {
     }
 
     async fn client(&self, who: &Person, input: ClientInput) {
+        let update = self.update(who.chat_id).await;
         self.front()
-            .client_turn(who, input, self.now(), async {})
+            .client_turn(update, who, input, self.now())
             .await
             .expect("the client's turn is handled");
         self.deliver().await;
@@ -433,20 +478,14 @@ impl Scene {
         let callback = format!("cb{}", self.incoming_id());
         let button = Button::parse(data);
         let front = self.front();
+        let update = self.update(who.chat_id).await;
         let done = if who.chat_id == STAFF {
             front
-                .staff_press(who, button, &callback, self.now(), async {})
+                .staff_press(update, who, button, &callback, self.now())
                 .await
         } else {
             front
-                .client_press(
-                    who,
-                    button,
-                    Some(message_id),
-                    &callback,
-                    self.now(),
-                    async {},
-                )
+                .client_press(update, who, button, Some(message_id), &callback, self.now())
                 .await
         };
         done.expect("the press is handled");
@@ -467,12 +506,13 @@ impl Scene {
     async fn staff(&self, staff: &Person, text: &str, replied_to: Option<i64>) -> i64 {
         let message_id = self.incoming_id();
         let quoted = replied_to.and_then(|id| self.quoted_text(id));
-        let replied = RepliedTo {
+        let replied = Quoted {
             message_id: replied_to.unwrap_or(0),
-            text: quoted.as_deref(),
+            text: quoted,
         };
+        let update = self.update(staff.chat_id).await;
         self.front()
-            .staff_message(staff, message_id, text, replied, self.now(), async {})
+            .staff_message(update, staff, message_id, text, replied, self.now())
             .await
             .expect("the staff message is handled");
         self.deliver().await;

@@ -1,0 +1,1172 @@
+//! What an update means and what it changes, decided in one pure function: no database, no Telegram, no clock
+//! (`now` is an argument). An adapter reads an update into an [`Input`]; the service loads its [`Context`] in one
+//! read; [`Conversation::decide`] returns a [`Decision`], plain data that is then stored at once.
+
+use super::{
+    Button, ClientCommand, ClientInput, Person, Quoted, Say, StaffCommand, TreatedOn, alerts,
+    dates, texts,
+};
+use crate::configuration::ClinicSettings;
+use crate::engine::{Engine, Level, Triage};
+use crate::store::{
+    Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
+    ReportId, State, Stats, StoredMessage, TriageRecord,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+/// What an update means, for clients and staff alike. Reading Telegram's update into it is the adapter's job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A client's message or button press in their private chat.
+    Client { who: Person, event: ClientInput },
+    /// A member of the staff chat pressed a button under an alert.
+    StaffPress { staff: Person, button: Button },
+    /// A member of the staff chat sent a staff command (their message `message_id`).
+    StaffCommand {
+        staff: Person,
+        message_id: i64,
+        command: StaffCommand,
+    },
+    /// A member of the staff chat replied to the bot's message `replied_to` with `text`.
+    StaffReply {
+        staff: Person,
+        message_id: i64,
+        text: String,
+        replied_to: Quoted,
+    },
+    /// Someone who is not a member of the staff chat sent a staff command there.
+    StrangerCommand { chat_id: i64, message_id: i64 },
+}
+
+/// What a decision needs to know, loaded in one read before deciding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Context {
+    /// The client who wrote: their state, consent, treatment date and open report.
+    Client(ClientTurn),
+    /// The report a staff button is about, with its client; `None` when there is no such report (any more).
+    Report(Option<(Escalation, Client)>),
+    /// The report a staff reply is about.
+    Reply(ReplyTarget),
+    /// What a staff command shows.
+    Staff(StaffView),
+    /// The input needs nothing stored.
+    Nothing,
+}
+
+/// The report a staff member's reply belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyTarget {
+    /// The replied-to message is not an alert (nor names a report).
+    NotAReport,
+    /// It named a report that no longer exists.
+    Gone,
+    Report(Box<(Escalation, Client)>),
+}
+
+/// The data a staff command shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaffView {
+    Open(Vec<(Escalation, Client)>),
+    /// `/history <query>`: the clients found, and when exactly one, their latest messages.
+    History {
+        query: String,
+        found: Vec<Client>,
+        messages: Vec<StoredMessage>,
+    },
+    Unanswered(Vec<(StoredMessage, Client)>),
+    Stats(Stats),
+    Help,
+}
+
+/// A staff member who acted on a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub user_id: i64,
+    /// As shown in the alert ("Ann (@nurse_ann)").
+    pub name: String,
+}
+
+/// What happens to a report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportChange {
+    /// A new report, opened by this update's message.
+    Open {
+        level: Level,
+        flags: Vec<String>,
+    },
+    /// This update's message joins the client's open report, whose level rises to `raise` if that is higher.
+    Extend {
+        report: ReportId,
+        raise: Option<Level>,
+    },
+    Acknowledge {
+        report: ReportId,
+        by: StaffMember,
+    },
+    Resolve {
+        report: ReportId,
+        by: StaffMember,
+    },
+}
+
+/// A send the decision queues besides the replies. What this update creates (its message, a new report) is
+/// named, not numbered: the ids exist once the decision is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Send {
+    /// The new report's alert in the staff chat.
+    Alert,
+    /// This update's message, under its report's alert.
+    Followup,
+    /// This update's photo, under its report's alert.
+    Photo {
+        file_id: String,
+        caption: Option<String>,
+    },
+    /// The report's alert edited to show its new status.
+    AlertUpdate {
+        report: ReportId,
+        status: EscalationStatus,
+    },
+    /// A text to a report's client (a notice, a nurse's words), kept in their conversation.
+    ToClient {
+        report: ReportId,
+        client: ClientId,
+        chat_id: i64,
+        text: String,
+    },
+}
+
+/// What an update changes and sends: plain data, stored at once.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Decision {
+    /// The client who wrote, whom the changes below are about.
+    pub client: Option<ClientId>,
+    pub consent: Option<bool>,
+    /// A treatment date to record (it becomes the current one).
+    pub treated_on: Option<NaiveDate>,
+    pub state: Option<State>,
+    /// The client's message, to keep in their conversation.
+    pub message: Option<NewMessage>,
+    pub report: Option<ReportChange>,
+    /// The answers to whoever wrote, in order, in `reply_chat`.
+    pub replies: Vec<Say>,
+    pub reply_chat: i64,
+    /// The message the answers reply to (a staff member's), if any.
+    pub reply_to: Option<i64>,
+    /// Whether the answers are kept in the client's conversation.
+    pub keep_replies: bool,
+    pub sends: Vec<Send>,
+    /// Delete everything stored about the client.
+    pub forget: bool,
+    /// What whoever pressed a button is shown (a staff action's outcome).
+    pub press_answer: Option<String>,
+}
+
+impl Decision {
+    fn answer(chat: i64, reply_to: Option<i64>, text: impl Into<String>) -> Decision {
+        Decision {
+            replies: vec![Say::text(text)],
+            reply_chat: chat,
+            reply_to,
+            ..Decision::default()
+        }
+    }
+
+    fn press_answer(text: impl Into<String>) -> Decision {
+        Decision {
+            press_answer: Some(text.into()),
+            ..Decision::default()
+        }
+    }
+}
+
+/// The rules of the conversation: the engine and the clinic's settings. (Where staff are is the commit's
+/// business: it addresses the sends.)
+#[derive(Clone, Copy)]
+pub struct Conversation<'a> {
+    pub engine: &'a Engine,
+    pub clinic: &'a ClinicSettings,
+}
+
+impl Conversation<'_> {
+    /// What `input` changes and sends, given its `context`, at `now`.
+    pub fn decide(&self, context: &Context, input: &Input, now: DateTime<Utc>) -> Decision {
+        match (input, context) {
+            (Input::Client { event, .. }, Context::Client(turn)) => self.client(turn, event, now),
+            (Input::StaffPress { staff, button }, Context::Report(report)) => {
+                self.staff_press(staff, *button, report.as_ref())
+            }
+            (Input::StaffPress { .. }, _) => Decision::press_answer(texts::INVALID_BUTTON),
+            (
+                Input::StaffReply {
+                    staff,
+                    message_id,
+                    text,
+                    ..
+                },
+                Context::Reply(target),
+            ) => self.staff_reply(staff, *message_id, text, target),
+            (
+                Input::StaffCommand {
+                    staff, message_id, ..
+                },
+                Context::Staff(view),
+            ) => Decision::answer(staff.chat_id, Some(*message_id), self.staff_view(view, now)),
+            (
+                Input::StrangerCommand {
+                    chat_id,
+                    message_id,
+                },
+                _,
+            ) => Decision::answer(*chat_id, Some(*message_id), texts::STAFF_CHAT_ONLY),
+            // A context loaded for another input: nothing to decide from it.
+            (Input::Client { .. } | Input::StaffReply { .. } | Input::StaffCommand { .. }, _) => {
+                Decision::default()
+            }
+        }
+    }
+
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.clinic.time_zone).date_naive()
+    }
+
+    fn client(&self, turn: &ClientTurn, event: &ClientInput, now: DateTime<Utc>) -> Decision {
+        let client = &turn.client;
+        let mut decision = Decision {
+            client: Some(client.id),
+            reply_chat: client.chat_id,
+            ..Decision::default()
+        };
+        let d = &mut decision;
+        match event {
+            ClientInput::Button(button) => self.client_button(turn, *button, now, d),
+            ClientInput::Text { text, message_id } if text.trim_start().starts_with('/') => {
+                self.client_command(turn, text, *message_id, now, d);
+            }
+            ClientInput::Text { text, message_id } => {
+                self.client_text(turn, text, *message_id, MessageKind::Text, now, d);
+            }
+            ClientInput::Edited { text, message_id } => {
+                self.client_text(turn, text, *message_id, MessageKind::Edit, now, d);
+            }
+            ClientInput::Photo {
+                file_id,
+                caption,
+                message_id,
+            } => self.client_photo(turn, file_id, caption.as_deref(), *message_id, now, d),
+            ClientInput::Unsupported { kind, message_id } => {
+                d.replies.push(Say::text(texts::UNSUPPORTED));
+                if client.consent == Some(true) {
+                    d.message = Some(inbound(client, *kind, None, None, *message_id, None, now));
+                }
+            }
+        }
+        // Replies are kept too, once the client has agreed to it (possibly with the button just pressed), and
+        // never for a client just forgotten.
+        decision.keep_replies =
+            !decision.forget && (client.consent == Some(true) || decision.consent == Some(true));
+        decision
+    }
+
+    fn welcome(&self, client: &Client) -> Say {
+        Say {
+            text: texts::welcome(&client.first_name, &self.clinic.clinic),
+            buttons: vec![vec![
+                ("Yes, that's fine".into(), Button::Consent(true)),
+                ("No".into(), Button::Consent(false)),
+            ]],
+        }
+    }
+
+    fn ask_date(&self) -> Say {
+        Say {
+            text: texts::ASK_DATE.into(),
+            buttons: vec![vec![
+                ("Today".into(), Button::Treated(TreatedOn::Today)),
+                ("Yesterday".into(), Button::Treated(TreatedOn::Yesterday)),
+            ]],
+        }
+    }
+
+    fn client_command(
+        &self,
+        turn: &ClientTurn,
+        text: &str,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) {
+        let client = &turn.client;
+        let consented = client.consent == Some(true);
+        match ClientCommand::parse(text) {
+            ClientCommand::Start if consented => {
+                d.state = Some(State::AwaitingDate);
+                d.replies
+                    .push(Say::text(texts::welcome_back(&client.first_name)));
+                d.replies.push(self.ask_date());
+            }
+            ClientCommand::Treatment if consented => {
+                d.state = Some(State::AwaitingDate);
+                d.replies.push(self.ask_date());
+            }
+            ClientCommand::Start | ClientCommand::Treatment => {
+                d.state = Some(State::AwaitingConsent);
+                d.replies.push(self.welcome(client));
+            }
+            ClientCommand::Help => d.replies.push(Say::text(texts::help(&self.clinic.clinic))),
+            ClientCommand::Forget => {
+                d.state = Some(State::ConfirmForget);
+                d.replies.push(Say {
+                    text: texts::FORGET_CONFIRM.into(),
+                    buttons: vec![vec![
+                        ("Yes, delete everything".into(), Button::Forget(true)),
+                        ("No, keep it".into(), Button::Forget(false)),
+                    ]],
+                });
+            }
+            ClientCommand::StaffOnly => d.replies.push(Say::text(texts::STAFF_ONLY)),
+            ClientCommand::Unknown => {
+                // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
+                let rest = text.trim_start().trim_start_matches('/');
+                if consented && rest.split_whitespace().count() > 1 {
+                    let triage = self.engine.analyse(rest, None, Some(self.today(now)));
+                    if triage.escalation > Level::None {
+                        self.client_text(turn, rest, message_id, MessageKind::Text, now, d);
+                        return;
+                    }
+                }
+                d.replies.push(Say::text(texts::UNKNOWN_COMMAND));
+            }
+        }
+    }
+
+    fn client_button(
+        &self,
+        turn: &ClientTurn,
+        button: Button,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) {
+        let client = &turn.client;
+        let today = self.today(now);
+        match button {
+            Button::Consent(true) => {
+                d.consent = Some(true);
+                match turn.treated_on {
+                    Some(date) => {
+                        d.state = Some(State::Ready);
+                        d.replies.push(Say::text(texts::date_saved(date, today)));
+                    }
+                    None => {
+                        d.state = Some(State::AwaitingDate);
+                        d.replies.push(Say::text(texts::CONSENT_THANKS));
+                        d.replies.push(self.ask_date());
+                    }
+                }
+            }
+            Button::Consent(false) => {
+                d.consent = Some(false);
+                d.state = Some(State::New);
+                d.replies
+                    .push(Say::text(texts::no_consent(&self.clinic.clinic)));
+            }
+            Button::Treated(day) if client.consent == Some(true) => {
+                let date = match day {
+                    TreatedOn::Today => today,
+                    TreatedOn::Yesterday => today - Duration::days(1),
+                };
+                self.save_date(date, today, d);
+            }
+            Button::Forget(true) if client.state == State::ConfirmForget => {
+                d.forget = true;
+                d.replies.push(Say::text(texts::FORGOTTEN));
+            }
+            Button::Forget(false) => {
+                d.state = Some(State::Ready);
+                d.replies.push(Say::text(texts::NOT_FORGOTTEN));
+            }
+            // A staff button, a question no longer asked, or data this version does not know.
+            Button::Treated(_)
+            | Button::Forget(true)
+            | Button::Acknowledge(_)
+            | Button::Resolve(_)
+            | Button::Unknown => d.replies.push(Say::text(texts::STALE_BUTTON)),
+        }
+    }
+
+    fn save_date(&self, date: NaiveDate, today: NaiveDate, d: &mut Decision) {
+        d.treated_on = Some(date);
+        d.state = Some(State::Ready);
+        d.replies.push(Say::text(texts::date_saved(date, today)));
+    }
+
+    fn client_text(
+        &self,
+        turn: &ClientTurn,
+        text: &str,
+        message_id: Option<i64>,
+        kind: MessageKind,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) {
+        let client = &turn.client;
+        let today = self.today(now);
+        if client.consent != Some(true) {
+            // Nothing is stored without consent, but the client still gets the curated answer: an emergency
+            // is never left waiting behind a consent question.
+            let triage = self.engine.analyse(text, None, Some(today));
+            d.replies.push(Say::text(triage.reply));
+            if triage.escalation > Level::None {
+                d.replies
+                    .push(Say::text(texts::not_passed_on(&self.clinic.clinic)));
+            }
+            if client.consent.is_none() {
+                d.state = Some(State::AwaitingConsent);
+                d.replies.push(self.welcome(client));
+            }
+            return;
+        }
+        if client.state == State::AwaitingDate {
+            match dates::parse_treatment_date(text, today) {
+                Ok(date) => return self.save_date(date, today, d),
+                Err(reason) if looks_like_a_date(text) => {
+                    d.replies.push(Say::text(reason));
+                    d.replies.push(self.ask_date());
+                    return;
+                }
+                Err(_) => {}
+            }
+        }
+        let triage = self
+            .engine
+            .analyse(text, day_since(turn, today), Some(today));
+        let report = Reported {
+            kind,
+            text: Some(text),
+            photo: None,
+            message_id,
+        };
+        self.report(turn, &triage, report, now, d);
+        if client.state == State::AwaitingDate {
+            d.replies.push(self.ask_date());
+        } else if client.state != State::Ready {
+            d.state = Some(State::Ready);
+        }
+    }
+
+    fn client_photo(
+        &self,
+        turn: &ClientTurn,
+        file_id: &str,
+        caption: Option<&str>,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) {
+        let client = &turn.client;
+        if client.consent != Some(true) {
+            d.replies
+                .push(Say::text(texts::photo_needs_consent(&self.clinic.clinic)));
+            if client.consent.is_none() {
+                d.replies.push(self.welcome(client));
+            }
+            return;
+        }
+        let today = self.today(now);
+        let triage = self.engine.analyse(
+            caption.unwrap_or_default(),
+            day_since(turn, today),
+            Some(today),
+        );
+        let report = Reported {
+            kind: MessageKind::Photo,
+            text: caption,
+            photo: Some(file_id),
+            message_id,
+        };
+        self.report(turn, &triage, report, now, d);
+    }
+
+    /// The message is kept; a report opens (or the open one grows) when needed, and the client is told what
+    /// happens next.
+    fn report(
+        &self,
+        turn: &ClientTurn,
+        triage: &Triage,
+        reported: Reported<'_>,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) {
+        let client = &turn.client;
+        let photo = reported.photo;
+        // A photo always goes to staff: at least as a routine report.
+        let level = if photo.is_some() {
+            triage.escalation.max(Level::Routine)
+        } else {
+            triage.escalation
+        };
+        if photo.is_none() || triage.intent.is_some() || triage.escalation > Level::None {
+            d.replies.push(Say::text(triage.reply.clone()));
+        }
+        d.message = Some(inbound(
+            client,
+            reported.kind,
+            reported.text,
+            photo,
+            reported.message_id,
+            Some(triage),
+            now,
+        ));
+        let to_staff = |photo: &str| Send::Photo {
+            file_id: photo.to_string(),
+            caption: reported.text.map(str::to_string),
+        };
+        match turn.open_escalation {
+            Some(open) => {
+                d.report = Some(ReportChange::Extend {
+                    report: open,
+                    raise: (level > Level::None).then_some(level),
+                });
+                d.sends.push(photo.map_or(Send::Followup, to_staff));
+                d.replies
+                    .push(Say::text(texts::added_to_open(photo.is_some())));
+            }
+            None if level > Level::None => {
+                d.report = Some(ReportChange::Open {
+                    level,
+                    flags: triage.flag_labels().into_iter().map(String::from).collect(),
+                });
+                d.sends.push(Send::Alert);
+                d.sends.extend(photo.map(to_staff));
+                d.replies
+                    .push(Say::text(self.next_steps(level, photo.is_some(), now)));
+            }
+            // A question: answered, nobody alerted.
+            None => {}
+        }
+    }
+
+    fn next_steps(&self, level: Level, photo: bool, now: DateTime<Utc>) -> String {
+        let local = now.with_timezone(&self.clinic.time_zone);
+        let open = self.clinic.hours.is_open(&local);
+        let reopens = self
+            .clinic
+            .hours
+            .next_opening(&local)
+            .map(|t| t.format("%A at %H:%M").to_string())
+            .unwrap_or_else(|| "on its next working day".into());
+        texts::next_steps(level, photo, open, &reopens, &self.clinic.clinic)
+    }
+
+    /// Acknowledge or Resolve under an alert, pressed by a member of the staff chat.
+    fn staff_press(
+        &self,
+        staff: &Person,
+        button: Button,
+        report: Option<&(Escalation, Client)>,
+    ) -> Decision {
+        let (id, status) = match button {
+            Button::Acknowledge(id) => (id, EscalationStatus::Acknowledged),
+            Button::Resolve(id) => (id, EscalationStatus::Resolved),
+            Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
+                return Decision::press_answer(texts::INVALID_BUTTON);
+            }
+        };
+        let Some((escalation, client)) = report.filter(|(e, _)| e.id == id) else {
+            return Decision::press_answer(texts::ESCALATION_GONE);
+        };
+        let done_already = match status {
+            EscalationStatus::Resolved => escalation.status == EscalationStatus::Resolved,
+            _ => escalation.status != EscalationStatus::Open,
+        };
+        if done_already {
+            let by = match escalation.status {
+                EscalationStatus::Resolved => format!(
+                    "resolved by {}",
+                    escalation.resolved_by_name.as_deref().unwrap_or_default()
+                ),
+                _ => format!(
+                    "acknowledged by {}",
+                    escalation
+                        .acknowledged_by_name
+                        .as_deref()
+                        .unwrap_or_default()
+                ),
+            };
+            return Decision::press_answer(format!("Already {by}."));
+        }
+        let by = StaffMember {
+            user_id: staff.user_id,
+            name: staff.display(),
+        };
+        let (change, notice, answer) = match status {
+            EscalationStatus::Resolved => (
+                ReportChange::Resolve { report: id, by },
+                texts::resolved_notice(&self.clinic.clinic),
+                "Resolved. The client has been told.",
+            ),
+            _ => (
+                ReportChange::Acknowledge { report: id, by },
+                texts::acknowledged_notice(&self.clinic.clinic),
+                "Acknowledged. The client has been told a nurse has seen it.",
+            ),
+        };
+        Decision {
+            report: Some(change),
+            sends: vec![
+                Send::AlertUpdate { report: id, status },
+                Send::ToClient {
+                    report: id,
+                    client: client.id,
+                    chat_id: client.chat_id,
+                    text: notice,
+                },
+            ],
+            press_answer: Some(answer.into()),
+            ..Decision::default()
+        }
+    }
+
+    /// A staff member's reply to an alert goes to that client.
+    fn staff_reply(
+        &self,
+        staff: &Person,
+        message_id: i64,
+        text: &str,
+        target: &ReplyTarget,
+    ) -> Decision {
+        let answer = |text: &str| Decision::answer(staff.chat_id, Some(message_id), text);
+        match target {
+            ReplyTarget::NotAReport => answer(texts::NOT_A_REPORT),
+            ReplyTarget::Gone => answer(texts::ESCALATION_GONE),
+            ReplyTarget::Report(report) => {
+                let (escalation, client) = report.as_ref();
+                Decision {
+                    sends: vec![Send::ToClient {
+                        report: escalation.id,
+                        client: client.id,
+                        chat_id: client.chat_id,
+                        text: texts::relayed(&self.clinic.clinic, &staff.first_name, text),
+                    }],
+                    ..answer(&format!("✓ Sent to {}.", client.first_name))
+                }
+            }
+        }
+    }
+
+    fn staff_view(&self, view: &StaffView, now: DateTime<Utc>) -> String {
+        let zone = self.clinic.time_zone;
+        match view {
+            StaffView::Open(open) => alerts::open_list(open, self.today(now), zone),
+            StaffView::History { query, .. } if query.is_empty() => {
+                "Usage: /history <name, @username or Telegram id>".into()
+            }
+            StaffView::History {
+                query,
+                found,
+                messages,
+            } => match found.as_slice() {
+                [] => format!("No client matches {query:?}."),
+                [client] => alerts::history(client, messages, zone),
+                many => alerts::client_choices(many),
+            },
+            StaffView::Unanswered(items) => alerts::unanswered(items, zone),
+            StaffView::Stats(stats) => alerts::stats(stats),
+            StaffView::Help => texts::STAFF_HELP.into(),
+        }
+    }
+}
+
+/// What a client sent that may be a report.
+struct Reported<'a> {
+    kind: MessageKind,
+    text: Option<&'a str>,
+    photo: Option<&'a str>,
+    message_id: Option<i64>,
+}
+
+fn day_since(turn: &ClientTurn, today: NaiveDate) -> Option<u32> {
+    turn.treated_on
+        .map(|date| (today - date).num_days().max(0) as u32)
+}
+
+fn inbound(
+    client: &Client,
+    kind: MessageKind,
+    text: Option<&str>,
+    photo: Option<&str>,
+    message_id: Option<i64>,
+    triage: Option<&Triage>,
+    now: DateTime<Utc>,
+) -> NewMessage {
+    NewMessage {
+        client_id: client.id,
+        direction: Direction::In,
+        telegram_message_id: message_id,
+        kind,
+        text: text.map(str::to_string),
+        photo_file_id: photo.map(str::to_string),
+        triage: triage.map(|t| TriageRecord {
+            intent: t.intent.clone(),
+            category: t.category.as_str().to_string(),
+            escalation: t.escalation.as_str().to_string(),
+            confidence: t.confidence,
+            red_flags: t.red_flags.iter().map(|f| f.id.clone()).collect(),
+        }),
+        escalation_id: None,
+        at: now,
+    }
+}
+
+/// Short, with a digit or a date word: the client was trying to give a date, so say why it failed.
+fn looks_like_a_date(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    text.split_whitespace().count() <= 4
+        && (lower.chars().any(|c| c.is_ascii_digit())
+            || [
+                "today",
+                "yesterday",
+                "ago",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+            ]
+            .iter()
+            .any(|w| lower.contains(w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::configuration::Source;
+    use std::sync::OnceLock;
+
+    const STAFF: i64 = -100;
+
+    /// A Tuesday morning, UTC; the clinic is open every day, all day, in UTC.
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-10T10:00:00Z")
+            .expect("instant")
+            .to_utc()
+    }
+
+    fn rules() -> &'static (Engine, ClinicSettings) {
+        static RULES: OnceLock<(Engine, ClinicSettings)> = OnceLock::new();
+        RULES.get_or_init(|| {
+            let settings = [
+                ("AFTERCARE_CLINIC_NAME", "Test Clinic"),
+                ("AFTERCARE_CLINIC_PHONE", "0100 000 000"),
+                ("AFTERCARE_EMERGENCY_NUMBER", "112"),
+                ("AFTERCARE_OPENING_HOURS", "Mon-Sun 00:00-23:59"),
+                ("AFTERCARE_TIMEZONE", "UTC"),
+            ];
+            let source = Source::new(None, move |name| {
+                settings
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            })
+            .expect("settings");
+            let clinic = ClinicSettings::load(&source).expect("clinic");
+            let engine = Engine::embedded(&clinic.clinic).expect("shipped intents");
+            (engine, clinic)
+        })
+    }
+
+    fn decide(context: &Context, input: &Input) -> Decision {
+        let (engine, clinic) = rules();
+        Conversation { engine, clinic }.decide(context, input, now())
+    }
+
+    fn jane() -> Person {
+        Person {
+            user_id: 7,
+            chat_id: 7,
+            first_name: "Jane".into(),
+            username: Some("jane".into()),
+        }
+    }
+
+    fn nurse() -> Person {
+        Person {
+            user_id: 900,
+            chat_id: STAFF,
+            first_name: "Ann".into(),
+            username: None,
+        }
+    }
+
+    fn client(consent: Option<bool>, state: State) -> Client {
+        Client {
+            id: ClientId(3),
+            telegram_user_id: 7,
+            chat_id: 7,
+            first_name: "Jane".into(),
+            username: Some("jane".into()),
+            consent,
+            consent_at: None,
+            state,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    /// Jane, consented and treated three days ago, with this state and open report.
+    fn turn(state: State, open: Option<ReportId>) -> Context {
+        Context::Client(ClientTurn {
+            client: client(Some(true), state),
+            treated_on: Some(now().date_naive() - Duration::days(3)),
+            open_escalation: open,
+        })
+    }
+
+    fn writes(text: &str) -> Input {
+        Input::Client {
+            who: jane(),
+            event: ClientInput::Text {
+                text: text.into(),
+                message_id: Some(50),
+            },
+        }
+    }
+
+    fn presses(button: Button) -> Input {
+        Input::Client {
+            who: jane(),
+            event: ClientInput::Button(button),
+        }
+    }
+
+    fn report(status: EscalationStatus) -> (Escalation, Client) {
+        let escalation = Escalation {
+            id: ReportId(12),
+            client_id: ClientId(3),
+            level: "urgent".into(),
+            status,
+            red_flags: Vec::new(),
+            first_message_id: 1,
+            opened_at: now(),
+            alerted_at: Some(now()),
+            acknowledged_by_id: None,
+            acknowledged_by_name: Some("Bea".into()),
+            acknowledged_at: None,
+            resolved_by_id: None,
+            resolved_by_name: Some("Cy".into()),
+            resolved_at: None,
+            last_alert_at: None,
+            reminder_count: 0,
+        };
+        (escalation, client(Some(true), State::Ready))
+    }
+
+    fn texts_of(decision: &Decision) -> Vec<&str> {
+        decision
+            .replies
+            .iter()
+            .map(|say| say.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_question_is_answered_and_kept_with_its_answer_and_alerts_nobody() {
+        let decision = decide(
+            &turn(State::Ready, None),
+            &writes("can i wear makeup tomorrow?"),
+        );
+        assert_eq!(decision.replies.len(), 1, "{decision:#?}");
+        assert!(decision.replies[0].text.contains("mineral makeup"));
+        let message = decision.message.as_ref().expect("the question is kept");
+        assert_eq!(message.text.as_deref(), Some("can i wear makeup tomorrow?"));
+        assert_eq!(message.telegram_message_id, Some(50));
+        assert!(decision.keep_replies);
+        assert_eq!(decision.report, None);
+        assert!(decision.sends.is_empty());
+        assert_eq!(decision.state, None, "already ready");
+        assert_eq!(decision.reply_chat, 7);
+    }
+
+    #[test]
+    fn a_report_opens_one_with_its_level_and_flags_and_says_what_happens_next() {
+        let decision = decide(
+            &turn(State::Ready, None),
+            &writes("there's yellow crust on my chin and it's oozing"),
+        );
+        let Some(ReportChange::Open { level, flags }) = &decision.report else {
+            panic!("a report is opened: {decision:#?}");
+        };
+        assert_eq!(*level, Level::Urgent);
+        assert!(!flags.is_empty());
+        assert_eq!(decision.sends, [Send::Alert]);
+        let said = texts_of(&decision);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[1].contains("as urgent"), "{said:?}");
+        let triage = decision.message.as_ref().and_then(|m| m.triage.as_ref());
+        assert_eq!(triage.map(|t| t.escalation.as_str()), Some("urgent"));
+    }
+
+    #[test]
+    fn with_a_report_open_a_later_message_joins_it_under_its_alert() {
+        let open = Some(ReportId(12));
+        let decision = decide(
+            &turn(State::Ready, open),
+            &writes("it's a bit more swollen now"),
+        );
+        assert!(
+            matches!(
+                decision.report,
+                Some(ReportChange::Extend {
+                    report: ReportId(12),
+                    ..
+                })
+            ),
+            "{decision:#?}"
+        );
+        assert_eq!(decision.sends, [Send::Followup]);
+        assert!(
+            texts_of(&decision)
+                .iter()
+                .any(|t| t.contains("earlier report"))
+        );
+    }
+
+    #[test]
+    fn a_photo_goes_to_staff_at_least_as_routine_with_its_caption() {
+        let input = Input::Client {
+            who: jane(),
+            event: ClientInput::Photo {
+                file_id: "PHOTO-1".into(),
+                caption: Some("my chin".into()),
+                message_id: Some(51),
+            },
+        };
+        let decision = decide(&turn(State::Ready, None), &input);
+        assert!(
+            matches!(
+                decision.report,
+                Some(ReportChange::Open {
+                    level: Level::Routine,
+                    ..
+                })
+            ),
+            "{decision:#?}"
+        );
+        assert_eq!(
+            decision.sends,
+            [
+                Send::Alert,
+                Send::Photo {
+                    file_id: "PHOTO-1".into(),
+                    caption: Some("my chin".into())
+                }
+            ]
+        );
+        assert!(texts_of(&decision).iter().any(|t| t.contains("your photo")));
+    }
+
+    #[test]
+    fn without_consent_nothing_is_kept_but_an_emergency_is_still_answered() {
+        let context = Context::Client(ClientTurn {
+            client: client(None, State::New),
+            treated_on: None,
+            open_escalation: None,
+        });
+        let decision = decide(
+            &context,
+            &writes("my tongue is swelling and i cant breathe properly"),
+        );
+        let said = texts_of(&decision);
+        assert!(said[0].contains("112"), "{said:?}");
+        assert!(said[1].contains("haven't passed this on"), "{said:?}");
+        assert!(
+            decision.replies[2]
+                .buttons
+                .iter()
+                .flatten()
+                .any(|(_, b)| *b == Button::Consent(true))
+        );
+        assert_eq!(decision.state, Some(State::AwaitingConsent));
+        assert_eq!(decision.message, None);
+        assert_eq!(decision.report, None);
+        assert!(!decision.keep_replies);
+    }
+
+    #[test]
+    fn consent_then_a_date_by_button_or_in_words() {
+        let fresh = Context::Client(ClientTurn {
+            client: client(None, State::AwaitingConsent),
+            treated_on: None,
+            open_escalation: None,
+        });
+        let agreed = decide(&fresh, &presses(Button::Consent(true)));
+        assert_eq!(agreed.consent, Some(true));
+        assert_eq!(agreed.state, Some(State::AwaitingDate));
+        assert!(agreed.keep_replies, "kept from the moment they agree");
+        assert!(agreed.replies[1].text.contains("When was your treatment"));
+
+        let awaiting = turn(State::AwaitingDate, None);
+        let yesterday = decide(&awaiting, &presses(Button::Treated(TreatedOn::Yesterday)));
+        assert_eq!(
+            yesterday.treated_on,
+            Some(now().date_naive() - Duration::days(1))
+        );
+        assert_eq!(yesterday.state, Some(State::Ready));
+        let typed = decide(&awaiting, &writes("3 days ago"));
+        assert_eq!(
+            typed.treated_on,
+            Some(now().date_naive() - Duration::days(3))
+        );
+        assert!(typed.replies[0].text.contains("day 3 today"), "{typed:#?}");
+        assert_eq!(typed.message, None, "a date is not a message to keep");
+        let garbled = decide(&awaiting, &writes("the 45th"));
+        assert_eq!(garbled.treated_on, None, "{garbled:#?}");
+        assert_eq!(garbled.replies.len(), 2, "why, and the question again");
+    }
+
+    #[test]
+    fn forget_asks_first_and_deletes_only_when_confirmed_keeping_nothing() {
+        let asked = decide(&turn(State::Ready, None), &writes("/forget"));
+        assert_eq!(asked.state, Some(State::ConfirmForget));
+        assert!(!asked.forget);
+        let confirmed = decide(
+            &turn(State::ConfirmForget, None),
+            &presses(Button::Forget(true)),
+        );
+        assert!(confirmed.forget);
+        assert!(!confirmed.keep_replies, "not even the goodbye is kept");
+        let stale = decide(&turn(State::Ready, None), &presses(Button::Forget(true)));
+        assert!(
+            !stale.forget,
+            "a confirmation no longer asked for deletes nothing"
+        );
+        assert_eq!(texts_of(&stale), [texts::STALE_BUTTON]);
+    }
+
+    #[test]
+    fn an_unknown_command_that_reports_something_is_triaged_as_a_message() {
+        let decision = decide(
+            &turn(State::Ready, None),
+            &writes("/ there is pus on my chin"),
+        );
+        assert!(
+            matches!(decision.report, Some(ReportChange::Open { .. })),
+            "{decision:#?}"
+        );
+        let plain = decide(&turn(State::Ready, None), &writes("/quit"));
+        assert_eq!(texts_of(&plain), [texts::UNKNOWN_COMMAND]);
+        assert_eq!(plain.message, None);
+    }
+
+    #[test]
+    fn a_staff_press_acts_once_and_says_who_did_it_before() {
+        let press = |button| Input::StaffPress {
+            staff: nurse(),
+            button,
+        };
+        let open = Context::Report(Some(report(EscalationStatus::Open)));
+        let acked = decide(&open, &press(Button::Acknowledge(ReportId(12))));
+        assert!(
+            matches!(&acked.report, Some(ReportChange::Acknowledge { report: ReportId(12), by }) if by.user_id == 900),
+            "{acked:#?}"
+        );
+        assert_eq!(acked.sends.len(), 2, "the alert edited and the client told");
+        assert!(
+            matches!(&acked.sends[1], Send::ToClient { chat_id: 7, text, .. } if text.contains("has seen"))
+        );
+        assert!(
+            acked.replies.is_empty(),
+            "answered on the button, not in the chat"
+        );
+
+        let again = Context::Report(Some(report(EscalationStatus::Acknowledged)));
+        let twice = decide(&again, &press(Button::Acknowledge(ReportId(12))));
+        assert_eq!(twice.report, None);
+        assert!(twice.sends.is_empty());
+        assert_eq!(
+            twice.press_answer.as_deref(),
+            Some("Already acknowledged by Bea.")
+        );
+        let resolved = decide(&again, &press(Button::Resolve(ReportId(12))));
+        assert!(matches!(
+            resolved.report,
+            Some(ReportChange::Resolve { .. })
+        ));
+
+        let gone = decide(
+            &Context::Report(None),
+            &press(Button::Resolve(ReportId(12))),
+        );
+        assert_eq!(gone.press_answer.as_deref(), Some(texts::ESCALATION_GONE));
+        let forged = decide(&Context::Nothing, &press(Button::Consent(true)));
+        assert_eq!(forged.press_answer.as_deref(), Some(texts::INVALID_BUTTON));
+    }
+
+    #[test]
+    fn a_staff_reply_reaches_the_reports_client_or_says_why_not() {
+        let reply = Input::StaffReply {
+            staff: nurse(),
+            message_id: 77,
+            text: "come in at 3pm".into(),
+            replied_to: Quoted {
+                message_id: 5,
+                text: None,
+            },
+        };
+        let (escalation, client) = report(EscalationStatus::Open);
+        let relayed = decide(
+            &Context::Reply(ReplyTarget::Report(Box::new((escalation, client)))),
+            &reply,
+        );
+        assert!(
+            matches!(&relayed.sends[..], [Send::ToClient { chat_id: 7, text, .. }] if text.contains("Ann") && text.contains("3pm")),
+            "{relayed:#?}"
+        );
+        assert_eq!(texts_of(&relayed), ["✓ Sent to Jane."]);
+        assert_eq!((relayed.reply_chat, relayed.reply_to), (STAFF, Some(77)));
+        let not_a_report = decide(&Context::Reply(ReplyTarget::NotAReport), &reply);
+        assert!(not_a_report.sends.is_empty());
+        assert_eq!(texts_of(&not_a_report), [texts::NOT_A_REPORT]);
+    }
+
+    #[test]
+    fn a_staff_command_renders_what_was_loaded() {
+        let command = |command| Input::StaffCommand {
+            staff: nurse(),
+            message_id: 78,
+            command,
+        };
+        let usage = decide(
+            &Context::Staff(StaffView::History {
+                query: String::new(),
+                found: Vec::new(),
+                messages: Vec::new(),
+            }),
+            &command(StaffCommand::History(String::new())),
+        );
+        assert!(usage.replies[0].text.starts_with("Usage: /history"));
+        let open = decide(
+            &Context::Staff(StaffView::Open(vec![report(EscalationStatus::Open)])),
+            &command(StaffCommand::Open),
+        );
+        assert!(open.replies[0].text.contains("#12 URGENT"), "{open:#?}");
+        assert_eq!(open.reply_to, Some(78));
+        let stranger = decide(
+            &Context::Nothing,
+            &Input::StrangerCommand {
+                chat_id: STAFF,
+                message_id: 79,
+            },
+        );
+        assert_eq!(texts_of(&stranger), [texts::STAFF_CHAT_ONLY]);
+    }
+
+    #[test]
+    fn short_texts_with_digits_or_day_words_are_date_attempts() {
+        assert!(looks_like_a_date("21/11"));
+        assert!(looks_like_a_date("last monday"));
+        assert!(!looks_like_a_date("my face is really red and hot"));
+    }
+}
