@@ -262,6 +262,32 @@ async fn an_emergency_answer_gives_the_emergency_number_first() {
 }
 
 #[tokio::test]
+async fn an_emergency_told_under_an_open_report_is_alerted_again_at_its_level() {
+    let scene = onboarded().await;
+    let jane = jane();
+    scene
+        .client_text(&jane, "there is yellow crust on my chin")
+        .await;
+    let first = scene.messages_after(STAFF, 0);
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert!(first[0].text().contains("URGENT"), "{first:#?}");
+    scene
+        .client_text(&jane, "now my throat feels tight and my lips are swelling")
+        .await;
+    let later = scene.messages_after(STAFF, 1);
+    // The report's alert again, now at EMERGENCY with its buttons, then the message that raised it.
+    assert_eq!(later.len(), 2, "{later:#?}");
+    assert!(later[0].text().contains("EMERGENCY"), "{later:#?}");
+    assert!(!later[0].callback_data().is_empty(), "{later:#?}");
+    assert!(later[1].text().contains("throat feels tight"), "{later:#?}");
+    // A follow-up at the same level or lower is only a follow-up.
+    scene.client_text(&jane, "it is still crusty").await;
+    let last = scene.messages_after(STAFF, 3);
+    assert_eq!(last.len(), 1, "{last:#?}");
+    assert!(!last[0].text().contains("EMERGENCY"), "{last:#?}");
+}
+
+#[tokio::test]
 async fn a_photo_is_forwarded_to_staff_and_the_client_told() {
     let scene = onboarded().await;
     let jane = jane();

@@ -303,7 +303,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Committed, FlowError> {
         if shares_a_commit(decision) {
-            let sends = self.outbox_rows(origin, decision, None, None, now);
+            let sends = self.outbox_rows(origin, decision, None, None, false, now);
             let queued = !sends.is_empty();
             let turn = Turn {
                 update: origin.update(),
@@ -346,6 +346,9 @@ impl Service {
         let ids = tx.record_messages(&rows).await?;
         let inbound = decision.message.as_ref().zip(ids.first().copied());
         let message = inbound.map(|(_, id)| id);
+        // Whether a later message raised an open report's level ("and now my throat feels tight"): staff get
+        // the report's alert again at its new level, not only a follow-up under the old one.
+        let mut raised = false;
         let report = match (&decision.report, inbound) {
             (Some(ReportChange::Open { level, flags }), Some((inbound, message))) => {
                 let opened = tx
@@ -359,7 +362,8 @@ impl Service {
                 Some(opened.id)
             }
             (Some(ReportChange::Extend { report, raise }), Some((_, message))) => {
-                tx.attach_message(*report, message, raise.map(Level::as_str))
+                raised = tx
+                    .attach_message(*report, message, raise.map(Level::as_str))
                     .await?;
                 Some(*report)
             }
@@ -383,7 +387,7 @@ impl Service {
                 None
             }
         };
-        let sends = self.outbox_rows(origin, decision, report, message, now);
+        let sends = self.outbox_rows(origin, decision, report, message, raised, now);
         tx.enqueue(&sends).await?;
         tx.commit().await?;
         if !sends.is_empty() {
@@ -401,6 +405,7 @@ impl Service {
         decision: &Decision,
         report: Option<ReportId>,
         message: Option<i64>,
+        raised: bool,
         now: DateTime<Utc>,
     ) -> Vec<NewOutbox> {
         // The answers to a client being forgotten are not theirs any more: nothing would be left to delete them.
@@ -425,6 +430,9 @@ impl Service {
         }
         let (staff, client) = (self.staff_chat, decision.client);
         for send in &decision.sends {
+            if raised && matches!(send, Send::Followup | Send::Photo { .. }) {
+                rows.push((Outbound::Alert, staff, report, client));
+            }
             rows.push(match send {
                 Send::Alert => (Outbound::Alert, staff, report, client),
                 Send::Followup => (
