@@ -100,7 +100,13 @@ pub struct EvalArgs {
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Check { dir } => return check(cli, dir.as_deref()),
-        Command::Ask(args) => build_engine(cli).map(|(engine, clinic)| ask(&engine, &clinic, args)),
+        Command::Ask(args) => build_engine(cli).map(|(engine, clinic)| {
+            let code = ask(&engine, &clinic, args);
+            // The process ends here: freeing the engine's many small allocations one by one only delays
+            // the exit (a tenth of a one-shot answer's time).
+            std::mem::forget(engine);
+            code
+        }),
         Command::Eval(args) => build_engine(cli).map(|(engine, _)| run_eval(&engine, args)),
         Command::Chat(args) => chat(cli, args),
         Command::Serve(args) => serve(cli, args),
@@ -218,20 +224,42 @@ struct AskLine {
     day: Option<u32>,
 }
 
-fn triage_json(triage: &Triage, explain: bool) -> serde_json::Value {
-    let mut value = serde_json::json!({
-        "intent": triage.intent,
-        "category": triage.category,
-        "escalation": triage.escalation,
-        "reply": triage.reply,
-        "confidence": triage.confidence,
-        "red_flags": triage.red_flags.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
-        "day": triage.day,
-    });
-    if explain {
-        value["why"] = serde_json::json!(triage.why);
+/// One answer as `ask --json` writes it. Written straight from the triage rather than through a
+/// `serde_json::Value` (a map built and freed per line): the fields are in the order that map gave them
+/// (by name), and the confidence is widened to f64 as the map widened it, so the bytes are the same.
+#[derive(serde::Serialize)]
+struct AskOutput<'a> {
+    category: engine::Category,
+    confidence: f64,
+    day: Option<u32>,
+    escalation: engine::Level,
+    intent: Option<&'a str>,
+    red_flags: Vec<&'a str>,
+    reply: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'a [String]>,
+}
+
+impl<'a> AskOutput<'a> {
+    fn new(triage: &'a Triage, explain: bool) -> AskOutput<'a> {
+        AskOutput {
+            category: triage.category,
+            confidence: f64::from(triage.confidence),
+            day: triage.day,
+            escalation: triage.escalation,
+            intent: triage.intent.as_deref(),
+            red_flags: triage.red_flags.iter().map(|f| f.id.as_str()).collect(),
+            reply: &triage.reply,
+            why: explain.then_some(triage.why.as_slice()),
+        }
     }
-    value
+}
+
+/// Appends one JSON line for the triage.
+fn write_triage_json(out: &mut Vec<u8>, triage: &Triage, explain: bool) {
+    // Writing to a Vec cannot fail, and every field serialises.
+    let _ = serde_json::to_writer(&mut *out, &AskOutput::new(triage, explain));
+    out.push(b'\n');
 }
 
 fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
@@ -239,7 +267,9 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
     if !args.text.is_empty() {
         let triage = engine.analyse(&args.text.join(" "), args.day, Some(date));
         if args.json {
-            out!("{}", triage_json(&triage, args.explain));
+            let mut line = Vec::new();
+            write_triage_json(&mut line, &triage, args.explain);
+            let _ = std::io::stdout().lock().write_all(&line);
         } else {
             print_triage(&mut std::io::stdout(), &triage, args.explain);
         }
@@ -262,28 +292,30 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
         if let Some(at) = unreadable {
             chunk.truncate(at + 1);
         }
-        let answer = |(index, line): &(usize, std::io::Result<String>)| -> String {
-            answer_line(engine, args, date, *index, line)
+        // Each worker writes its share's output into one buffer: no string per line.
+        let answer = |part: &[(usize, std::io::Result<String>)]| -> Vec<u8> {
+            let mut text = Vec::with_capacity(part.len() * 512);
+            for (index, line) in part {
+                answer_line(&mut text, engine, args, date, *index, line);
+            }
+            text
         };
-        let answered: Vec<String> = if workers > 1 && chunk.len() > workers {
+        let answered: Vec<Vec<u8>> = if workers > 1 && chunk.len() > workers {
             let share = chunk.len().div_ceil(workers);
             std::thread::scope(|scope| {
                 let handles: Vec<_> = chunk
                     .chunks(share)
-                    .map(|part| scope.spawn(move || part.iter().map(answer).collect::<Vec<_>>()))
+                    .map(|part| scope.spawn(move || answer(part)))
                     .collect();
                 handles
                     .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
+                    .map(|h| h.join().unwrap_or_default())
                     .collect()
             })
         } else {
-            chunk.iter().map(answer).collect()
+            vec![answer(&chunk)]
         };
-        if answered
-            .iter()
-            .any(|text| out.write_all(text.as_bytes()).is_err())
-        {
+        if answered.iter().any(|text| out.write_all(text).is_err()) {
             break;
         }
         if unreadable.is_some() {
@@ -299,46 +331,42 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
 /// How many input lines are read before they are answered together.
 const ASK_CHUNK_LINES: usize = 2048;
 
-/// The output for one input line of `ask` without TEXT: a JSON line, or the plain reply.
+/// Appends the output for one input line of `ask` without TEXT: a JSON line, or the plain reply.
 fn answer_line(
+    out: &mut Vec<u8>,
     engine: &Engine,
     args: &AskArgs,
     date: chrono::NaiveDate,
     index: usize,
     line: &std::io::Result<String>,
-) -> String {
-    let error = |e: &dyn std::fmt::Display| {
-        format!(
-            "{}\n",
+) {
+    let error = |out: &mut Vec<u8>, e: &dyn std::fmt::Display| {
+        let _ = writeln!(
+            out,
+            "{}",
             serde_json::json!({"error": format!("line {}: {e}", index + 1), "line": index + 1})
-        )
+        );
     };
     let line = match line {
         Ok(line) => line,
         // Not UTF-8 or unreadable: one error line, and carry on with the next.
-        Err(e) => return error(e),
+        Err(e) => return error(out, e),
     };
     if args.json {
         match serde_json::from_str::<AskLine>(line) {
-            Ok(input) => format!(
-                "{}\n",
-                triage_json(
-                    &engine.analyse(&input.text, input.day.or(args.day), Some(date)),
-                    args.explain,
-                )
+            Ok(input) => write_triage_json(
+                out,
+                &engine.analyse(&input.text, input.day.or(args.day), Some(date)),
+                args.explain,
             ),
-            Err(e) => error(&e),
+            Err(e) => error(out, &e),
         }
-    } else if line.trim().is_empty() {
-        String::new()
-    } else {
-        let mut text = Vec::new();
+    } else if !line.trim().is_empty() {
         print_triage(
-            &mut text,
+            out,
             &engine.analyse(line, args.day, Some(date)),
             args.explain,
         );
-        String::from_utf8_lossy(&text).into_owned()
     }
 }
 

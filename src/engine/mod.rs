@@ -18,6 +18,7 @@ use matcher::Matcher;
 pub use model::{Category, Clinic, DEFAULT_OUT_OF_HOURS, Level};
 use normalize::Normalizer;
 use regex::Regex;
+use regex_automata::meta;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -1186,8 +1187,12 @@ fn ascii_boundaries(pattern: &str) -> String {
 /// build new states for nearly every unseen message: on held-out text that was four fifths of the engine's
 /// time. Instead, an Aho-Corasick automaton over the literals each pattern must start with finds the few
 /// candidates, and only those run, each on its own small automaton; patterns with no such literal always run.
+///
+/// Every match of a candidate starts where one of its literals was found, so a candidate is tried only there,
+/// anchored: an anchored automaton has a handful of states that every message reuses, where an unanchored
+/// search over the whole text keeps building states for text it has not seen.
 struct PatternSet {
-    patterns: Vec<(String, OnceLock<Option<regex::bytes::Regex>>)>,
+    patterns: Vec<(String, OnceLock<Option<meta::Regex>>)>,
     prefixes: aho_corasick::AhoCorasick,
     /// Literal index → the patterns that may start with it, and whether the pattern begins at a word
     /// boundary (then a literal found inside a word does not make it a candidate: "hi" holds no "i").
@@ -1241,36 +1246,74 @@ impl PatternSet {
     /// The indices of the patterns that match, in the order given.
     fn matches(&self, text: &str) -> Vec<usize> {
         let bytes = text.as_bytes();
-        let mut candidate = vec![false; self.patterns.len()];
+        // (pattern, where one of its literals starts): the only places a match of it can start.
+        let mut starts: Vec<(usize, usize)> = Vec::new();
         for found in self.prefixes.find_overlapping_iter(bytes) {
             let inside_word = found.start() > 0
                 && bytes[found.start() - 1].is_ascii_alphanumeric()
                 && bytes[found.start()].is_ascii_alphanumeric();
             for &(owner, at_word_start) in &self.prefix_owners[found.pattern().as_usize()] {
                 if !(inside_word && at_word_start) {
-                    candidate[owner] = true;
+                    starts.push((owner, found.start()));
                 }
             }
         }
-        for &index in &self.always {
-            candidate[index] = true;
+        starts.sort_unstable();
+        starts.dedup();
+        let mut matched: Vec<usize> = Vec::new();
+        for group in starts.chunk_by(|a, b| a.0 == b.0) {
+            let index = group[0].0;
+            let Some(regex) = self.regex(index) else {
+                continue;
+            };
+            let found = group.iter().any(|&(_, start)| {
+                regex.is_match(
+                    regex_automata::Input::new(bytes)
+                        .range(start..)
+                        .anchored(regex_automata::Anchored::Yes),
+                )
+            });
+            if found {
+                matched.push(index);
+            }
         }
-        (0..self.patterns.len())
-            .filter(|&index| {
-                candidate[index] && self.regex(index).is_some_and(|r| r.is_match(bytes))
-            })
-            .collect()
+        for &index in &self.always {
+            if self.regex(index).is_some_and(|r| r.is_match(bytes)) {
+                matched.push(index);
+            }
+        }
+        if !self.always.is_empty() {
+            matched.sort_unstable();
+        }
+        matched
     }
 
-    fn regex(&self, index: usize) -> Option<&regex::bytes::Regex> {
+    fn regex(&self, index: usize) -> Option<&meta::Regex> {
         let (source, compiled) = &self.patterns[index];
         compiled
             .get_or_init(|| {
-                // A small cache each: hundreds of these live side by side.
-                regex::bytes::RegexBuilder::new(source)
-                    .unicode(false)
-                    .dfa_size_limit(64 * 1024)
-                    .build()
+                // As `regex::bytes::RegexBuilder::new(source).unicode(false)` would build it, with a small
+                // cache each (hundreds of these live side by side) and without what only capture groups
+                // need: only whether and where a pattern matches is asked. A full DFA built ahead for each
+                // pattern cost more to build than a message's whole analysis; the lazy one is built as
+                // messages need it.
+                meta::Builder::new()
+                    .configure(
+                        meta::Config::new()
+                            .nfa_size_limit(Some(10 * (1 << 20)))
+                            .hybrid_cache_capacity(64 * 1024)
+                            .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                            .utf8_empty(false)
+                            .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                            .dfa(false)
+                            .onepass(false),
+                    )
+                    .syntax(
+                        regex_automata::util::syntax::Config::new()
+                            .unicode(false)
+                            .utf8(false),
+                    )
+                    .build(source)
                     .ok()
             })
             .as_ref()

@@ -116,9 +116,19 @@ impl Normalizer {
         self.deletions.get_or_init(|| {
             let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
             for (index, word) in self.domain.iter().enumerate() {
-                for variant in deletion_variants(word, 2) {
-                    deletions.entry(variant).or_default().push(index as u32);
-                }
+                let index = index as u32;
+                // A word's own variants come one after another, so a variant it reaches twice ("fever" less
+                // either "e") is already its key's last owner. A string is made only for a new key.
+                for_each_deletion(word, |variant| match deletions.get_mut(variant) {
+                    Some(owners) => {
+                        if owners.last() != Some(&index) {
+                            owners.push(index);
+                        }
+                    }
+                    None => {
+                        deletions.insert(variant.to_string(), vec![index]);
+                    }
+                });
             }
             deletions
         })
@@ -129,7 +139,7 @@ impl Normalizer {
     }
 
     pub fn normalize(&self, input: &str) -> Normalized {
-        let raw = split_raw(input);
+        let mut raw = split_raw(input);
         let mut words: Vec<String> = Vec::with_capacity(raw.len());
         let mut i = 0;
         'outer: while i < raw.len() {
@@ -145,7 +155,8 @@ impl Normalizer {
                     continue 'outer;
                 }
             }
-            words.push(raw[i].clone());
+            // Lookups only look ahead of `i`: the word can move rather than be copied.
+            words.push(std::mem::take(&mut raw[i]));
             i += 1;
         }
 
@@ -182,25 +193,51 @@ impl Normalizer {
         if length > self.longest_domain_word + max_distance {
             return None;
         }
-        let mut best: Option<(usize, u32, usize)> = None;
-        for variant in
-            std::iter::once(word.to_string()).chain(deletion_variants(word, max_distance))
-        {
-            let Some(indices) = self.deletions().get(&variant) else {
+        // The word is ASCII letters here, so its deletions are byte deletions: each is looked up from one
+        // reused buffer, and a domain word reached by several of them is measured once.
+        let deletions = self.deletions();
+        let mut found: Vec<u32> = Vec::new();
+        let mut look_up = |variant: &str| {
+            if let Some(indices) = deletions.get(variant) {
+                found.extend_from_slice(indices);
+            }
+        };
+        look_up(word);
+        let mut variant = String::with_capacity(word.len());
+        for first in 0..word.len() {
+            variant.clear();
+            variant.push_str(&word[..first]);
+            variant.push_str(&word[first + 1..]);
+            look_up(&variant);
+            if max_distance < 2 {
                 continue;
-            };
-            for &index in indices {
-                let candidate = &self.domain[index as usize];
-                let distance = edit_distance(word, candidate);
-                if distance > max_distance {
-                    continue;
-                }
-                let frequency = self.domain_frequency.get(candidate).copied().unwrap_or(0);
-                // Closest first, then the word the intents use most, then alphabetical (deterministic).
-                let key = (distance, u32::MAX - frequency, index as usize);
-                if best.is_none_or(|(d, f, i)| key < (d, f, i)) {
-                    best = Some(key);
-                }
+            }
+            for second in first + 1..word.len() {
+                variant.clear();
+                variant.push_str(&word[..first]);
+                variant.push_str(&word[first + 1..second]);
+                variant.push_str(&word[second + 1..]);
+                look_up(&variant);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        let mut best: Option<(usize, u32, usize)> = None;
+        for index in found {
+            let candidate = &self.domain[index as usize];
+            // No fewer edits than the difference in length.
+            if candidate.is_ascii() && candidate.len().abs_diff(word.len()) > max_distance {
+                continue;
+            }
+            let distance = edit_distance(word, candidate);
+            if distance > max_distance {
+                continue;
+            }
+            let frequency = self.domain_frequency.get(candidate).copied().unwrap_or(0);
+            // Closest first, then the word the intents use most, then alphabetical (deterministic).
+            let key = (distance, u32::MAX - frequency, index as usize);
+            if best.is_none_or(|(d, f, i)| key < (d, f, i)) {
+                best = Some(key);
             }
         }
         best.map(|(_, _, index)| self.domain[index].clone())
@@ -229,7 +266,21 @@ impl WordList {
             words.push((start, text.len() as u32));
         }
         let word = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
-        words.sort_unstable_by(|x, y| word(x).cmp(word(y)));
+        // The shipped list is sorted but for a few words added at its end: those are put in their places,
+        // rather than sorting 65,000 words at every start (or a stable sort's scratch copy of them all,
+        // which stays in the process's memory).
+        let sorted = 1 + words
+            .windows(2)
+            .take_while(|pair| word(&pair[0]) <= word(&pair[1]))
+            .count();
+        if words.len().saturating_sub(sorted) <= 256 {
+            for added in words.split_off(sorted.min(words.len())) {
+                let at = words.partition_point(|w| word(w) <= word(&added));
+                words.insert(at, added);
+            }
+        } else {
+            words.sort_unstable_by(|x, y| word(x).cmp(word(y)));
+        }
         words.dedup_by(|x, y| word(x) == word(y));
         text.shrink_to_fit();
         words.shrink_to_fit();
@@ -293,59 +344,65 @@ const CONTRACTING_PRONOUNS: &[&str] = &[
     "it", "that", "what", "there", "here", "he", "she", "who", "let", "where", "how", "when",
 ];
 
-fn deletion_variants(word: &str, max_distance: usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut seen: FxHashSet<String> = FxHashSet::default();
-    let mut frontier = vec![word.to_string()];
-    for _ in 0..max_distance {
-        let mut next = Vec::new();
-        for w in &frontier {
-            let chars: Vec<char> = w.chars().collect();
-            if chars.len() <= 2 {
-                continue;
-            }
-            for skip in 0..chars.len() {
-                let variant: String = chars
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != skip)
-                    .map(|(_, c)| c)
-                    .collect();
-                if seen.insert(variant.clone()) {
-                    out.push(variant.clone());
-                    next.push(variant);
-                }
-            }
+/// Calls `found` with every string made by deleting one or two letters of the word (two only from words
+/// of four letters or more).
+fn for_each_deletion(word: &str, mut found: impl FnMut(&str)) {
+    let chars: Vec<(usize, char)> = word.char_indices().collect();
+    let mut variant = String::with_capacity(word.len());
+    for (first, &(at, c)) in chars.iter().enumerate() {
+        let after = at + c.len_utf8();
+        variant.clear();
+        variant.push_str(&word[..at]);
+        variant.push_str(&word[after..]);
+        found(&variant);
+        if chars.len() - 1 <= 2 {
+            continue;
         }
-        frontier = next;
+        for &(second_at, second) in &chars[first + 1..] {
+            variant.clear();
+            variant.push_str(&word[..at]);
+            variant.push_str(&word[after..second_at]);
+            variant.push_str(&word[second_at + second.len_utf8()..]);
+            found(&variant);
+        }
     }
-    out
 }
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
+    if a.is_ascii() && b.is_ascii() {
+        osa_distance(a.as_bytes(), b.as_bytes())
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        osa_distance(&a, &b)
     }
-    for (j, cell) in d[0].iter_mut().enumerate() {
+}
+
+/// The distance over any letters: ASCII words, the usual case when correcting, need no `char`s.
+fn osa_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    // One flat table rather than a vector per row: this runs for every candidate of every unknown word.
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for (j, cell) in d[..width].iter_mut().enumerate() {
         *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut value = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut value = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                value = value.min(d[i - 2][j - 2] + 1);
+                value = value.min(d[(i - 2) * width + j - 2] + 1);
             }
-            d[i][j] = value;
+            d[i * width + j] = value;
         }
     }
-    d[a.len()][b.len()]
+    d[a.len() * width + b.len()]
 }
 
 #[cfg(test)]
