@@ -10,6 +10,24 @@ use chrono::Duration;
 use support::db::fresh_sqlite;
 use support::scene::{REMINDER_AFTER_MINUTES, STAFF, Scene, Sent, jane, nurse};
 
+/// A flow written once over a scene, run on a fresh database of each kind: tests `flow::sqlite` and
+/// `flow::postgres`.
+macro_rules! on_both_databases {
+    ($flow:ident) => {
+        mod $flow {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$flow(super::Scene::sqlite().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$flow(super::Scene::postgres().await).await;
+            }
+        }
+    };
+}
+
 /// The usual start: a scene on SQLite with Jane onboarded (consent given, treated 3 days ago).
 async fn onboarded() -> Scene {
     let scene = Scene::sqlite().await;
@@ -183,15 +201,7 @@ async fn urgent_report_lifecycle(scene: Scene) {
     );
 }
 
-#[tokio::test]
-async fn urgent_report_lifecycle_on_sqlite() {
-    urgent_report_lifecycle(Scene::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn urgent_report_lifecycle_on_postgres() {
-    urgent_report_lifecycle(Scene::postgres().await).await;
-}
+on_both_databases!(urgent_report_lifecycle);
 
 /// Pus on day 4, nobody acknowledges: fifteen minutes later the alert goes again, as a reply to itself; once a
 /// nurse acknowledges, no more reminders.
@@ -238,15 +248,7 @@ async fn an_unacknowledged_alert_is_sent_again_as_a_reminder(scene: Scene) {
     );
 }
 
-#[tokio::test]
-async fn an_unacknowledged_alert_is_sent_again_as_a_reminder_on_sqlite() {
-    an_unacknowledged_alert_is_sent_again_as_a_reminder(Scene::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn an_unacknowledged_alert_is_sent_again_as_a_reminder_on_postgres() {
-    an_unacknowledged_alert_is_sent_again_as_a_reminder(Scene::postgres().await).await;
-}
+on_both_databases!(an_unacknowledged_alert_is_sent_again_as_a_reminder);
 
 #[tokio::test]
 async fn an_emergency_answer_gives_the_emergency_number_first() {
@@ -601,15 +603,7 @@ async fn an_update_handled_twice_is_stored_and_answered_once(scene: Scene) {
     );
 }
 
-#[tokio::test]
-async fn an_update_handled_twice_is_stored_and_answered_once_on_sqlite() {
-    an_update_handled_twice_is_stored_and_answered_once(Scene::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn an_update_handled_twice_is_stored_and_answered_once_on_postgres() {
-    an_update_handled_twice_is_stored_and_answered_once(Scene::postgres().await).await;
-}
+on_both_databases!(an_update_handled_twice_is_stored_and_answered_once);
 
 /// The answers go out through the outbox: refused by Telegram's flood control, the first waits for
 /// `retry_after` and the next waits behind it, so the client reads them in order; the staff chat is not held up.
@@ -633,15 +627,7 @@ async fn a_clients_answers_arrive_in_order_after_telegram_holds_one_back() {
     assert!(answers[1].text().contains("as urgent"), "{answers:#?}");
 }
 
-#[tokio::test]
-async fn an_emergency_answer_goes_out_before_sends_queued_ahead_of_it_on_sqlite() {
-    an_emergency_answer_goes_out_before_sends_queued_ahead_of_it(Scene::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn an_emergency_answer_goes_out_before_sends_queued_ahead_of_it_on_postgres() {
-    an_emergency_answer_goes_out_before_sends_queued_ahead_of_it(Scene::postgres().await).await;
-}
+on_both_databases!(an_emergency_answer_goes_out_before_sends_queued_ahead_of_it);
 
 /// Telegram fails while three newcomers say hello and then Jane reports an emergency: each answer waits for its
 /// retry, the welcomes queued first. Once Telegram answers again, the emergency answer is the first to go out.
