@@ -299,6 +299,11 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             // conditions `routine` (see README).
             at("1.0", "0.99", "0.97", "0.03", "0.96"),
         ),
+        (
+            "tests/eval/blind15.jsonl",
+            // Staff noise: a son's isotretinoin course is `none` there; the clinic decides on it (routine).
+            at("1.0", "1.0", "0.98", "0.01", "0.99"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(

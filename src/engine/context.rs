@@ -417,6 +417,11 @@ const PSEUDO: &[&str] = &[
 ];
 
 /// Words that end a trigger's scope.
+/// Words that open a clause of their own when they follow a finding.
+const SUBJECTS: &[&str] = &[
+    "i", "ive", "im", "id", "she", "shes", "he", "hes", "we", "weve", "they", "theyve",
+];
+
 const TERMINATORS: &[&str] = &[
     ".",
     "?",
@@ -676,8 +681,29 @@ impl ContextRules {
         let new_to_them = ["anything like", "like this", "this before", "that before"]
             .iter()
             .any(|phrase| has(phrase, words));
+        // Dictated, with no question in it: "I had a fit ten minutes ago I've never had one" is a first time.
+        let asks = words.contains(&"?")
+            || matches!(
+                words.first(),
+                Some(
+                    &("is"
+                        | "are"
+                        | "can"
+                        | "could"
+                        | "do"
+                        | "does"
+                        | "will"
+                        | "would"
+                        | "should"
+                        | "what"
+                        | "whats"
+                        | "how"
+                        | "why"
+                        | "if")
+                )
+            );
         if let Some(p) = self.in_general.find(words)
-            && !(new_to_them && p.contains("never had"))
+            && !((new_to_them || !asks) && p.contains("never had"))
         {
             return Some(p);
         }
@@ -1020,6 +1046,7 @@ impl ContextRules {
         let limit = (start + SCOPE).min(words.len());
         // "its a cold sore, had them before": the past after a comma is another clause's.
         let mut crossed_comma = false;
+        let mut crossed_subject = false;
         for position in start..limit {
             if TERMINATORS.contains(&words[position]) && words[position] != "now" {
                 // "a puffy bit but it went down by itself": what "it" did ends the finding.
@@ -1033,11 +1060,27 @@ impl ContextRules {
                     .flatten();
             }
             crossed_comma |= words[position] == ",";
+            // Dictated or run-on: "I had a fit ten minutes ago I've never had one before": a new subject
+            // starts another clause, and the lone "before" that closes it is that clause's.
+            crossed_subject |= position > start && SUBJECTS.contains(&words[position]);
             for (phrase, written) in self.historical_after.iter().filter(|_| !crossed_comma) {
                 // "I've had cold sores before": a lone "before" counts only where it closes the clause.
                 // "worse than before" compares with today.
                 let lone_before = phrase.len() == 1 && phrase[0] == "before";
-                if lone_before && position > 0 && words[position - 1] == "than" {
+                // "a red patch that was never there before" says it is new.
+                let new_since = || {
+                    words[position.saturating_sub(3)..position].iter().any(|w| {
+                        matches!(
+                            *w,
+                            "never" | "not" | "wasnt" | "werent" | "hadnt" | "havent"
+                        )
+                    })
+                };
+                if lone_before
+                    && (crossed_subject
+                        || position > 0 && words[position - 1] == "than"
+                        || new_since())
+                {
                     continue;
                 }
                 let closes = words.get(position + phrase.len()).is_none_or(|w| {
@@ -1322,6 +1365,20 @@ mod tests {
     }
 
     #[test]
+    fn never_had_one_asks_in_general_only_in_a_question() {
+        let rules = ContextRules::default();
+        let general = |message: &str| {
+            let normalizer = Normalizer::new(&[], "", Default::default());
+            let text = normalizer.normalize(message);
+            let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+            rules.asks_in_general(&words)
+        };
+        assert!(general("is a blister normal? never had one").is_some());
+        assert!(general("can I get a cold sore, I've never had one").is_some());
+        assert!(general("I had a fit ten minutes ago I've never had one").is_none());
+    }
+
+    #[test]
     fn what_went_away_and_came_back_is_here() {
         assert_eq!(
             qualify(
@@ -1417,6 +1474,16 @@ mod tests {
             (
                 "the blisters came before the crust",
                 "blisters",
+                Qualifier::Affirmed,
+            ),
+            (
+                "i had a fit ten minutes ago ive had one before",
+                "fit",
+                Qualifier::Affirmed,
+            ),
+            (
+                "a red rough patch that was never there before",
+                "red rough patch",
                 Qualifier::Affirmed,
             ),
         ] {
