@@ -18,15 +18,9 @@ const WAIT: Duration = Duration::from_secs(20);
 /// holding up the suite.
 const DEADLINE: Duration = Duration::from_secs(180);
 
-/// Runs a test's body with the [`DEADLINE`]. (The test harness names each test's thread after the test.)
+/// Runs a test's body with the [`DEADLINE`].
 async fn within(body: impl std::future::Future<Output = ()>) {
-    if tokio::time::timeout(DEADLINE, body).await.is_err() {
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("a test")
-            .to_string();
-        panic!("{test} did not finish within {DEADLINE:?}");
-    }
+    support::deadline::within(DEADLINE, body).await;
 }
 
 struct Running(Child);
@@ -688,7 +682,8 @@ async fn killed_at_any_moment(db: &TestDb) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        count(db, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await,
+        db.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
+            .await,
         0
     );
     assert_eq!(db.db.updates_set_aside().await.expect("inbox"), 0);
@@ -715,14 +710,6 @@ async fn killed_at_any_moment(db: &TestDb) {
     );
     // Each update's effects are committed with its inbox mark, so handling it again after a kill stores nothing.
     assert_eq!(duplicated, 0, "messages stored twice");
-}
-
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    match &db.db {
-        aftercare::store::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        aftercare::store::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    }
-    .expect("count")
 }
 
 #[tokio::test]
