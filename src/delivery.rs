@@ -164,13 +164,20 @@ pub async fn deliver_due<M: Messenger>(
         chats[place].push(item);
     }
     // The most pressing chats first, the others once those are done: an emergency answer does not race routine
-    // sends to Telegram, it goes before them.
+    // sends to Telegram, it goes before them. If Telegram failed it, the others wait behind it (see `due_outbox`).
     let most_pressing = chats.iter().map(|items| pressing(items)).max();
     let (first, then): (Vec<_>, Vec<_>) = chats
         .into_iter()
         .partition(|items| Some(pressing(items)) == most_pressing);
     let mut passes = Vec::new();
     for chats in [first, then] {
+        let telegram_failed = passes.iter().any(|pass: &Result<ChatPass, StoreError>| {
+            pass.as_ref().is_ok_and(|p| p.telegram_failed)
+        });
+        if telegram_failed {
+            untried.extend(chats.into_iter().flatten().map(|item| item.id));
+            continue;
+        }
         passes.extend(
             futures::stream::iter(chats)
                 .map(|items| deliver_chat(service, messenger, clock, items))
@@ -218,6 +225,8 @@ struct ChatPass {
     other: usize,
     /// Claimed and not tried, behind a send that did not go out.
     untried: Vec<OutboxId>,
+    /// A send failed because Telegram itself did (a 5xx, no answer).
+    telegram_failed: bool,
 }
 
 /// One chat's claimed sends, in order. It stops at the first that does not go out: the later ones wait for it,
@@ -240,6 +249,10 @@ async fn deliver_chat<M: Messenger>(
             continue;
         }
         pass.other += 1;
+        pass.telegram_failed = matches!(
+            outcome,
+            Outcome::Failed(SendError::Transient(_) | SendError::Network(_))
+        );
         record(service, clock, &item, outcome).await?;
         break;
     }
