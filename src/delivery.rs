@@ -290,7 +290,7 @@ async fn record(
             )
             .await
         }
-        // Telegram's own trouble, not this chat's: the send waits for Telegram with the others.
+        // Telegram's own trouble, not this chat's: until this send is tried again, less pressing ones wait.
         Outcome::Failed(SendError::Transient(e) | SendError::Network(e)) if !stale => {
             let wait = backoff(item.attempts, item.priority);
             tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");

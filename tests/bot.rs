@@ -334,14 +334,12 @@ async fn telegram_429_and_5xx_are_retried() {
     .await;
 }
 
-/// Clients other than Jane (`Client1` …), onboarded.
+/// Clients other than Jane (`Client1` …), onboarded side by side.
 async fn onboarded_clients(fake: &FakeBotApi, n: i64) -> Vec<User> {
-    let mut clients = Vec::new();
-    for i in 1..=n {
-        let client = User::new(3000 + i, &format!("Client{i}"));
-        onboard(fake, &client).await;
-        clients.push(client);
-    }
+    let clients: Vec<User> = (1..=n)
+        .map(|i| User::new(3000 + i, &format!("Client{i}")))
+        .collect();
+    futures::future::join_all(clients.iter().map(|client| onboard(fake, client))).await;
     clients
 }
 
