@@ -5,7 +5,8 @@
 use crate::clock::Clock;
 use crate::flows::{Outbound, Service, alerts};
 use crate::store::{
-    AlertKind, Client, Escalation, EscalationStatus, OutboxId, OutboxItem, OutboxKind, StoreError,
+    AlertKind, Client, Escalation, EscalationStatus, OutboxId, OutboxItem, OutboxKind, Priority,
+    StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
@@ -75,7 +76,9 @@ pub trait Messenger: Send + Sync + 'static {
 const BATCH: i64 = 200;
 /// Chats sent to at the same time.
 const CHATS_AT_ONCE: usize = 32;
-const MAX_ATTEMPTS: i64 = 50;
+/// A send not delivered this long after it was queued is given up (sooner only when it can never succeed): it
+/// is too old to matter, and for a client's answer about a report, staff are told instead.
+pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 enum Outcome {
@@ -122,8 +125,9 @@ pub async fn run_outbox<M: Messenger>(
 /// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.
 ///
 /// Each chat's sends go one at a time, in the order they were queued; different chats' go side by side, because a
-/// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat. What is due is claimed,
-/// and what went out is recorded, in one statement each per pass.
+/// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat; the most pressing chats
+/// first, before the others. What is due is claimed, and what went out is recorded, in one statement each per
+/// pass.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
@@ -159,11 +163,29 @@ pub async fn deliver_due<M: Messenger>(
         }
         chats[place].push(item);
     }
-    let passes: Vec<Result<ChatPass, StoreError>> = futures::stream::iter(chats)
-        .map(|items| deliver_chat(service, messenger, clock, items))
-        .buffer_unordered(CHATS_AT_ONCE)
-        .collect()
-        .await;
+    // The most pressing chats first, the others once those are done: an emergency answer does not race routine
+    // sends to Telegram, it goes before them. If Telegram failed it, the others wait behind it (see `due_outbox`).
+    let most_pressing = chats.iter().map(|items| pressing(items)).max();
+    let (first, then): (Vec<_>, Vec<_>) = chats
+        .into_iter()
+        .partition(|items| Some(pressing(items)) == most_pressing);
+    let mut passes = Vec::new();
+    for chats in [first, then] {
+        let telegram_failed = passes.iter().any(|pass: &Result<ChatPass, StoreError>| {
+            pass.as_ref().is_ok_and(|p| p.telegram_failed)
+        });
+        if telegram_failed {
+            untried.extend(chats.into_iter().flatten().map(|item| item.id));
+            continue;
+        }
+        passes.extend(
+            futures::stream::iter(chats)
+                .map(|items| deliver_chat(service, messenger, clock, items))
+                .buffer_unordered(CHATS_AT_ONCE)
+                .collect::<Vec<Result<ChatPass, StoreError>>>()
+                .await,
+        );
+    }
     let (mut handled, mut sent) = (0, Vec::new());
     let mut failure = None;
     for pass in passes {
@@ -185,6 +207,15 @@ pub async fn deliver_due<M: Messenger>(
     }
 }
 
+/// How pressing one chat's sends are: as the most pressing of them.
+fn pressing(items: &[OutboxItem]) -> Priority {
+    items
+        .iter()
+        .map(|item| item.priority)
+        .max()
+        .unwrap_or_default()
+}
+
 /// What one chat's pass did.
 #[derive(Default)]
 struct ChatPass {
@@ -194,6 +225,8 @@ struct ChatPass {
     other: usize,
     /// Claimed and not tried, behind a send that did not go out.
     untried: Vec<OutboxId>,
+    /// A send failed because Telegram itself did (a 5xx, no answer).
+    telegram_failed: bool,
 }
 
 /// One chat's claimed sends, in order. It stops at the first that does not go out: the later ones wait for it,
@@ -216,6 +249,10 @@ async fn deliver_chat<M: Messenger>(
             continue;
         }
         pass.other += 1;
+        pass.telegram_failed = matches!(
+            outcome,
+            Outcome::Failed(SendError::Transient(_) | SendError::Network(_))
+        );
         record(service, clock, &item, outcome).await?;
         break;
     }
@@ -223,7 +260,8 @@ async fn deliver_chat<M: Messenger>(
     Ok(pass)
 }
 
-/// Records what became of a send: sent, to try again (when), or given up.
+/// Records what became of a send: sent, to try again (when), or given up. A send is given up when it can never
+/// succeed, or when it is still not delivered [`GIVE_UP_AFTER`] it was queued.
 async fn record(
     service: &Service,
     clock: &dyn Clock,
@@ -231,41 +269,34 @@ async fn record(
     outcome: Outcome,
 ) -> Result<(), StoreError> {
     let now = clock.now();
+    let stale = now - item.created_at >= GIVE_UP_AFTER;
+    let db = &service.db;
     let result = match outcome {
-        Outcome::Sent(message_id) => service
-            .db
+        Outcome::Sent(message_id) => db
             .outbox_sent_all(&[(item.id, message_id)], now)
             .await
             .map(|_| ()),
-        Outcome::Later(wait, why) => service.db.outbox_retry(item.id, now + wait, &why).await,
-        Outcome::Failed(SendError::RetryAfter(seconds)) => {
+        Outcome::Later(wait, why) => db.outbox_retry(item.id, now + wait, &why).await,
+        Outcome::Failed(SendError::RetryAfter(seconds)) if !stale => {
             tracing::warn!(
                 item = %item.id,
                 seconds,
                 "outbox: Telegram asked us to slow down"
             );
-            service
-                .db
-                .outbox_retry(
-                    item.id,
-                    now + Duration::seconds(seconds.max(1).into()),
-                    "429 retry_after",
-                )
-                .await
+            db.outbox_retry(
+                item.id,
+                now + Duration::seconds(seconds.max(1).into()),
+                "429 retry_after",
+            )
+            .await
         }
-        Outcome::Failed(SendError::Transient(e) | SendError::Network(e))
-            if item.attempts + 1 < MAX_ATTEMPTS =>
-        {
-            let wait = backoff(item.attempts);
+        // Telegram's own trouble, not this chat's: until this send is tried again, less pressing ones wait.
+        Outcome::Failed(SendError::Transient(e) | SendError::Network(e)) if !stale => {
+            let wait = backoff(item.attempts, item.priority);
             tracing::warn!(item = %item.id, kind = ?item.kind, attempt = item.attempts + 1, error = %e, "outbox: send failed; will retry");
-            service.db.outbox_retry(item.id, now + wait, &e).await
+            db.outbox_wait_for_telegram(item.id, now + wait, &e).await
         }
-        Outcome::Failed(
-            SendError::Transient(e) | SendError::Network(e) | SendError::Permanent(e),
-        ) => {
-            tracing::error!(item = %item.id, kind = ?item.kind, error = %e, "outbox: giving up on a send");
-            service.db.outbox_failed(item.id, &e).await
-        }
+        Outcome::Failed(e) => give_up(service, item, &e.to_string(), now).await,
     };
     match result {
         // The client may have used /forget meanwhile: their queued sends are gone with them.
@@ -274,9 +305,69 @@ async fn record(
     }
 }
 
-/// 1, 2, 4 … seconds, at most five minutes.
-fn backoff(attempts: i64) -> Duration {
-    Duration::seconds(1i64 << attempts.clamp(0, 9)).min(Duration::minutes(5))
+/// Gives up on a send. When it was to a client about a report (a staff member's words, or any answer while the
+/// client's report is open, which an urgent or emergency answer opened), staff are told in their chat that the
+/// client could not be reached. A report resolved meanwhile needs no such line.
+async fn give_up(
+    service: &Service,
+    item: &OutboxItem,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tracing::error!(item = %item.id, kind = ?item.kind, queued = %item.created_at, error, "outbox: giving up on a send");
+    let db = &service.db;
+    db.outbox_failed(item.id, error).await?;
+    let Some(client) = item
+        .client_id
+        .filter(|_| item.chat_id != service.staff_chat)
+    else {
+        return Ok(());
+    };
+    // An urgent or emergency answer, or any answer, while its report is open; a staff member's words name theirs.
+    let report = match item.escalation_id {
+        Some(report) => Some(report),
+        None => db
+            .open_escalation_for_client(client)
+            .await?
+            .map(|open| open.id),
+    };
+    let (Some(report), Some(client)) = (report, db.client(client).await?) else {
+        return Ok(());
+    };
+    let notice = alerts::client_unreachable(
+        &client,
+        report,
+        item.created_at,
+        service.clinic.time_zone,
+        error,
+    );
+    let mut queued = Outbound::Client { text: notice }.queue(
+        service.staff_chat,
+        Some(report),
+        Some(client.id),
+        // One line for the sends queued together (a report's answer in parts).
+        format!(
+            "unreachable:{report}:{}",
+            item.created_at.timestamp_millis()
+        ),
+        now,
+    );
+    queued.priority = item.priority;
+    db.enqueue(&queued).await?;
+    tracing::warn!(item = %item.id, report = %report, "outbox: staff told a client could not be reached");
+    service.wake.notify_one();
+    Ok(())
+}
+
+/// 1, 2, 4 … seconds, at most five minutes; at most half a minute for an urgent or emergency send, which the
+/// less pressing ones wait behind while Telegram fails.
+fn backoff(attempts: i64, priority: Priority) -> Duration {
+    let most = if priority > Priority::Routine {
+        Duration::seconds(30)
+    } else {
+        Duration::minutes(5)
+    };
+    Duration::seconds(1i64 << attempts.clamp(0, 9)).min(most)
 }
 
 async fn deliver<M: Messenger>(
@@ -614,8 +705,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff(0), Duration::seconds(1));
-        assert_eq!(backoff(3), Duration::seconds(8));
-        assert_eq!(backoff(40), Duration::minutes(5));
+        assert_eq!(backoff(0, Priority::Routine), Duration::seconds(1));
+        assert_eq!(backoff(3, Priority::Routine), Duration::seconds(8));
+        assert_eq!(backoff(40, Priority::Routine), Duration::minutes(5));
+        assert_eq!(backoff(3, Priority::Emergency), Duration::seconds(8));
+        assert_eq!(backoff(40, Priority::Urgent), Duration::seconds(30));
     }
 }

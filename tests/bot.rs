@@ -18,15 +18,9 @@ const WAIT: Duration = Duration::from_secs(20);
 /// holding up the suite.
 const DEADLINE: Duration = Duration::from_secs(180);
 
-/// Runs a test's body with the [`DEADLINE`]. (The test harness names each test's thread after the test.)
+/// Runs a test's body with the [`DEADLINE`].
 async fn within(body: impl std::future::Future<Output = ()>) {
-    if tokio::time::timeout(DEADLINE, body).await.is_err() {
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("a test")
-            .to_string();
-        panic!("{test} did not finish within {DEADLINE:?}");
-    }
+    support::deadline::within(DEADLINE, body).await;
 }
 
 struct Running(Child);
@@ -336,6 +330,121 @@ async fn telegram_429_and_5xx_are_retried() {
         assert_eq!(failed.len(), 3, "each scripted failure was met once");
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(sent_count(&fake, STAFF), 1, "one alert");
+    })
+    .await;
+}
+
+/// Clients other than Jane (`Client1` …), onboarded side by side.
+async fn onboarded_clients(fake: &FakeBotApi, n: i64) -> Vec<User> {
+    let clients: Vec<User> = (1..=n)
+        .map(|i| User::new(3000 + i, &format!("Client{i}")))
+        .collect();
+    futures::future::join_all(clients.iter().map(|client| onboard(fake, client))).await;
+    clients
+}
+
+/// Waits until each chat has its `n` new messages (after the first `before`), then checks that no more follow:
+/// each answered once.
+async fn answered_once(fake: &FakeBotApi, chats: &[(i64, usize, usize)]) {
+    for (chat, before, n) in chats {
+        messages_to(fake, *chat, *before, *n).await;
+    }
+    // Anything sent twice would follow within moments.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (chat, before, n) in chats {
+        assert_eq!(
+            sent_count(fake, *chat),
+            before + n,
+            "chat {chat} answered once"
+        );
+    }
+}
+
+/// The sends in the outbox not sent: pending, or given up.
+async fn not_sent(db: &TestDb) -> i64 {
+    db.count("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
+        .await
+}
+
+/// Telegram answers 500 to every call but getUpdates for 3 s while ten clients write, the last one (Jane) about
+/// an emergency (teloxide waits 10 s on each 5xx before reporting it; the same over 20 s, a second at a time, is
+/// in tests/flows.rs on the scene's clock). Afterwards every client has their answer, once, and the emergency's
+/// sends are the first out.
+#[tokio::test]
+async fn telegram_answering_500_for_a_while_loses_no_answer_and_sends_the_emergency_first() {
+    within(async {
+        let (fake, db, _bot, jane) = scene(&[]).await;
+        let others = onboarded_clients(&fake, 9).await;
+        let mut chats: Vec<(i64, usize, usize)> = others
+            .iter()
+            .map(|client| (client.id, sent_count(&fake, client.id), 1))
+            .collect();
+        chats.push((jane.id, sent_count(&fake, jane.id), 2));
+        chats.push((STAFF, 0, 1));
+        let calls_before = fake.calls().len();
+        fake.fail_for(Failure::Status(500), Duration::from_secs(3));
+        for client in &others {
+            fake.client_text(client, "can i wear makeup tmrw?");
+        }
+        fake.client_text(&jane, "my throat is closing and I can't breathe");
+        answered_once(&fake, &chats).await;
+
+        let calls = fake.calls().split_off(calls_before);
+        let failed = calls
+            .iter()
+            .filter(|c| c.method == "sendmessage" && c.failed);
+        assert!(failed.count() > 0, "the answers met the fault");
+        let sent: Vec<Option<i64>> = calls
+            .iter()
+            .filter(|c| c.is_send())
+            .map(Call::chat_id)
+            .collect();
+        let emergency = [Some(jane.id), Some(STAFF)];
+        assert!(
+            sent[..3].iter().all(|chat| emergency.contains(chat)),
+            "Jane's two answers and the alert go before any other: {sent:?}"
+        );
+        assert_eq!(not_sent(&db).await, 0, "nothing pending, nothing given up");
+    })
+    .await;
+}
+
+/// Telegram's other failures on the wire, one per chat: a JSON 503 and 504 (teloxide waits 10 s on each 5xx before
+/// reporting it), a 429 without `retry_after` in its parameters, and a connection closed with a reset and no
+/// answer. Each send is tried again and arrives once; nothing is given up.
+#[tokio::test]
+async fn telegram_503_504_429_without_retry_after_and_resets_are_retried_and_delivered_once() {
+    within(async {
+        let (fake, db, _bot, jane) = scene(&[]).await;
+        let others = onboarded_clients(&fake, 2).await;
+        let (ann, bob) = (&others[0], &others[1]);
+        let chats = [
+            (jane.id, sent_count(&fake, jane.id), 2),
+            (STAFF, 0, 1),
+            (ann.id, sent_count(&fake, ann.id), 1),
+            (bob.id, sent_count(&fake, bob.id), 1),
+        ];
+        fake.fail_next_to("sendmessage", jane.id, Failure::Status(503), 1);
+        fake.fail_next_to("sendmessage", STAFF, Failure::Status(504), 1);
+        let bare_429 = Failure::Api(429, "Too Many Requests".into());
+        fake.fail_next_to("sendmessage", ann.id, bare_429, 1);
+        fake.fail_next_to("sendmessage", bob.id, Failure::Reset, 1);
+        fake.client_text(&jane, "high temperature and chills since last night");
+        fake.client_text(ann, "can i wear makeup tmrw?");
+        fake.client_text(bob, "can i wear makeup tmrw?");
+        answered_once(&fake, &chats).await;
+
+        let mut failed: Vec<i64> = fake
+            .calls_to("sendmessage")
+            .iter()
+            .filter(|c| c.failed)
+            .filter_map(Call::chat_id)
+            .collect();
+        failed.sort_unstable();
+        let mut expected = vec![STAFF, jane.id, ann.id, bob.id];
+        expected.sort_unstable();
+        assert_eq!(failed, expected, "each failure was met once");
+        assert_eq!(not_sent(&db).await, 0, "nothing pending, nothing given up");
     })
     .await;
 }
@@ -688,7 +797,8 @@ async fn killed_at_any_moment(db: &TestDb) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        count(db, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await,
+        db.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
+            .await,
         0
     );
     assert_eq!(db.db.updates_set_aside().await.expect("inbox"), 0);
@@ -715,14 +825,6 @@ async fn killed_at_any_moment(db: &TestDb) {
     );
     // Each update's effects are committed with its inbox mark, so handling it again after a kill stores nothing.
     assert_eq!(duplicated, 0, "messages stored twice");
-}
-
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    match &db.db {
-        aftercare::store::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        aftercare::store::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    }
-    .expect("count")
 }
 
 #[tokio::test]

@@ -614,6 +614,42 @@ async fn status_failures_down_and_delay() -> TestResult {
     Ok(())
 }
 
+/// A reset reaches teloxide as a network error and sends nothing; a failure window fails every call but
+/// getUpdates until it ends.
+#[tokio::test]
+async fn a_reset_is_a_network_error_and_a_window_fails_every_call_but_get_updates() -> TestResult {
+    support::deadline::within(Duration::from_secs(20), reset_and_window()).await
+}
+
+async fn reset_and_window() -> TestResult {
+    let api = FakeBotApi::start().await;
+    let bot = bot_for(&api)?;
+    api.fail_next("sendMessage", Failure::Reset, 1);
+    let err = bot
+        .send_message(ChatId(1), "x")
+        .await
+        .err()
+        .ok_or("expected an error")?;
+    assert!(matches!(err, RequestError::Network(_)), "{err:?}");
+    assert!(api.calls_to("sendmessage")[0].failed);
+    assert!(api.sent_messages().is_empty(), "nothing was sent");
+    bot.send_message(ChatId(1), "x").await?;
+    assert_eq!(api.sent_messages().len(), 1, "the next call is answered");
+
+    let http = reqwest::Client::new();
+    let url = |m: &str| format!("{}/bot{}/{m}", api.url(), api.token());
+    api.fail_for(Failure::Status(500), Duration::from_millis(300));
+    for method in ["sendMessage", "getMe", "editMessageText"] {
+        let status = http.post(url(method)).send().await?.status().as_u16();
+        assert_eq!(status, 500, "{method}");
+    }
+    let status = http.post(url("getUpdates")).send().await?.status().as_u16();
+    assert_eq!(status, 200, "getUpdates keeps answering");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(http.post(url("getMe")).send().await?.status().as_u16(), 200);
+    Ok(())
+}
+
 #[tokio::test]
 async fn form_and_query_parameters_are_parsed() -> TestResult {
     let api = FakeBotApi::start().await;

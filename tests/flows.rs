@@ -4,11 +4,15 @@
 
 mod support;
 
-use aftercare::delivery::SendError;
+use aftercare::delivery::{GIVE_UP_AFTER, SendError};
 use aftercare::flows::Person;
 use chrono::Duration;
 use support::db::fresh_sqlite;
+use support::deadline::within;
 use support::scene::{REMINDER_AFTER_MINUTES, STAFF, Scene, Sent, jane, nurse};
+
+/// How long a flow test with many steps may take: it runs on the scene's clock, so only a hang takes this long.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A flow written once over a scene, run on a fresh database of each kind: tests `flow::sqlite` and
 /// `flow::postgres`.
@@ -685,4 +689,182 @@ async fn an_emergency_answer_goes_out_before_sends_queued_ahead_of_it(scene: Sce
         scene.store().pending_outbox_count().await.expect("count"),
         0
     );
+}
+
+/// Clients other than Jane: `Client 1` … (chat ids 3001 …).
+fn clients(n: i64) -> Vec<Person> {
+    (1..=n)
+        .map(|i| Person {
+            user_id: 3000 + i,
+            chat_id: 3000 + i,
+            first_name: format!("Client {i}"),
+            username: None,
+        })
+        .collect()
+}
+
+const QUESTION: &str = "can i wear makeup tmrw?";
+const EMERGENCY: &str = "my throat is closing and I can't breathe";
+
+on_both_databases!(telegram_failing_for_20_seconds_loses_no_answer_and_the_emergency_goes_first);
+
+/// Telegram answers every call with a server error for 20 s while ten clients write, a second apart, the last
+/// one (Jane) about an emergency. The time passes a second at a time and the worker tries what is due at each,
+/// as the running worker would. Once Telegram answers again, Jane's answer is the first out, before the answers
+/// that were waiting longer, and every client has their answer, once.
+async fn telegram_failing_for_20_seconds_loses_no_answer_and_the_emergency_goes_first(
+    scene: Scene,
+) {
+    within(DEADLINE, async {
+        let jane = jane();
+        let others = clients(9);
+        for client in others.iter().chain([&jane]) {
+            scene.onboard(client).await;
+        }
+        let before = |who: &Person| scene.sent_count(who.chat_id);
+        let (jane_before, staff_before) = (before(&jane), scene.sent_count(STAFF));
+        let others_before: Vec<usize> = others.iter().map(before).collect();
+
+        scene
+            .telegram
+            .down(SendError::Transient("Internal Server Error".into()));
+        let recovery = scene.now() + Duration::seconds(20);
+        for client in &others {
+            scene.client_text(client, QUESTION).await;
+            scene.pass(Duration::seconds(1)).await;
+        }
+        scene.client_text(&jane, EMERGENCY).await;
+        while scene.now() < recovery {
+            scene.pass(Duration::seconds(1)).await;
+        }
+        let tried = scene.telegram.failed().len();
+        assert!(
+            tried > 20,
+            "the answers were tried during the fault: {tried}"
+        );
+        let sent_during = scene.telegram.calls().len();
+
+        scene.telegram.up();
+        for _ in 0..120 {
+            if scene.store().pending_outbox_count().await.expect("count") == 0 {
+                break;
+            }
+            scene.pass(Duration::seconds(1)).await;
+        }
+        assert_eq!(
+            scene.store().pending_outbox_count().await.expect("count"),
+            0,
+            "everything went out"
+        );
+        let out: Vec<Sent> = scene.telegram.calls()[sent_during..]
+            .iter()
+            .filter(|call| matches!(call, Sent::Text { .. }))
+            .cloned()
+            .collect();
+        assert!(
+            out[0].is_send_to(jane.chat_id) && out[0].text().contains("call 112"),
+            "the emergency answer first: {out:#?}"
+        );
+        for (client, before) in others.iter().zip(others_before) {
+            let answers = scene.messages_after(client.chat_id, before);
+            assert_eq!(answers.len(), 1, "{}: {answers:#?}", client.first_name);
+            assert!(answers[0].text().contains("mineral makeup"), "{answers:#?}");
+        }
+        let answers = scene.messages_after(jane.chat_id, jane_before);
+        assert_eq!(answers.len(), 2, "Jane is answered, once: {answers:#?}");
+        assert!(
+            answers[1].text().contains("alerted the clinic team"),
+            "{answers:#?}"
+        );
+        let alerts = scene.messages_after(STAFF, staff_before);
+        assert_eq!(alerts.len(), 1, "one alert: {alerts:#?}");
+        assert!(alerts[0].text().contains("EMERGENCY"), "{alerts:#?}");
+        assert_eq!(
+            scene
+                .db
+                .count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
+                .await,
+            0,
+            "nothing given up"
+        );
+    })
+    .await;
+}
+
+on_both_databases!(a_reply_undelivered_for_a_day_is_given_up_and_for_a_report_staff_are_told);
+
+/// Telegram keeps refusing Jane's chat (a server error, for good) while the staff chat works. Her answers are
+/// tried again for [`GIVE_UP_AFTER`] and then given up: for a plain question nobody is told; for her urgent
+/// report's answers, staff get one line saying she could not be reached, without the words not delivered.
+async fn a_reply_undelivered_for_a_day_is_given_up_and_for_a_report_staff_are_told(scene: Scene) {
+    within(DEADLINE, async {
+        let jane = jane();
+        scene.onboard(&jane).await;
+        let failed = "SELECT COUNT(*) FROM outbox WHERE status = 'failed'";
+        let unreachable = |sent: &Sent| sent.text().contains("could not be reached");
+        scene
+            .telegram
+            .down_to(jane.chat_id, SendError::Transient("Bad Gateway".into()));
+        let (jane_before, staff_before) = (scene.sent_count(jane.chat_id), scene.sent_count(STAFF));
+
+        // A question: its answer is given up after a day, and nobody is told.
+        scene.client_text(&jane, QUESTION).await;
+        scene.pass(GIVE_UP_AFTER - Duration::minutes(1)).await;
+        assert_eq!(scene.db.count(failed).await, 0, "not given up within a day");
+        assert_eq!(
+            scene.store().pending_outbox_count().await.expect("count"),
+            1
+        );
+        scene.pass(Duration::minutes(1)).await;
+        assert_eq!(scene.db.count(failed).await, 1, "given up after a day");
+        assert_eq!(scene.sent_count(STAFF), staff_before, "staff are not told");
+
+        // A report: its answers are tried again (hour after hour) for a day, then given up, and staff are told.
+        scene
+            .client_text(&jane, "there's yellow crust on my chin and it's oozing")
+            .await;
+        let alert = scene.messages_after(STAFF, staff_before);
+        assert_eq!(alert.len(), 1, "the alert goes: {alert:#?}");
+        for _ in 0..23 {
+            scene.pass(Duration::hours(1)).await;
+        }
+        assert_eq!(scene.db.count(failed).await, 1, "still tried within a day");
+        assert!(
+            !scene.messages_to(STAFF).iter().any(unreachable),
+            "nobody told yet"
+        );
+        scene.pass(Duration::hours(1)).await;
+        assert_eq!(scene.db.count(failed).await, 3, "both answers given up");
+        assert_eq!(
+            scene.store().pending_outbox_count().await.expect("count"),
+            0
+        );
+        let told: Vec<Sent> = scene
+            .messages_to(STAFF)
+            .into_iter()
+            .filter(unreachable)
+            .collect();
+        assert_eq!(told.len(), 1, "one line: {told:#?}");
+        let line = told[0].text();
+        assert!(
+            line.contains("Jane (@jane)") && line.contains("report #"),
+            "{line}"
+        );
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(
+            !line.contains("0100 000 000") && !line.contains("yellow crust"),
+            "the undelivered words are not repeated: {line}"
+        );
+        assert_eq!(
+            scene.sent_count(jane.chat_id),
+            jane_before,
+            "nothing reached Jane"
+        );
+        assert!(
+            scene.telegram.failed().len() > 20,
+            "tried again and again: {}",
+            scene.telegram.failed().len()
+        );
+    })
+    .await;
 }

@@ -41,6 +41,24 @@ fn who(client: &Client) -> String {
     }
 }
 
+/// Told to staff, on one line, when a send to a client about a report was given up: the client could not be
+/// reached (the words that were not delivered are not repeated).
+pub fn client_unreachable(
+    client: &Client,
+    report: ReportId,
+    queued_at: DateTime<Utc>,
+    zone: Tz,
+    error: &str,
+) -> String {
+    format!(
+        "⚠️ {} could not be reached: a message about report #{report} queued {} was not delivered ({}). \
+         Please contact them another way.",
+        who(client),
+        local(queued_at, zone),
+        one_line(error)
+    )
+}
+
 /// Whether a line of a staff message is a client's words (quoted), not the bot's.
 pub fn is_client_line(line: &str) -> bool {
     line.starts_with(QUOTE)

@@ -105,6 +105,9 @@ pub struct OutboxItem {
     pub sent_at: Option<DateTime<Utc>>,
     /// The Telegram message id of the delivered message, when the send produced one.
     pub result_message_id: Option<i64>,
+    /// Its last attempt failed because Telegram itself did (a 5xx, no answer); until it is tried again, the less
+    /// pressing sends wait behind it.
+    pub waits_for_telegram: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -124,6 +127,7 @@ struct OutboxRow {
     created_at: i64,
     sent_at: Option<i64>,
     result_message_id: Option<i64>,
+    waits_for_telegram: bool,
 }
 
 impl TryFrom<OutboxRow> for OutboxItem {
@@ -146,6 +150,7 @@ impl TryFrom<OutboxRow> for OutboxItem {
             created_at: instant("outbox.created_at", row.created_at)?,
             sent_at: optional_instant("outbox.sent_at", row.sent_at)?,
             result_message_id: row.result_message_id,
+            waits_for_telegram: row.waits_for_telegram,
         })
     }
 }
@@ -163,7 +168,9 @@ impl Db {
     /// Pending sends whose time has come: the chats with the highest priority first (a chat ranks as its most
     /// pressing pending send), each chat's in the order they were queued, so a limit never takes a chat's later
     /// send without its earlier ones. One chat's sends go in order: while an earlier one of its chat waits (for a
-    /// retry, or because another worker is sending it), a send is not due.
+    /// retry, or because another worker is sending it), a send is not due. And while a more pressing send waits
+    /// after Telegram itself failed, a send is not due either: when Telegram answers again, the more pressing
+    /// goes first.
     pub async fn due_outbox(
         &self,
         now: DateTime<Utc>,
@@ -176,6 +183,11 @@ impl Db {
                        SELECT 1 FROM outbox earlier
                        WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending'
                          AND earlier.id < outbox.id AND earlier.next_attempt_at > $1
+                   )
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox pressing
+                       WHERE pressing.status = 'pending' AND pressing.waits_for_telegram
+                         AND pressing.next_attempt_at > $1 AND pressing.priority > outbox.priority
                    )
                  ORDER BY (
                        SELECT MAX(mine.priority) FROM outbox mine
@@ -252,6 +264,30 @@ impl Db {
         expect_one(rows_affected, "outbox item", id.get())
     }
 
+    /// Records a failed attempt because Telegram itself failed (a 5xx answer, no answer at all), to repeat at
+    /// `next_attempt_at`. Until then, sends less pressing than this one are not due (see [`Db::due_outbox`]).
+    pub async fn outbox_wait_for_telegram(
+        &self,
+        id: OutboxId,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let rows_affected = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3,
+                                   waits_for_telegram = TRUE
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(millis(next_attempt_at))
+            .bind(error)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        expect_one(rows_affected, "outbox item", id.get())
+    }
+
     /// Gives up on a send.
     pub async fn outbox_failed(&self, id: OutboxId, error: &str) -> Result<(), StoreError> {
         let rows_affected = on_pool!(self, pool => {
@@ -289,7 +325,10 @@ impl Db {
             return Ok(Vec::new());
         }
         Ok(on_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new("UPDATE outbox SET next_attempt_at = ");
+            // Claimed, it is this worker's until the lease ends: it no longer holds the less pressing sends back.
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE outbox SET waits_for_telegram = FALSE, next_attempt_at = ",
+            );
             query
                 .push_bind(millis(now + lease))
                 .push(" WHERE status = 'pending' AND next_attempt_at <= ")

@@ -473,7 +473,8 @@ pub struct TelegramMessenger {
 /// description starts with the HTTP status phrase ("Bad Request: chat not found", "Too Many Requests: retry
 /// after 5", "Gateway Timeout"). The errors that cannot succeed later are Telegram's 4xx other than 429: the ones
 /// teloxide knows by name, and unknown ones whose phrase says so. Everything else (429 without `retry_after`, 5xx,
-/// answers that are not JSON, network and I/O failures) is transient; the outbox's attempt limit bounds it.
+/// answers that are not JSON, network and I/O failures, a connection reset) is transient: the outbox tries it
+/// again until it is [too old](crate::delivery::GIVE_UP_AFTER).
 fn send_error(error: RequestError) -> SendError {
     /// Status phrases of the 4xx answers that trying again cannot change.
     const PERMANENT: [&str; 5] = [

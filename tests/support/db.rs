@@ -39,6 +39,17 @@ pub struct TestDb {
     _storage: Storage,
 }
 
+impl TestDb {
+    /// The number a `SELECT COUNT(*) …` gives, on either database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
 enum Storage {
     /// Removing the directory removes the database file and its WAL files.
     Sqlite(tempfile::TempDir),

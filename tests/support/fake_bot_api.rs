@@ -22,15 +22,21 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::{IncomingStream, Listener};
 use serde_json::{Map, Value, json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{oneshot, watch};
 
 /// The token the fake accepts (any other token gets HTTP 401).
@@ -99,6 +105,9 @@ pub enum Failure {
     Api(u16, String),
     /// Answer normally, after this delay.
     Delay(Duration),
+    /// No answer: the connection is closed with a TCP reset once the request is read (teloxide:
+    /// `RequestError::Network`). Whether Telegram acted on the call is unknown to the caller; the fake does not.
+    Reset,
 }
 
 /// One recorded call to the fake.
@@ -213,6 +222,8 @@ struct State_ {
     calls_epoch: u64,
     failures: HashMap<String, VecDeque<Failure>>,
     down: bool,
+    /// Until this instant, every call but getUpdates fails so (see [`FakeBotApi::fail_for`]).
+    failing: Option<(Instant, Failure)>,
     members: HashMap<(i64, i64), MemberStatus>,
     /// Chat JSON by chat id, learnt from pushed updates.
     chats: HashMap<i64, Value>,
@@ -314,8 +325,11 @@ impl FakeBotApi {
                     .build()
                     .expect("fake Bot API: tokio runtime");
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
-                        .expect("fake Bot API: tokio listener");
+                    let listener = Connections(
+                        tokio::net::TcpListener::from_std(listener)
+                            .expect("fake Bot API: tokio listener"),
+                    );
+                    let app = app.into_make_service_with_connect_info::<Connection>();
                     tokio::select! {
                         res = axum::serve(listener, app) => {
                             if let Err(e) = res {
@@ -483,6 +497,13 @@ impl FakeBotApi {
     /// Drops every scripted failure not yet used.
     pub fn clear_failures(&self) {
         self.shared.lock().failures.clear();
+    }
+
+    /// For `window` from now, every call but getUpdates fails with `failure` (then the scripted failures resume):
+    /// Telegram failing for a while. getUpdates keeps answering, so that what clients write meanwhile reaches the
+    /// bot and its answers meet the failure.
+    pub fn fail_for(&self, failure: Failure, window: Duration) {
+        self.shared.lock().failing = Some((Instant::now() + window, failure));
     }
 
     /// While down, every method answers HTTP 502 immediately (teloxide then sleeps 10 s).
@@ -931,6 +952,7 @@ fn status_description(code: u16) -> &'static str {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -951,9 +973,16 @@ async fn handle(
     } else {
         let (down, failure) = {
             let mut st = shared.lock();
+            let failing = st
+                .failing
+                .as_ref()
+                .filter(|(until, _)| method != "getupdates" && at < *until)
+                .map(|(_, failure)| failure.clone());
             let chat_key = field_i64(&params, "chat_id").map(|chat| format!("{method}@{chat}"));
-            let failure = chat_key
-                .and_then(|key| st.failures.get_mut(&key).and_then(VecDeque::pop_front))
+            let failure = failing
+                .or_else(|| {
+                    chat_key.and_then(|key| st.failures.get_mut(&key).and_then(VecDeque::pop_front))
+                })
                 .or_else(|| st.failures.get_mut(&method).and_then(VecDeque::pop_front));
             (st.down, failure)
         };
@@ -967,6 +996,13 @@ async fn handle(
                 Some(Failure::Delay(d)) => {
                     tokio::time::sleep(d).await;
                     dispatch(&shared, &method, &params).await
+                }
+                Some(Failure::Reset) => {
+                    connection.reset();
+                    Answer {
+                        failed: true,
+                        ..Answer::ok(json!("connection reset, nothing answered"))
+                    }
                 }
                 None => dispatch(&shared, &method, &params).await,
             }
@@ -985,6 +1021,96 @@ async fn handle(
     shared.lock().calls.push(call);
     shared.calls_tx.send_modify(|v| *v += 1);
     respond(answer)
+}
+
+/// The fake's connections, each of which a call can [reset](Connection::reset).
+struct Connections(tokio::net::TcpListener);
+
+/// One connection, as the calls on it see it.
+#[derive(Clone, Debug)]
+struct Connection(Arc<AtomicBool>);
+
+impl Connection {
+    /// Nothing more is written on this connection: it is closed with a TCP reset instead of the answer.
+    fn reset(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Listener for Connections {
+    type Io = Resettable;
+    type Addr = Connection;
+
+    async fn accept(&mut self) -> (Resettable, Connection) {
+        let (stream, _) = Listener::accept(&mut self.0).await;
+        let connection = Connection(Arc::new(AtomicBool::new(false)));
+        let io = Resettable {
+            stream,
+            reset: connection.0.clone(),
+        };
+        (io, connection)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Connection> {
+        Ok(Connection(Arc::new(AtomicBool::new(false))))
+    }
+}
+
+impl Connected<IncomingStream<'_, Connections>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, Connections>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+/// A connection's stream: once reset, writing fails, and the server drops the connection, which (with no
+/// lingering) sends a TCP reset.
+struct Resettable {
+    stream: tokio::net::TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Resettable {
+    fn refuse(&self) -> Option<std::io::Error> {
+        if !self.reset.load(Ordering::SeqCst) {
+            return None;
+        }
+        let _ = self.stream.set_zero_linger();
+        Some(std::io::ErrorKind::ConnectionReset.into())
+    }
+}
+
+impl AsyncRead for Resettable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Resettable {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if let Some(e) = self.refuse() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if let Some(e) = self.refuse() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 fn respond(answer: Answer) -> Response {

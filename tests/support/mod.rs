@@ -1,3 +1,4 @@
 pub mod db;
+pub mod deadline;
 pub mod fake_bot_api;
 pub mod scene;

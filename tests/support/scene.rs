@@ -161,6 +161,9 @@ pub struct Recorder {
     failures: Mutex<Vec<(i64, SendError)>>,
     /// The sends answered with a scripted failure.
     failed: Mutex<Vec<(i64, SendError)>>,
+    /// While set, every call (to that chat only, if one is given) fails with it, as when Telegram answers 5xx to
+    /// everything.
+    down: Mutex<Option<(Option<i64>, SendError)>>,
 }
 
 impl Recorder {
@@ -190,6 +193,30 @@ impl Recorder {
             .push((chat, error));
     }
 
+    /// From now on every call fails with `error` (each send so answered is recorded in [`Recorder::failed`]),
+    /// until [`Recorder::up`].
+    pub fn down(&self, error: SendError) {
+        *self.down.lock().unwrap_or_else(PoisonError::into_inner) = Some((None, error));
+    }
+
+    /// From now on every call to `chat` fails with `error`, until [`Recorder::up`].
+    pub fn down_to(&self, chat: i64, error: SendError) {
+        *self.down.lock().unwrap_or_else(PoisonError::into_inner) = Some((Some(chat), error));
+    }
+
+    /// Telegram answers again.
+    pub fn up(&self) {
+        *self.down.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The failure a call to `chat` (`None`: to no chat) meets while Telegram is down.
+    fn when_down(&self, chat: Option<i64>) -> Result<(), SendError> {
+        match &*self.down.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((to, error)) if to.is_none() || *to == chat => Err(error.clone()),
+            _ => Ok(()),
+        }
+    }
+
     /// The sends answered with a scripted failure so far.
     pub fn failed(&self) -> Vec<(i64, SendError)> {
         self.failed
@@ -200,10 +227,12 @@ impl Recorder {
 
     fn scripted_failure(&self, chat: i64) -> Result<(), SendError> {
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(next) = failures.iter().position(|(to, _)| *to == chat) else {
-            return Ok(());
+        let scripted = failures.iter().position(|(to, _)| *to == chat);
+        let failure = match (self.when_down(Some(chat)), scripted) {
+            (Err(down), _) => (chat, down),
+            (Ok(()), Some(next)) => failures.remove(next),
+            (Ok(()), None) => return Ok(()),
         };
-        let failure = failures.remove(next);
         self.failed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -268,6 +297,7 @@ impl Messenger for Recorder {
         text: &str,
         buttons: &Buttons,
     ) -> Result<(), SendError> {
+        self.when_down(Some(chat))?;
         self.lock().push(Sent::Edit {
             chat,
             id: message_id,
@@ -278,6 +308,7 @@ impl Messenger for Recorder {
     }
 
     async fn remove_buttons(&self, chat: i64, message_id: i64) -> Result<(), SendError> {
+        self.when_down(Some(chat))?;
         self.lock().push(Sent::ButtonsRemoved {
             chat,
             id: message_id,
@@ -286,6 +317,7 @@ impl Messenger for Recorder {
     }
 
     async fn answer_callback(&self, callback: &str, text: Option<&str>) -> Result<(), SendError> {
+        self.when_down(None)?;
         self.lock().push(Sent::Answer {
             callback: callback.to_string(),
             text: text.map(str::to_string),
