@@ -65,7 +65,7 @@ async fn start_bot_with(
     args: &[&str],
     ready_method: &str,
 ) -> Running {
-    let polls_before = fake.calls_to(ready_method).len();
+    let polls_before = ready_count(fake, ready_method);
     let child = bot_command(fake, database_url, extra, args)
         .spawn()
         .expect("the aftercare binary starts");
@@ -102,14 +102,26 @@ fn bot_command(
     command
 }
 
+/// Calls to `ready_method` so far: a long poll counts as soon as it is made (it is answered only after its
+/// timeout when nothing is waiting), any other call once it is answered.
+fn ready_count(fake: &FakeBotApi, ready_method: &str) -> usize {
+    if ready_method == "getupdates" {
+        fake.asked(ready_method)
+    } else {
+        fake.calls_to(ready_method).len()
+    }
+}
+
 async fn wait_until_ready(fake: &FakeBotApi, ready_method: &str, calls_before: usize) {
-    let ready = fake
-        .wait_for_count(|c| c.method == ready_method, calls_before + 1, WAIT)
-        .await;
-    assert!(
-        ready.len() > calls_before,
-        "the bot never called {ready_method}"
-    );
+    let ready = if ready_method == "getupdates" {
+        fake.wait_asked(ready_method, calls_before + 1, WAIT).await
+    } else {
+        fake.wait_for_count(|c| c.method == ready_method, calls_before + 1, WAIT)
+            .await
+            .len()
+            > calls_before
+    };
+    assert!(ready, "the bot never called {ready_method}");
 }
 
 fn nurse() -> User {

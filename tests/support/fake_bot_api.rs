@@ -218,6 +218,9 @@ struct State_ {
     /// Highest update_id returned by any getUpdates.
     max_delivered: i64,
     calls: Vec<Call>,
+    /// Calls that have arrived, answered or not (a long poll is recorded in `calls` only once it is answered), by
+    /// method.
+    asked: HashMap<String, usize>,
     /// Bumped by `clear_calls`, so waiters rescan from the start.
     calls_epoch: u64,
     failures: HashMap<String, VecDeque<Failure>>,
@@ -413,6 +416,28 @@ impl FakeBotApi {
             st.calls_epoch += 1;
         }
         self.shared.calls_tx.send_modify(|v| *v += 1);
+    }
+
+    /// How many calls to `method` have arrived so far, answered or not.
+    pub fn asked(&self, method: &str) -> usize {
+        let m = canonical_method(method);
+        self.shared.lock().asked.get(&m).copied().unwrap_or(0)
+    }
+
+    /// Waits until `n` calls to `method` have arrived (a long poll counts as soon as it is made); whether they
+    /// did, after `timeout`.
+    pub async fn wait_asked(&self, method: &str, n: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.shared.calls_tx.subscribe();
+        loop {
+            if self.asked(method) >= n {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return self.asked(method) >= n,
+            }
+        }
     }
 
     /// The first call (already recorded or future) matching `pred`, or `None` after `timeout`.
@@ -968,6 +993,10 @@ async fn handle(
     let method = canonical_method(method_part.trim_end_matches('/'));
     let params = parse_params(&headers, uri.query(), &body);
 
+    if token == FAKE_TOKEN {
+        *shared.lock().asked.entry(method.clone()).or_default() += 1;
+        shared.calls_tx.send_modify(|v| *v += 1);
+    }
     let answer = if token != FAKE_TOKEN {
         Answer::error(401, "Unauthorized")
     } else {
