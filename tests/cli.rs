@@ -308,6 +308,12 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind16.jsonl",
             at("1.0", "1.0", "1.0", "0.021", "0.97"),
         ),
+        (
+            "tests/eval/blind17.jsonl",
+            // Staff noise: a well-controlled diabetic asking whether they heal slower is `none` there and
+            // `routine` in blind10; the engine keeps healing questions with a condition `routine`.
+            at("1.0", "1.0", "0.98", "0.01", "0.98"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(
