@@ -7,7 +7,7 @@ use super::{
     dates, texts,
 };
 use crate::configuration::ClinicSettings;
-use crate::engine::{Engine, Level, Triage};
+use crate::engine::{Category, Engine, Level, Triage};
 use crate::store::{
     Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
     ReportId, State, Stats, StoredMessage, TriageRecord,
@@ -527,9 +527,13 @@ impl Conversation<'_> {
                     report: open,
                     raise: (level > Level::None).then_some(level),
                 });
-                d.sends.push(photo.map_or(Send::Followup, to_staff));
-                d.replies
-                    .push(Say::text(texts::added_to_open(photo.is_some())));
+                // "Thank you", "ok" and questions the bot answered stay in the report's history (`/history`):
+                // a staff chat that pings for them is one staff stop reading.
+                if tells_staff_something(triage, photo.is_some()) {
+                    d.sends.push(photo.map_or(Send::Followup, to_staff));
+                    d.replies
+                        .push(Say::text(texts::added_to_open(photo.is_some())));
+                }
             }
             None if level > Level::None => {
                 d.report = Some(ReportChange::Open {
@@ -739,6 +743,18 @@ fn looks_like_a_date(text: &str) -> bool {
             .any(|w| lower.contains(w)))
 }
 
+/// Whether a message under an open report is news for staff: a finding or a request to talk (any level above
+/// `none`), the client describing their skin, a question the bot could not answer, or a photo.
+fn tells_staff_something(triage: &Triage, photo: bool) -> bool {
+    photo
+        || triage.escalation > Level::None
+        || triage.intent.is_none()
+        || matches!(
+            triage.category,
+            Category::NormalReaction | Category::AbnormalReaction | Category::Emergency
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -931,6 +947,38 @@ mod tests {
                 .iter()
                 .any(|t| t.contains("earlier report"))
         );
+    }
+
+    #[test]
+    fn with_a_report_open_thanks_and_answered_questions_stay_in_its_history_without_pinging_staff()
+    {
+        let open = Some(ReportId(12));
+        for text in ["thank you so much", "can I wear makeup tomorrow?"] {
+            let decision = decide(&turn(State::Ready, open), &writes(text));
+            assert!(
+                matches!(
+                    decision.report,
+                    Some(ReportChange::Extend {
+                        report: ReportId(12),
+                        raise: None
+                    })
+                ),
+                "{text}: kept with the report: {decision:#?}"
+            );
+            assert!(decision.sends.is_empty(), "{text}: {decision:#?}");
+            assert!(
+                !texts_of(&decision)
+                    .iter()
+                    .any(|t| t.contains("earlier report")),
+                "{text}: {decision:#?}"
+            );
+        }
+        // Something the bot cannot answer still goes to staff.
+        let decision = decide(
+            &turn(State::Ready, open),
+            &writes("the nurse said something about a cream, which one was it"),
+        );
+        assert_eq!(decision.sends, [Send::Followup], "{decision:#?}");
     }
 
     #[test]
