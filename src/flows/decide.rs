@@ -4,7 +4,7 @@
 
 use super::{
     Button, ClientCommand, ClientInput, Person, Quoted, Say, StaffCommand, TreatedOn, alerts,
-    dates, texts,
+    commands, dates, texts,
 };
 use crate::configuration::ClinicSettings;
 use crate::engine::{Category, Engine, Level, Triage};
@@ -306,8 +306,21 @@ impl Conversation<'_> {
                 d.replies.push(self.ask_date());
             }
             ClientCommand::Treatment if consented => {
-                d.state = Some(State::AwaitingDate);
-                d.replies.push(self.ask_date());
+                // "/treatment 19/11", "/treatment 3 days ago": the date given with it.
+                let given = commands::command_argument(text);
+                let today = self.today(now);
+                match dates::parse_treatment_date(given, today) {
+                    Ok(date) if !given.is_empty() => self.save_date(date, today, d),
+                    Err(reason) if !given.is_empty() => {
+                        d.state = Some(State::AwaitingDate);
+                        d.replies.push(Say::text(reason));
+                        d.replies.push(self.ask_date());
+                    }
+                    _ => {
+                        d.state = Some(State::AwaitingDate);
+                        d.replies.push(self.ask_date());
+                    }
+                }
             }
             ClientCommand::Start | ClientCommand::Treatment => {
                 d.state = Some(State::AwaitingConsent);
@@ -1071,6 +1084,25 @@ mod tests {
         assert_eq!(typed.message, None, "a date is not a message to keep");
         let garbled = decide(&awaiting, &writes("the 45th"));
         assert_eq!(garbled.treated_on, None, "{garbled:#?}");
+        assert_eq!(garbled.replies.len(), 2, "why, and the question again");
+    }
+
+    #[test]
+    fn treatment_takes_the_date_given_with_it() {
+        let ready = turn(State::Ready, None);
+        let given = decide(&ready, &writes("/treatment 3 days ago"));
+        assert_eq!(
+            given.treated_on,
+            Some(now().date_naive() - Duration::days(3)),
+            "{given:#?}"
+        );
+        assert_eq!(given.state, Some(State::Ready));
+        let asked = decide(&ready, &writes("/treatment"));
+        assert_eq!(asked.treated_on, None);
+        assert_eq!(asked.state, Some(State::AwaitingDate));
+        let garbled = decide(&ready, &writes("/treatment the 45th"));
+        assert_eq!(garbled.treated_on, None, "{garbled:#?}");
+        assert_eq!(garbled.state, Some(State::AwaitingDate));
         assert_eq!(garbled.replies.len(), 2, "why, and the question again");
     }
 
