@@ -493,3 +493,15 @@ fn signs_in_the_clients_first_language_count_and_results_are_not_sight() {
     );
     assert_eq!(t.escalation, Level::Routine, "the clinic decides: {t:#?}");
 }
+
+#[test]
+fn a_bare_acknowledgement_is_thanked_not_answered_as_a_topic() {
+    let e = engine();
+    for message in [
+        "ok", "will do", "alright", "got it", "sure", "ok cool", "yes",
+    ] {
+        let t = e.analyse(message, Some(3), None);
+        assert_eq!(t.intent.as_deref(), Some("thanks"), "{message}: {t:#?}");
+        assert_eq!(t.escalation, Level::None, "{message}");
+    }
+}
