@@ -2,7 +2,7 @@
 //! finding qualify it as negated, hypothetical, historical or about someone else, within a scope that ends at
 //! sentence punctuation or a contrasting word ("no swelling but there is pus": the pus counts).
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Whether whose finding it is matters: an emergency happening now counts whoever it happens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -462,6 +462,8 @@ pub struct ContextRules {
     negation_after: Vec<(Vec<String>, &'static str)>,
     in_general: PhraseIndex,
     resolved: PhraseIndex,
+    /// Every word that names or points to another person: a message without one is nobody else's.
+    persons: FxHashSet<&'static str>,
 }
 
 impl Default for ContextRules {
@@ -498,6 +500,14 @@ impl Default for ContextRules {
             negation_after: split(NEGATION_AFTER),
             in_general: PhraseIndex::new(IN_GENERAL),
             resolved: PhraseIndex::new(RESOLVED),
+            persons: CLOSE_PERSON
+                .iter()
+                .chain(OTHER_PERSON)
+                .flat_map(|phrase| phrase.split(' '))
+                .chain([
+                    "friend", "friends", "mate", "she", "he", "shes", "hes", "her", "his", "their",
+                ])
+                .collect(),
         }
     }
 }
@@ -801,6 +811,10 @@ impl ContextRules {
     /// Someone writing for the client: "my wife had it done yesterday and she has a temperature". Then a
     /// finding near "wife" or "she" is the client's own.
     pub fn writes_for_the_client(&self, words: &[&str]) -> bool {
+        // Most messages name nobody else: only the writer's own words can then say they write for someone.
+        if !words.iter().any(|w| self.persons.contains(w)) {
+            return words.windows(2).any(says_it_writes_for_someone);
+        }
         let treated = |w: &[&str]| {
             w.windows(2).any(|pair| {
                 matches!(pair[0], "had" | "got" | "has" | "did")
@@ -829,26 +843,7 @@ impl ContextRules {
                     "typing" | "here" | "asking" | "writing" | "texting"
                 )
         });
-        let proxy_marker = proxy_named
-            || words.windows(2).any(|pair| {
-                matches!(
-                    pair,
-                    ["on", "behalf"]
-                        | ["writing", "for"]
-                        | ["messaging", "for"]
-                        | ["texting", "for"]
-                        | ["asked", "me"]
-                        | ["wants", "to"]
-                        | ["is", "asking"]
-                        | ["asking", "if" | "whether" | "me"]
-                        | ["wanted", "me"]
-                        | ["asks", "if" | "whether"]
-                        | [
-                            "says",
-                            "she" | "he" | "her" | "his" | "its" | "it" | "shes" | "hes"
-                        ]
-                )
-            });
+        let proxy_marker = proxy_named || words.windows(2).any(says_it_writes_for_someone);
         // "my wife's rash is spreading and her lips look puffy": only someone close is named and the writer
         // never speaks of themselves, so the person named is the one treated.
         // A friend counts here too ("my friends face is hot and the patch is growing"): someone else's past
@@ -1103,7 +1098,12 @@ impl ContextRules {
         words: &[&str],
         position: usize,
     ) -> Option<(Qualifier, Option<&'static str>)> {
-        for (phrase, written) in &self.negation_after {
+        // Most positions start no phrase: that is checked first.
+        let starting_here = self
+            .negation_after
+            .iter()
+            .filter(|(phrase, _)| starts_with(words, position, phrase));
+        for (phrase, written) in starting_here {
             // "hasnt gone away" is a double negative: the finding is still there.
             if position > 0 && NEGATED_AFTER_BLOCKERS.contains(&words[position - 1]) {
                 continue;
@@ -1116,12 +1116,33 @@ impl ContextRules {
                     words[after],
                     "." | "," | "!" | "?" | ";" | "now" | "and" | "but"
                 );
-            if closes && starts_with(words, position, phrase) {
+            if closes {
                 return Some((Qualifier::Negated, Some(*written)));
             }
         }
         None
     }
+}
+
+/// "on behalf", "writing for", "asked me", "she says": two words saying the writer writes for someone else.
+fn says_it_writes_for_someone(pair: &[&str]) -> bool {
+    matches!(
+        pair,
+        ["on", "behalf"]
+            | ["writing", "for"]
+            | ["messaging", "for"]
+            | ["texting", "for"]
+            | ["asked", "me"]
+            | ["wants", "to"]
+            | ["is", "asking"]
+            | ["asking", "if" | "whether" | "me"]
+            | ["wanted", "me"]
+            | ["asks", "if" | "whether"]
+            | [
+                "says",
+                "she" | "he" | "her" | "his" | "its" | "it" | "shes" | "hes"
+            ]
+    )
 }
 
 /// Phrases saying that something which had gone is here again.

@@ -130,6 +130,14 @@ fn speaks_of_an_earlier_treatment(text: &str) -> bool {
 impl DayPhrases {
     /// The day since treatment the normalised message states, with the phrase that said it.
     pub fn find(&self, text: &str, today: Option<NaiveDate>) -> Option<(u32, String)> {
+        // Every phrase below names a unit of time ("day" is in today, yesterday and the weekdays too), or the
+        // treatment: most messages name neither, and skip a dozen regular expressions.
+        let names_time = ["day", "week", "wk", "month", "hour", "hr", "fortnight"]
+            .iter()
+            .any(|unit| text.contains(unit));
+        if !names_time && !text.contains("done on") && !self.treatment_words.is_match(text) {
+            return None;
+        }
         // "since day 1. today is day 5": the latest day named is today's.
         // "the bumps from day 3", "it had settled by day 2": a day after these words is in the past.
         if let Some((n, phrase)) = latest_number(
