@@ -157,15 +157,14 @@ impl Matcher {
     fn query_terms<'a>(&self, text: &'a str) -> Vec<Term<'a>> {
         let mut out = Vec::with_capacity(16);
         for word in text.split(' ') {
-            if word.is_empty()
-                || STOP_WORDS.contains(&word)
-                || !word.chars().any(|c| c.is_alphanumeric())
-            {
-                continue;
-            }
+            // Words the examples use are looked up as they are (a stop word among them maps to nothing); only
+            // an unseen word is checked against the stop words and stemmed.
             match self.word_terms.get(word) {
                 Some(Some(id)) => out.push(Term::Known(*id)),
                 Some(None) => {}
+                None if word.is_empty()
+                    || STOP_WORDS.contains(&word)
+                    || !word.chars().any(|c| c.is_alphanumeric()) => {}
                 None => {
                     match stem_word(&self.stemmer, word).and_then(|s| self.terms.get(&s).copied()) {
                         Some(id) => out.push(Term::Known(id)),
