@@ -287,52 +287,90 @@ fn ask(engine: &Engine, clinic: &ClinicSettings, args: &AskArgs) -> ExitCode {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // Lines are answered in chunks spread over the cores, and written in their input order.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Each worker writes its share's output into one buffer: no string per line.
+    let answer = |part: &[(usize, std::io::Result<String>)]| -> Vec<u8> {
+        let mut text = Vec::with_capacity(part.len() * 512);
+        for (index, line) in part {
+            answer_line(&mut text, engine, args, date, *index, line);
+        }
+        text
+    };
     let mut lines = stdin.lock().lines().enumerate().peekable();
-    while lines.peek().is_some() {
-        let mut chunk: Vec<(usize, std::io::Result<String>)> =
-            lines.by_ref().take(ASK_CHUNK_LINES).collect();
-        // A line that is not UTF-8 is one error line; a read that fails (standard input is a directory, the
-        // pipe broke) would fail for ever: report it once and stop.
-        let unreadable = chunk.iter().position(|(_, line)| {
-            line.as_ref()
-                .is_err_and(|e| e.kind() != std::io::ErrorKind::InvalidData)
-        });
-        if let Some(at) = unreadable {
-            chunk.truncate(at + 1);
-        }
-        // Each worker writes its share's output into one buffer: no string per line.
-        let answer = |part: &[(usize, std::io::Result<String>)]| -> Vec<u8> {
-            let mut text = Vec::with_capacity(part.len() * 512);
-            for (index, line) in part {
-                answer_line(&mut text, engine, args, date, *index, line);
-            }
-            text
-        };
-        let answered: Vec<Vec<u8>> = if workers > 1 && chunk.len() > workers {
-            let share = chunk.len().div_ceil(workers);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = chunk
-                    .chunks(share)
-                    .map(|part| scope.spawn(move || answer(part)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_default())
-                    .collect()
+    let mut failed = false;
+    // The helper threads live as long as the input: the regular expressions' caches (and the states their lazy
+    // automata have built) stay warm in them instead of being made again for every chunk.
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers)
+            .map(|_| {
+                let (give, parts) =
+                    std::sync::mpsc::channel::<Vec<(usize, std::io::Result<String>)>>();
+                let (done, answers) = std::sync::mpsc::channel::<Vec<u8>>();
+                scope.spawn(move || {
+                    for part in parts {
+                        if done.send(answer(&part)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                (give, answers)
             })
-        } else {
-            vec![answer(&chunk)]
-        };
-        if answered.iter().any(|text| out.write_all(text).is_err()) {
-            break;
+            .collect();
+        while lines.peek().is_some() {
+            let mut chunk: Vec<(usize, std::io::Result<String>)> =
+                lines.by_ref().take(ASK_CHUNK_LINES).collect();
+            // A line that is not UTF-8 is one error line; a read that fails (standard input is a directory, the
+            // pipe broke) would fail for ever: report it once and stop.
+            let unreadable = chunk.iter().position(|(_, line)| {
+                line.as_ref()
+                    .is_err_and(|e| e.kind() != std::io::ErrorKind::InvalidData)
+            });
+            if let Some(at) = unreadable {
+                chunk.truncate(at + 1);
+            }
+            // The first shares go to the helpers, the last is answered here; all are written in input order.
+            let share = chunk.len().div_ceil(workers).max(1);
+            let mut shares: Vec<Vec<(usize, std::io::Result<String>)>> = Vec::new();
+            let mut rest = chunk.into_iter().peekable();
+            while rest.peek().is_some() {
+                shares.push(rest.by_ref().take(share).collect());
+            }
+            let own = shares.pop().unwrap_or_default();
+            // A share a helper cannot take (it stopped) is answered here.
+            let given: Vec<Result<&std::sync::mpsc::Receiver<Vec<u8>>, Vec<u8>>> = shares
+                .into_iter()
+                .zip(&helpers)
+                .map(|(part, (give, answers))| match give.send(part) {
+                    Ok(()) => Ok(answers),
+                    Err(std::sync::mpsc::SendError(part)) => Err(answer(&part)),
+                })
+                .collect();
+            let mine = answer(&own);
+            let answered = given
+                .into_iter()
+                .map(|given| {
+                    given.map_or_else(|text| text, |answers| answers.recv().unwrap_or_default())
+                })
+                .chain(std::iter::once(mine));
+            let mut written = true;
+            for text in answered {
+                written &= out.write_all(&text).is_ok();
+            }
+            if !written {
+                break;
+            }
+            if unreadable.is_some() {
+                failed = true;
+                break;
+            }
         }
-        if unreadable.is_some() {
-            let _ = out.flush();
-            eprintln!("standard input could not be read: stopped");
-            return ExitCode::FAILURE;
-        }
-    }
+        // Dropping the senders ends the helpers.
+        drop(helpers);
+    });
     let _ = out.flush();
+    if failed {
+        eprintln!("standard input could not be read: stopped");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 
