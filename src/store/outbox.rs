@@ -227,7 +227,7 @@ impl Db {
                 ids.push_bind(*id);
             }
             query.push(")");
-            query.build().execute(pool).await?.rows_affected()
+            query.build().persistent(false).execute(pool).await?.rows_affected()
         }))
     }
 
@@ -300,7 +300,10 @@ impl Db {
                 separated.push_bind(*id);
             }
             query.push(") RETURNING id");
-            query.build_query_scalar::<OutboxId>().fetch_all(pool).await?
+            query
+                .build_query_scalar::<OutboxId>()
+                .persistent(false)
+                .fetch_all(pool).await?
         }))
     }
 
@@ -324,9 +327,30 @@ impl Db {
                 separated.push_bind(*id);
             }
             query.push(")");
-            query.build().execute(pool).await?;
+            query.build().persistent(false).execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// Deletes at most `limit` sent rows, sent before `before`, oldest first, and returns how many: one small
+    /// statement, so that other writers are not held up. Pending and failed rows are never deleted here.
+    pub async fn prune_sent_outbox(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(
+                "DELETE FROM outbox WHERE id IN (
+                     SELECT id FROM outbox WHERE status = 'sent' AND sent_at < $1 ORDER BY id LIMIT $2
+                 )",
+            )
+            .bind(millis(before))
+            .bind(limit)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
     }
 
     pub async fn pending_outbox_count(&self) -> Result<i64, StoreError> {
