@@ -78,33 +78,6 @@ async fn an_in_memory_sqlite_database_keeps_its_data_across_calls() {
     assert_eq!(db.client(client.id).await.expect("read"), Some(client));
 }
 
-/// Batches of every size write statements of as many texts; keeping each prepared filled SQLite's statement cache
-/// (100 per connection, megabytes) once the bot had been busy a while.
-#[tokio::test]
-async fn statements_of_every_batch_size_are_not_kept_prepared() {
-    use sqlx::Connection;
-    let test = support::db::fresh_sqlite().await;
-    let db = &test.db;
-    let mut next = 0;
-    for size in 1..=20 {
-        let batch: Vec<ReceivedUpdate> = (0..size)
-            .map(|_| {
-                next += 1;
-                received(next, Some(1))
-            })
-            .collect();
-        db.receive_updates(&batch, at(0)).await.expect("receive");
-        let ids: Vec<i64> = batch.iter().map(|update| update.update_id).collect();
-        db.finish_updates(&ids, at(1)).await.expect("finish");
-    }
-    let Db::Sqlite(pool) = db else {
-        panic!("a SQLite database");
-    };
-    let connection = pool.acquire().await.expect("the connection");
-    let kept = connection.cached_statements_size();
-    assert!(kept < 5, "{kept} statements kept prepared after 40 batches");
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Handling an update: one transaction
 

@@ -4,11 +4,6 @@
 //! whichever native pool the URL selected. sqlx's `Any` driver is deliberately not used: it cannot bind chrono
 //! types or read several column types we need.
 //!
-//! A statement whose text depends on how many rows it carries (built with `QueryBuilder`: the inbox's and the
-//! outbox's batches, the group commit's rows) is not kept prepared (`persistent(false)`): each batch size is a new
-//! text, and keeping them filled the connection's cache of 100 prepared statements, several megabytes on SQLite,
-//! after the first busy minutes (benches/bot_throughput.rs `--memory`).
-//!
 //! Portable conventions: instants are BIGINT Unix epoch milliseconds (so ordering and arithmetic behave the same
 //! on both databases; the API takes and returns `DateTime<Utc>` truncated to the millisecond), calendar dates are
 //! TEXT `YYYY-MM-DD`, JSON is TEXT.

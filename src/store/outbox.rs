@@ -227,7 +227,7 @@ impl Db {
                 ids.push_bind(*id);
             }
             query.push(")");
-            query.build().persistent(false).execute(pool).await?.rows_affected()
+            query.build().execute(pool).await?.rows_affected()
         }))
     }
 
@@ -300,10 +300,7 @@ impl Db {
                 separated.push_bind(*id);
             }
             query.push(") RETURNING id");
-            query
-                .build_query_scalar::<OutboxId>()
-                .persistent(false)
-                .fetch_all(pool).await?
+            query.build_query_scalar::<OutboxId>().fetch_all(pool).await?
         }))
     }
 
@@ -327,12 +324,12 @@ impl Db {
                 separated.push_bind(*id);
             }
             query.push(")");
-            query.build().persistent(false).execute(pool).await?;
+            query.build().execute(pool).await?;
         });
         Ok(())
     }
 
-    /// Deletes at most `limit` sent rows, sent before `before`, oldest first, and returns how many: one small
+    /// Deletes at most `limit` rows sent before `before`, the earliest queued first, and returns how many: one small
     /// statement, so that other writers are not held up. Pending and failed rows are never deleted here.
     pub async fn prune_sent_outbox(
         &self,
