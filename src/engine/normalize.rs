@@ -63,9 +63,9 @@ pub struct Normalizer {
     domain_frequency: FxHashMap<String, u32>,
     /// SymSpell: every string reachable by deleting up to two letters of a domain word, as its hash, beside each
     /// domain word (its index) it comes from, sorted. Built on the first unknown word: a message of known words
-    /// never needs it. A map from the strings to their words took about 5 MB of the bot's resident memory, these
-    /// pairs a fifth of it; two strings with one hash only bring a word more to measure, and every word found is
-    /// measured.
+    /// never needs it. The map from the strings to their words it replaces held about 5 MB (heaptrack); with these
+    /// pairs, `ask --json` over the labelled `none` questions peaks 3.7 MB lower. Two strings with one hash only
+    /// bring a word more to measure, and every word found is measured.
     deletions: OnceLock<Vec<(u64, u32)>>,
 }
 
