@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench bot_throughput` (the release binary is started as a subprocess). The fake, the
 //! driver and the bot share this machine's cores, so the figures are a floor for the bot alone.
+//!
+//! `cargo bench --bench bot_throughput -- --memory` instead prints the bot's resident memory (VmRSS) idle and
+//! after 10,000 distinct clients sent two messages each: it must not grow with the clients seen.
 
 #[path = "../tests/support/fake_bot_api.rs"]
 mod fake_bot_api;
@@ -12,7 +15,7 @@ use aftercare::store::Db;
 use chrono::{Duration as Days, Utc};
 use fake_bot_api::{FakeBotApi, User};
 use std::collections::{HashMap, HashSet};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Clients in the database; each run sends one message per client it uses.
@@ -23,6 +26,11 @@ const BURST: usize = 2_000;
 const PACED_SECONDS: usize = 3;
 const FIRST_CLIENT: i64 = 100_000;
 const STAFF: i64 = -1_009_999;
+/// `--memory`: distinct clients, each sending two messages, at this rate.
+const MEMORY_CLIENTS: i64 = 10_000;
+const MEMORY_RATE: u32 = 1_000;
+/// `--memory`: how long the bot is left before its memory is read (start-up done; the last sends recorded).
+const SETTLE: Duration = Duration::from_secs(5);
 
 fn questions() -> Vec<String> {
     include_str!("../tests/eval/clients.jsonl")
@@ -123,6 +131,109 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// Resident and peak resident memory of process `pid`, in MB (`VmRSS`, `VmHWM` in /proc/PID/status).
+fn resident_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A database at `url` holding `count` clients who have consented and given a treatment date: the steady state.
+async fn seed_clients(url: &str, count: i64) -> Vec<User> {
+    let db = Db::connect(url).await.expect("database");
+    db.migrate().await.expect("migrate");
+    let now = Utc::now();
+    let clients: Vec<User> = (0..count)
+        .map(|i| User::new(FIRST_CLIENT + i, &format!("Client{i}")))
+        .collect();
+    for user in &clients {
+        let client = db
+            .upsert_client(user.id, user.id, &user.first_name, None, now)
+            .await
+            .expect("client");
+        db.set_consent(client.id, true, now).await.expect("consent");
+        db.add_treatment(client.id, (now - Days::days(2)).date_naive(), now)
+            .await
+            .expect("date");
+        db.set_state(client.id, aftercare::store::State::Ready)
+            .await
+            .expect("state");
+    }
+    db.close().await;
+    clients
+}
+
+/// Starts the release binary's `serve` (or `AFTERCARE_BENCH_BIN`'s, to measure another build) against `fake`, and
+/// waits until it polls.
+async fn start_bot(fake: &FakeBotApi, url: &str) -> Child {
+    let binary = std::env::var("AFTERCARE_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_aftercare").into());
+    let bot = Command::new(binary)
+        .arg("serve")
+        .env("TELOXIDE_TOKEN", fake.token())
+        .env("TELOXIDE_API_URL", fake.url())
+        .env("DATABASE_URL", url)
+        .env("AFTERCARE_STAFF_CHAT", STAFF.to_string())
+        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
+        .env("AFTERCARE_TIMEZONE", "UTC")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the bot");
+    fake.wait_for(|c| c.method == "getupdates", Duration::from_secs(30))
+        .await
+        .expect("the bot polls");
+    bot
+}
+
+/// `--memory`: the bot's resident memory once `MEMORY_CLIENTS` distinct clients have sent two messages each,
+/// paced at `MEMORY_RATE` per second, against its resident memory idle (issue 21: flat in the clients seen).
+async fn memory(fake: &FakeBotApi, url: &str, texts: &[String]) {
+    let clients = seed_clients(url, MEMORY_CLIENTS).await;
+    let mut bot = start_bot(fake, url).await;
+    tokio::time::sleep(SETTLE).await;
+    let (idle, _) = resident_mb(bot.id());
+    let mut answered = 0;
+    for round in 0..2 {
+        // The second message of each client is another question than its first.
+        let texts: Vec<String> = texts
+            .iter()
+            .cycle()
+            .skip(round * 7)
+            .take(texts.len())
+            .cloned()
+            .collect();
+        answered += run(fake, &clients, &texts, MEMORY_RATE)
+            .await
+            .latencies
+            .len();
+    }
+    // The load is handled: the last sends recorded, the bot back to waiting.
+    tokio::time::sleep(SETTLE).await;
+    let (resident, peak) = resident_mb(bot.id());
+    println!(
+        "serve resident: {idle:.1} MB idle; {resident:.1} MB after {} clients sent 2 messages each \
+         ({answered} of {} answered, {MEMORY_RATE}/s); peak {peak:.1} MB",
+        clients.len(),
+        clients.len() * 2,
+    );
+    let _ = bot.kill();
+    let _ = bot.wait();
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         println!("bot_throughput: benchmark");
@@ -133,35 +244,13 @@ fn main() {
         let fake = FakeBotApi::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        // Clients who have consented and given a treatment date: the steady state.
-        let db = Db::connect(&url).await.expect("database");
-        db.migrate().await.expect("migrate");
-        let now = Utc::now();
-        let clients: Vec<User> = (0..CLIENTS).map(|i| User::new(FIRST_CLIENT + i, &format!("Client{i}"))).collect();
-        for user in &clients {
-            let client = db.upsert_client(user.id, user.id, &user.first_name, None, now).await.expect("client");
-            db.set_consent(client.id, true, now).await.expect("consent");
-            db.add_treatment(client.id, (now - Days::days(2)).date_naive(), now).await.expect("date");
-            db.set_state(client.id, aftercare::store::State::Ready).await.expect("state");
-        }
-        db.close().await;
-
-        let mut bot = Command::new(env!("CARGO_BIN_EXE_aftercare"))
-            .arg("serve")
-            .env("TELOXIDE_TOKEN", fake.token())
-            .env("TELOXIDE_API_URL", fake.url())
-            .env("DATABASE_URL", &url)
-            .env("AFTERCARE_STAFF_CHAT", STAFF.to_string())
-            .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
-            .env("AFTERCARE_TIMEZONE", "UTC")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the bot");
-        fake.wait_for(|c| c.method == "getupdates", Duration::from_secs(30)).await.expect("the bot polls");
-
         let texts = questions();
+        if std::env::args().any(|a| a == "--memory") {
+            memory(&fake, &url, &texts).await;
+            return;
+        }
+        let clients = seed_clients(&url, CLIENTS).await;
+        let mut bot = start_bot(&fake, &url).await;
         run(&fake, &clients[..200], &texts, 0).await; // warm-up
 
         let burst = run(&fake, &clients[..BURST], &texts, 0).await;

@@ -173,6 +173,8 @@ pub struct Settings {
     pub reminder_after: Duration,
     /// How long one instance reserves a queued send; pending sends resume this long after a crash.
     pub outbox_lease: Duration,
+    /// How long a sent outbox row is kept before it is deleted (pending and failed rows are kept).
+    pub outbox_keep: Duration,
     pub webhook_url: Option<String>,
     pub webhook_listen: String,
     pub webhook_secret: Option<String>,
@@ -236,18 +238,22 @@ impl Settings {
                 value: reminder_text.clone(),
                 hint: "minutes between 0 and 1440, e.g. 15".into(),
             })?;
-        let lease_text = source
-            .get("AFTERCARE_OUTBOX_LEASE_SECONDS")
-            .unwrap_or_else(|| "30".into());
-        let lease_seconds = lease_text
-            .parse::<i64>()
-            .ok()
-            .filter(|s| (1..=3600).contains(s))
-            .ok_or(ConfigError::Invalid {
-                name: "AFTERCARE_OUTBOX_LEASE_SECONDS",
-                value: lease_text.clone(),
-                hint: "seconds between 1 and 3600, e.g. 30".into(),
-            })?;
+        let lease_seconds = whole_number(
+            source,
+            "AFTERCARE_OUTBOX_LEASE_SECONDS",
+            30,
+            1..=3600,
+            "seconds between 1 and 3600, e.g. 30",
+        )?;
+        // At least the two days the inbox keeps the ids of handled updates: a sent row's key is the second guard
+        // against sending an update's answers twice.
+        let keep_days = whole_number(
+            source,
+            "AFTERCARE_OUTBOX_KEEP_DAYS",
+            7,
+            2..=3650,
+            "days between 2 and 3650, e.g. 7",
+        )?;
         if source.get("AFTERCARE_CLINIC_PHONE").is_none() {
             return Err(ConfigError::Missing {
                 name: "AFTERCARE_CLINIC_PHONE",
@@ -263,6 +269,7 @@ impl Settings {
             staff_chat,
             reminder_after: Duration::milliseconds((reminder_minutes * 60_000.0) as i64),
             outbox_lease: Duration::seconds(lease_seconds),
+            outbox_keep: Duration::days(keep_days),
             webhook_url: source.get("AFTERCARE_WEBHOOK_URL"),
             webhook_listen: source
                 .get("AFTERCARE_WEBHOOK_LISTEN")
@@ -270,6 +277,27 @@ impl Settings {
             webhook_secret: source.get("AFTERCARE_WEBHOOK_SECRET"),
         })
     }
+}
+
+/// The whole-number setting `name`, `default` when unset; refused, with `hint`, outside `range`.
+fn whole_number(
+    source: &Source,
+    name: &'static str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    hint: &str,
+) -> Result<i64, ConfigError> {
+    let Some(text) = source.get(name) else {
+        return Ok(default);
+    };
+    text.parse::<i64>()
+        .ok()
+        .filter(|value| range.contains(value))
+        .ok_or(ConfigError::Invalid {
+            name,
+            value: text,
+            hint: hint.into(),
+        })
 }
 
 /// When staff are there to answer, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-13:00".
@@ -376,7 +404,29 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(ok.reminder_after, Duration::minutes(15));
+        assert_eq!(ok.outbox_lease, Duration::seconds(30));
+        assert_eq!(ok.outbox_keep, Duration::days(7));
         assert_eq!(ok.clinic.clinic.emergency_number, "999");
+    }
+
+    #[test]
+    fn sent_sends_are_kept_a_configurable_number_of_days() {
+        let with = |keep: &str| {
+            Settings::load(&source(&[
+                ("TELOXIDE_TOKEN", "1:a"),
+                ("AFTERCARE_STAFF_CHAT", "-100"),
+                ("AFTERCARE_CLINIC_PHONE", "0123"),
+                ("AFTERCARE_OUTBOX_KEEP_DAYS", keep),
+            ]))
+        };
+        assert_eq!(with("30").expect("valid").outbox_keep, Duration::days(30));
+        for refused in ["1", "seven", "-7"] {
+            let err = with(refused).unwrap_err().to_string();
+            assert!(
+                err.contains("AFTERCARE_OUTBOX_KEEP_DAYS is invalid"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

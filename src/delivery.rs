@@ -642,6 +642,53 @@ async fn alert_update<M: Messenger>(
     }
 }
 
+/// Sent rows deleted per statement by [`prune_sent`].
+const PRUNE_BATCH: i64 = 500;
+/// How often [`run_pruning`] looks for sent rows past their keeping.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes the outbox rows sent more than `keep` before now by `clock`, a small batch per statement, and returns
+/// how many. Pending and failed rows stay.
+pub async fn prune_sent(
+    service: &Service,
+    clock: &dyn Clock,
+    keep: Duration,
+) -> Result<u64, StoreError> {
+    let mut pruned = 0;
+    loop {
+        let deleted = service
+            .db
+            .prune_sent_outbox(clock.now() - keep, PRUNE_BATCH)
+            .await?;
+        pruned += deleted;
+        if deleted < PRUNE_BATCH.unsigned_abs() {
+            return Ok(pruned);
+        }
+        // Between batches the conversations' writes go first (SQLite has one connection).
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Prunes the sent outbox rows older than `keep`, hourly, until `stop`.
+pub async fn run_pruning(
+    service: Service,
+    clock: Arc<dyn Clock>,
+    keep: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match prune_sent(&service, clock.as_ref(), keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "sent outbox rows pruned"),
+            Err(e) => tracing::warn!(error = %e, "could not prune sent outbox rows"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}
+
 /// Queues a reminder for every urgent or emergency alert nobody has acknowledged `after` its alert (or its last
 /// reminder), as of `now`.
 pub async fn queue_reminders(

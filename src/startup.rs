@@ -93,6 +93,12 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         stopped.clone(),
     ));
     let housekeeping = tokio::spawn(forget_handled_updates(db.clone(), stopped.clone()));
+    let pruning = tokio::spawn(delivery::run_pruning(
+        service.clone(),
+        clock.clone(),
+        settings.outbox_keep,
+        stopped.clone(),
+    ));
     let reminders = tokio::spawn(delivery::run_reminders(
         service.clone(),
         clock.clone(),
@@ -138,6 +144,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = outbox.await;
     let _ = reminders.await;
     let _ = housekeeping.await;
+    let _ = pruning.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

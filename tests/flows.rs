@@ -4,10 +4,10 @@
 
 mod support;
 
-use aftercare::delivery::{GIVE_UP_AFTER, SendError};
+use aftercare::delivery::{self, GIVE_UP_AFTER, SendError};
 use aftercare::flows::Person;
 use chrono::Duration;
-use support::db::fresh_sqlite;
+use support::db::{count, fresh_sqlite};
 use support::deadline::within;
 use support::scene::{REMINDER_AFTER_MINUTES, STAFF, Scene, Sent, jane, nurse};
 
@@ -238,6 +238,72 @@ async fn urgent_report_lifecycle(scene: Scene) {
 }
 
 on_both_databases!(urgent_report_lifecycle);
+
+/// What went out is deleted once it is older than the keeping (`AFTERCARE_OUTBOX_KEEP_DAYS`), as of the worker's
+/// clock; a send Telegram refused for good stays, however old.
+async fn sent_sends_are_pruned_once_older_than_their_keeping(scene: Scene) {
+    let jane = jane();
+    let keep = Duration::days(7);
+    let prune = async || {
+        delivery::prune_sent(&scene.service, &scene.clock, keep)
+            .await
+            .expect("prune")
+    };
+    let sent = async || {
+        count(
+            scene.store(),
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        )
+        .await
+    };
+    scene.onboard(&jane).await;
+    scene.telegram.fail_next_to(
+        jane.chat_id,
+        SendError::Permanent("Forbidden: bot was blocked by the user".into()),
+    );
+    scene
+        .client_text(&jane, "can I wear makeup tomorrow?")
+        .await;
+    let sent_on_day_0 = sent().await;
+    assert!(
+        sent_on_day_0 >= 4,
+        "the onboarding went out: {sent_on_day_0}"
+    );
+    scene.clock.advance(Duration::days(6));
+    scene
+        .client_text(&jane, "can I wear makeup tomorrow?")
+        .await;
+    let sent_on_day_6 = sent().await - sent_on_day_0;
+    assert!(sent_on_day_6 >= 1, "the second answer went out");
+
+    assert_eq!(prune().await, 0, "nothing is a week old yet");
+    scene
+        .clock
+        .advance(Duration::days(1) + Duration::seconds(1));
+    assert_eq!(
+        prune().await,
+        sent_on_day_0.unsigned_abs(),
+        "the first day's sends are a week old"
+    );
+    assert_eq!(sent().await, sent_on_day_6);
+    scene.clock.advance(Duration::days(6));
+    assert_eq!(prune().await, sent_on_day_6.unsigned_abs());
+    assert_eq!(
+        count(scene.store(), "SELECT COUNT(*) FROM outbox").await,
+        1,
+        "only the refused send is left"
+    );
+    assert_eq!(
+        count(
+            scene.store(),
+            "SELECT COUNT(*) FROM outbox WHERE status = 'failed'"
+        )
+        .await,
+        1
+    );
+}
+
+on_both_databases!(sent_sends_are_pruned_once_older_than_their_keeping);
 
 /// Pus on day 4, nobody acknowledges: fifteen minutes later the alert goes again, as a reply to itself; once a
 /// nurse acknowledges, no more reminders.

@@ -2,6 +2,8 @@
 
 mod support;
 
+use support::db::count;
+
 use aftercare::store::{
     AlertKind, Client, ClientId, Db, Direction, Escalation, EscalationStatus, MessageKind,
     NewMessage, NewOutbox, OutboxId, OutboxKind, Priority, ReceivedUpdate, ReportId, State,
@@ -31,6 +33,7 @@ contract_tests!(
     stats_summarise_activity_since_an_instant,
     a_client_turn_brings_its_context,
     one_chats_sends_go_in_order_and_other_chats_go_on,
+    sent_rows_are_pruned_oldest_first_and_nothing_else,
     an_update_is_marked_handled_once_with_what_it_caused,
     several_messages_are_stored_in_one_go_in_order,
     values_written_by_a_newer_version_are_read_safely,
@@ -1069,16 +1072,6 @@ async fn values_written_by_a_newer_version_are_read_safely(db: &Db) {
 
 async fn one_chats_sends_go_in_order_and_other_chats_go_on(db: &Db) {
     let (jane, john) = (add_client(db, 1).await, add_client(db, 2).await);
-    let send = |client: &Client, minute| NewOutbox {
-        kind: OutboxKind::Client,
-        chat_id: client.chat_id,
-        escalation_id: None,
-        client_id: Some(client.id),
-        payload: json!({"text": "hello"}),
-        dedupe_key: None,
-        priority: Priority::Routine,
-        at: at(minute),
-    };
     let mut queued = Vec::new();
     for item in [send(&jane, 0), send(&john, 0), send(&jane, 1)] {
         queued.push(db.enqueue(&item).await.expect("enqueue").expect("queued"));
@@ -1130,6 +1123,84 @@ async fn one_chats_sends_go_in_order_and_other_chats_go_on(db: &Db) {
         .expect("sent");
     assert_eq!(recorded, 2);
     assert_eq!(db.pending_outbox_count().await.expect("count"), 0);
+}
+
+/// A text to `client`, queued at `minute`.
+fn send(client: &Client, minute: i64) -> NewOutbox {
+    NewOutbox {
+        kind: OutboxKind::Client,
+        chat_id: client.chat_id,
+        escalation_id: None,
+        client_id: Some(client.id),
+        payload: json!({"text": "hello"}),
+        dedupe_key: None,
+        priority: Priority::Routine,
+        at: at(minute),
+    }
+}
+
+async fn sent_rows_are_pruned_oldest_first_and_nothing_else(db: &Db) {
+    let client = add_client(db, 1).await;
+    let mut queued = Vec::new();
+    for minute in 0..6 {
+        queued.push(
+            db.enqueue(&send(&client, minute))
+                .await
+                .expect("enqueue")
+                .expect("queued"),
+        );
+    }
+    let [sent_10, sent_20, sent_30, failed, pending, sent_100] = queued[..] else {
+        panic!("six queued");
+    };
+    // Recorded out of queue order: the pruning goes by when a row was sent.
+    for (id, minute) in [(sent_30, 30), (sent_10, 10), (sent_100, 100), (sent_20, 20)] {
+        db.outbox_sent(id, Some(minute), at(minute))
+            .await
+            .expect("sent");
+    }
+    db.outbox_failed(failed, "403").await.expect("failed");
+    let left = async || -> Vec<i64> {
+        let mut ids = Vec::new();
+        for id in &queued {
+            if count_where(db, "SELECT COUNT(*) FROM outbox WHERE id = $1", id.get()).await == 1 {
+                ids.push(id.get());
+            }
+        }
+        ids
+    };
+
+    assert_eq!(
+        db.prune_sent_outbox(at(25), 1).await.expect("prune"),
+        1,
+        "one per batch"
+    );
+    assert_eq!(db.prune_sent_outbox(at(25), 1).await.expect("prune"), 1);
+    assert_eq!(
+        db.prune_sent_outbox(at(25), 1).await.expect("prune"),
+        0,
+        "the rest is younger"
+    );
+    assert_eq!(
+        left().await,
+        [sent_30, failed, pending, sent_100].map(OutboxId::get),
+        "the two sent before minute 25 went"
+    );
+    assert_eq!(
+        db.prune_sent_outbox(at(30), 10).await.expect("prune"),
+        0,
+        "sent at 30 is not before 30"
+    );
+    assert_eq!(
+        db.prune_sent_outbox(at(10_000), 10).await.expect("prune"),
+        2
+    );
+    assert_eq!(
+        left().await,
+        [failed, pending].map(OutboxId::get),
+        "pending and failed rows are never pruned, however old"
+    );
+    assert_eq!(db.pending_outbox_count().await.expect("count"), 1);
 }
 
 async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
@@ -1645,14 +1716,6 @@ async fn table_counts(db: &Db) -> TableCounts {
         alert_messages: count(db, "SELECT COUNT(*) FROM alert_messages").await,
         outbox: count(db, "SELECT COUNT(*) FROM outbox").await,
     }
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    let counted = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    };
-    counted.unwrap_or_else(|error| panic!("{sql}: {error}"))
 }
 
 /// Runs a statement with one bound id; fails the test if it does not change exactly one row.

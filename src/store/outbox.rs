@@ -368,6 +368,27 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes at most `limit` rows sent before `before`, the earliest queued first, and returns how many: one small
+    /// statement, so that other writers are not held up. Pending and failed rows are never deleted here.
+    pub async fn prune_sent_outbox(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(
+                "DELETE FROM outbox WHERE id IN (
+                     SELECT id FROM outbox WHERE status = 'sent' AND sent_at < $1 ORDER BY id LIMIT $2
+                 )",
+            )
+            .bind(millis(before))
+            .bind(limit)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
     pub async fn pending_outbox_count(&self) -> Result<i64, StoreError> {
         let count: i64 = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")

@@ -228,3 +228,12 @@ fn redact_password(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+/// The one number `sql` selects (a `COUNT(*)`), on whichever database `db` is; fails the test on an error.
+pub async fn count(db: &Db, sql: &str) -> i64 {
+    let counted = match db {
+        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    };
+    counted.unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
