@@ -88,9 +88,7 @@ pub struct ClinicSettings {
 impl ClinicSettings {
     pub fn load(source: &Source) -> Result<ClinicSettings, ConfigError> {
         let defaults = Clinic::default();
-        let phone = source
-            .get("AFTERCARE_CLINIC_PHONE")
-            .unwrap_or(defaults.phone);
+        let phone = source.get("AFTERCARE_CLINIC_PHONE");
         let hours_text = source
             .get("AFTERCARE_OPENING_HOURS")
             .unwrap_or_else(|| "Mon-Fri 09:00-17:00".into());
@@ -120,9 +118,7 @@ impl ClinicSettings {
         Ok(ClinicSettings {
             clinic: Clinic {
                 name: source.get("AFTERCARE_CLINIC_NAME").unwrap_or(defaults.name),
-                booking_link: source
-                    .get("AFTERCARE_BOOKING_LINK")
-                    .unwrap_or_else(|| phone.clone()),
+                booking_link: source.get("AFTERCARE_BOOKING_LINK"),
                 out_of_hours: source
                     .get("AFTERCARE_OUT_OF_HOURS")
                     .unwrap_or(defaults.out_of_hours),
@@ -152,9 +148,9 @@ impl ClinicSettings {
             && source.get("AFTERCARE_CLINIC_PHONE").is_none();
         if demo {
             settings.clinic.name = DEMO_CLINIC_NAME.into();
-            settings.clinic.phone = DEMO_CLINIC_PHONE.into();
+            settings.clinic.phone = Some(DEMO_CLINIC_PHONE.into());
             if source.get("AFTERCARE_BOOKING_LINK").is_none() {
-                settings.clinic.booking_link = DEMO_BOOKING_LINK.into();
+                settings.clinic.booking_link = Some(DEMO_BOOKING_LINK.into());
             }
         }
         Ok((settings, demo))

@@ -113,6 +113,76 @@ text = "Call {doctor_name}."
 }
 
 #[test]
+fn check_reports_file_and_line_for_broken_messages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let intents = concat!(env!("CARGO_MANIFEST_DIR"), "/intents");
+    let makeup = std::fs::read_to_string(format!("{intents}/makeup.toml")).expect("makeup intent");
+    std::fs::write(dir.path().join("makeup.toml"), makeup).expect("write");
+    let shipped = std::fs::read_to_string(format!("{intents}/messages.toml")).expect("messages");
+    // A placeholder the welcome cannot fill, a text left out, one too long for Telegram, and a key the bot
+    // never says.
+    let ask_date = shipped
+        .lines()
+        .position(|line| line.starts_with("ask_date = "))
+        .expect("ask_date");
+    let mut lines: Vec<String> = shipped.lines().map(str::to_string).collect();
+    lines.drain(ask_date..ask_date + 2);
+    let broken = lines
+        .join("\n")
+        .replacen("Hello {first_name}!", "Hello {client_name}!", 1)
+        .replacen(
+            "consent_thanks = \"Thank you.\"",
+            &format!("consent_thanks = \"{}\"", "Thank you. ".repeat(400)),
+            1,
+        )
+        + "\ngreeting = \"Hi!\"\n";
+    let line_of = |needle: &str| {
+        broken
+            .lines()
+            .position(|line| line.contains(needle))
+            .expect("in the broken copy")
+            + 1
+    };
+    std::fs::write(dir.path().join("messages.toml"), &broken).expect("write");
+    let out = aftercare(&["check", dir.path().to_str().expect("utf-8 path")], "");
+    let text = stdout(&out);
+    assert!(!out.status.success(), "{text}");
+    let welcome = line_of("welcome = \"\"\"");
+    assert!(
+        text.contains(&format!(
+            "messages.toml:{welcome}: unknown placeholder {{client_name}}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "messages.toml:{}: consent_thanks: up to 4399 characters once filled",
+            line_of("consent_thanks = ")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "messages.toml:{}: unknown text \"greeting\"",
+            line_of("greeting = ")
+        )),
+        "{text}"
+    );
+    let missing = text
+        .lines()
+        .find(|line| line.contains("missing text \"ask_date\""))
+        .unwrap_or_else(|| panic!("no missing ask_date in {text}"));
+    let (file, line) = missing
+        .split_once(": ")
+        .and_then(|(place, _)| place.rsplit_once(':'))
+        .expect("file:line");
+    assert!(
+        file.ends_with("messages.toml") && line.parse::<usize>().is_ok_and(|l| l > 0),
+        "{missing}"
+    );
+}
+
+#[test]
 fn check_finds_examples_that_pick_the_wrong_intent() {
     let dir = tempfile::tempdir().expect("temp dir");
     for name in ["makeup.toml", "sunscreen.toml"] {

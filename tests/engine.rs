@@ -5,10 +5,10 @@ use aftercare::engine::{Category, Clinic, Engine, Level};
 fn engine() -> Engine {
     Engine::embedded(&Clinic {
         name: "Test Clinic".into(),
-        phone: "0100 000 000".into(),
+        phone: Some("0100 000 000".into()),
         emergency_number: "112".into(),
         opening_hours: "Mon-Fri 09:00-17:00".into(),
-        booking_link: "https://book.example".into(),
+        booking_link: Some("https://book.example".into()),
         out_of_hours: "NHS 111".into(),
     })
     .expect("shipped intents are valid")
@@ -504,4 +504,173 @@ fn a_bare_acknowledgement_is_thanked_not_answered_as_a_topic() {
         assert_eq!(t.intent.as_deref(), Some("thanks"), "{message}: {t:#?}");
         assert_eq!(t.escalation, Level::None, "{message}");
     }
+}
+
+/// Every curated answer and every message of `messages.toml`, rendered for a clinic, with where it comes from.
+fn every_text(clinic: &Clinic) -> Vec<(String, String)> {
+    use aftercare::engine::load::{embedded_sources, parse};
+    use aftercare::engine::messages::{Key, Texts};
+    let content = parse(&embedded_sources()).expect("shipped intents are valid");
+    let mut texts = Vec::new();
+    for (source, intent) in &content.intents {
+        let answer = intent.answer.get_ref();
+        let templates = std::iter::once(&answer.text)
+            .chain(&answer.general)
+            .chain(answer.by_day.iter().map(|w| &w.get_ref().text));
+        for template in templates {
+            texts.push((
+                source.name.clone(),
+                clinic.render(template.get_ref().trim()),
+            ));
+        }
+    }
+    let messages = Texts::new(clinic, content.messages);
+    let sample = |placeholder: &str| match placeholder {
+        "first_name" => "Maria",
+        "staff_first_name" => "Ann",
+        "date" => "Tuesday 1 December",
+        "day" => "3",
+        "reopens" => "Monday at 09:00",
+        "what" => "your message",
+        "text" => "Come in at 3pm tomorrow.",
+        "query" => "\"bob\"",
+        "error" => "timed out",
+        "chat_id" => "42",
+        other => panic!("no sample value for {{{other}}}"),
+    };
+    for key in Key::ALL {
+        let args: Vec<(&str, &str)> = key.placeholders().iter().map(|p| (*p, sample(p))).collect();
+        texts.push((
+            format!("messages.toml {}", key.name()),
+            messages.fill(*key, &args),
+        ));
+    }
+    texts
+}
+
+/// What is wrong with how a text reads, if anything: a placeholder left, a word or phrase said twice in a row,
+/// or a value left out in a way that leaves a linking word or punctuation hanging.
+fn reads_wrongly(text: &str) -> Option<String> {
+    if let Some(at) = text.find('{') {
+        return Some(format!("unfilled placeholder at {:?}", &text[at..]));
+    }
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            // A command ("/open (open reports)") is not its word said twice.
+            let word = w.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '/');
+            word.trim_end_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let raw: Vec<&str> = text.split_whitespace().collect();
+    for n in 1..=6 {
+        for i in 0..words.len().saturating_sub(2 * n - 1) {
+            let (first, second) = (&words[i..i + n], &words[i + n..i + 2 * n]);
+            // A word or phrase said twice with nothing between ("the the", "call the clinic call the clinic").
+            let joined = !raw[i + n - 1].ends_with(|c: char| c.is_ascii_punctuation());
+            if first == second && joined && first.iter().all(|w| !w.is_empty()) {
+                return Some(format!("{:?} said twice", first.join(" ")));
+            }
+        }
+    }
+    None
+}
+
+/// Where a sentence hangs: a linking word with nothing after it ("call the clinic on."), empty brackets, a
+/// space before punctuation, two spaces, or a missing value described instead of given.
+fn hangs(text: &str) -> Vec<String> {
+    let hanging = regex::Regex::new(
+        r"\b(on|at|via|is|are|call|contact)\s*([.,;:!?)]|$)|\(\s*\)| [.,;:]|[^\n]  |\bthe clinic's (phone number|booking page)",
+    )
+    .expect("regex");
+    hanging
+        .find_iter(text)
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+#[test]
+fn every_answer_and_message_reads_naturally_with_all_settings_and_with_each_one_left_out() {
+    let full = Clinic {
+        name: "Bright Skin Clinic".into(),
+        phone: Some("020 7946 0000".into()),
+        emergency_number: "999".into(),
+        opening_hours: "Mon-Fri 09:00-17:00".into(),
+        booking_link: Some("https://bright.example/book".into()),
+        out_of_hours: "NHS 111".into(),
+    };
+    let defaults = Clinic::default();
+    let variants = [
+        ("all settings", full.clone()),
+        (
+            "no name",
+            Clinic {
+                name: defaults.name.clone(),
+                ..full.clone()
+            },
+        ),
+        (
+            "no phone",
+            Clinic {
+                phone: None,
+                ..full.clone()
+            },
+        ),
+        (
+            "no booking link",
+            Clinic {
+                booking_link: None,
+                ..full.clone()
+            },
+        ),
+        (
+            "no out-of-hours service",
+            Clinic {
+                out_of_hours: defaults.out_of_hours.clone(),
+                ..full.clone()
+            },
+        ),
+        ("nothing set", defaults),
+    ];
+    let full_texts = every_text(&full);
+    let mut problems = Vec::new();
+    for (variant, clinic) in &variants {
+        for ((place, text), (_, with_all)) in every_text(clinic).iter().zip(&full_texts) {
+            if let Some(problem) = reads_wrongly(text) {
+                problems.push(format!("{place} ({variant}): {problem}: {text}"));
+            }
+            // Compared with the text with every setting: "later on." is fine, "call the clinic on." is not.
+            let (hanging, before) = (hangs(text), hangs(with_all));
+            if hanging.len() > before.len() {
+                problems.push(format!("{place} ({variant}): hangs at {hanging:?}: {text}"));
+            }
+            // A missing value told by naming the clinic instead must stand where a name can: after a verb
+            // ("call the clinic"), not where the value itself belonged ("Phone: the clinic", "here: the clinic").
+            if clinic.name != full.name || clinic == &full {
+                continue;
+            }
+            if not_after_a_verb(text, &clinic.name) > not_after_a_verb(with_all, &clinic.name) {
+                problems.push(format!(
+                    "{place} ({variant}): the clinic named where a value belongs: {text}"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} texts read wrongly:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// How often `name` appears other than as the object of a verb ("call Bright Skin Clinic").
+fn not_after_a_verb(text: &str, name: &str) -> usize {
+    let after_verb = regex::Regex::new(&format!(
+        r"\b(call|ring|contact|phone|tell|ask|let) {}",
+        regex::escape(name)
+    ))
+    .expect("regex");
+    text.matches(name).count() - after_verb.find_iter(text).count()
 }

@@ -1,5 +1,6 @@
 //! Reads intent files and says exactly what is wrong with them: `file:line: message`.
 
+use super::messages::{Key, TELEGRAM_MAX_CHARS, longest_filled};
 use super::model::{
     ConceptsFile, IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders,
 };
@@ -136,7 +137,8 @@ pub fn base_name(name: &str) -> &str {
 /// The parsed content, before anything is compiled.
 pub struct Content {
     pub intents: Vec<(Source, IntentFile)>,
-    pub messages: (Source, MessagesFile),
+    /// `messages.toml`, every key present, each text trimmed.
+    pub messages: HashMap<Key, String>,
     pub lexicon: LexiconFile,
     pub concepts: ConceptsFile,
     pub words: String,
@@ -186,17 +188,7 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
                 Err(e) => toml_error(&mut errors, e),
             },
             MESSAGES_FILE => match toml::from_str::<MessagesFile>(&source.text) {
-                Ok(parsed) => {
-                    for field in [
-                        &parsed.fallback,
-                        &parsed.empty,
-                        &parsed.emergency_preamble,
-                        &parsed.ask_day,
-                    ] {
-                        check_text(&mut errors, source, field.span().start, field.get_ref());
-                    }
-                    messages = Some((source.clone(), parsed));
-                }
+                Ok(parsed) => messages = Some(check_messages(&mut errors, source, &parsed)),
                 Err(e) => toml_error(&mut errors, e),
             },
             name if name.ends_with(".toml") => match toml::from_str::<IntentFile>(&source.text) {
@@ -213,9 +205,7 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
         errors.push(CheckError {
             file: MESSAGES_FILE.into(),
             line: 0,
-            message:
-                "missing: the bot's own phrases (fallback, empty, emergency_preamble, ask_day)"
-                    .into(),
+            message: "missing: the bot's own phrases (see README.md in the intents folder)".into(),
         });
     }
     if intents.is_empty() {
@@ -240,7 +230,59 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
     }
 }
 
+/// `messages.toml`: every key known and present, each text non-empty, with only its own placeholders, and
+/// short enough for one Telegram message once filled.
+fn check_messages(
+    errors: &mut Vec<CheckError>,
+    source: &Source,
+    parsed: &MessagesFile,
+) -> HashMap<Key, String> {
+    let mut texts = HashMap::new();
+    for (name, text) in parsed {
+        let Some(key) = Key::from_name(name.get_ref()) else {
+            let message = format!(
+                "unknown text {:?}: the bot never says it (see README.md in the intents folder)",
+                name.get_ref()
+            );
+            push(errors, source, name.span().start, message);
+            continue;
+        };
+        let at = text.span().start;
+        check_text_with(errors, source, at, text.get_ref(), key.placeholders());
+        let longest = longest_filled(text.get_ref().trim());
+        if longest > TELEGRAM_MAX_CHARS {
+            let message = format!(
+                "{}: up to {longest} characters once filled; Telegram takes {TELEGRAM_MAX_CHARS}",
+                key.name()
+            );
+            push(errors, source, at, message);
+        }
+        texts.insert(key, text.get_ref().trim().to_string());
+    }
+    let end = source.text.len();
+    for key in Key::ALL {
+        if !texts.contains_key(key) {
+            let message = format!(
+                "missing text {:?} (see README.md in the intents folder)",
+                key.name()
+            );
+            push(errors, source, end, message);
+        }
+    }
+    texts
+}
+
 fn check_text(errors: &mut Vec<CheckError>, source: &Source, offset: usize, text: &str) {
+    check_text_with(errors, source, offset, text, &[]);
+}
+
+fn check_text_with(
+    errors: &mut Vec<CheckError>,
+    source: &Source,
+    offset: usize,
+    text: &str,
+    also: &[&str],
+) {
     if text.trim().is_empty() {
         errors.push(CheckError {
             file: source.name.clone(),
@@ -248,13 +290,17 @@ fn check_text(errors: &mut Vec<CheckError>, source: &Source, offset: usize, text
             message: "text is empty".into(),
         });
     }
-    for name in unknown_placeholders(text) {
+    for name in unknown_placeholders(text, also) {
         errors.push(CheckError {
             file: source.name.clone(),
             line: line_of(&source.text, offset),
             message: format!(
                 "unknown placeholder {{{name}}}; use one of {}",
-                PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                also.iter()
+                    .chain(&PLACEHOLDERS)
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }

@@ -5,6 +5,7 @@ pub mod concepts;
 pub mod context;
 pub mod load;
 pub mod matcher;
+pub mod messages;
 pub mod model;
 pub mod normalize;
 pub mod policy;
@@ -92,6 +93,7 @@ pub struct Engine {
     context: ContextRules,
     days: time::DayPhrases,
     messages: Messages,
+    texts: messages::Texts,
 }
 
 /// A red flag found in a message and affirmed (not negated, hypothetical, past or someone else's).
@@ -400,7 +402,7 @@ impl Engine {
                 return Err(CheckErrors(errors));
             }
         };
-        let (_, messages) = &content.messages;
+        let texts = messages::Texts::new(clinic, content.messages);
         Ok(Engine {
             intents,
             intent_patterns,
@@ -415,12 +417,18 @@ impl Engine {
             context: ContextRules::default(),
             days: time::DayPhrases::default(),
             messages: Messages {
-                fallback: clinic.render(messages.fallback.get_ref().trim()),
-                empty: clinic.render(messages.empty.get_ref().trim()),
-                emergency_preamble: clinic.render(messages.emergency_preamble.get_ref().trim()),
-                ask_day: clinic.render(messages.ask_day.get_ref().trim()),
+                fallback: texts.get(messages::Key::Fallback),
+                empty: texts.get(messages::Key::Empty),
+                emergency_preamble: texts.get(messages::Key::EmergencyPreamble),
+                ask_day: texts.get(messages::Key::AskDay),
             },
+            texts,
         })
+    }
+
+    /// The bot's own words, for this clinic.
+    pub fn texts(&self) -> &messages::Texts {
+        &self.texts
     }
 
     pub fn intent_count(&self) -> usize {

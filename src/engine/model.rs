@@ -182,15 +182,9 @@ pub struct ConceptsFile {
     pub concepts: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-/// `messages.toml`: the bot's own phrases.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MessagesFile {
-    pub fallback: Spanned<String>,
-    pub empty: Spanned<String>,
-    pub emergency_preamble: Spanned<String>,
-    pub ask_day: Spanned<String>,
-}
+/// `messages.toml`: the bot's own phrases, each under its key (the keys and what each may use are in
+/// [`super::messages::Key`]). Keys and texts keep their spans, so that `aftercare check` names the line.
+pub type MessagesFile = std::collections::BTreeMap<Spanned<String>, Spanned<String>>;
 
 /// `lexicon.toml`: spelling normalisation.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -202,13 +196,19 @@ pub struct LexiconFile {
 }
 
 /// The clinic's facts, from configuration. Answers refer to them by placeholder.
+///
+/// A setting the clinic may leave out is `None` (or, for the name and the out-of-hours service, a phrase that
+/// reads as well as a value: "the clinic", "your out-of-hours doctor or urgent care line"). A missing phone
+/// number or booking link is never replaced by a description of itself ("call the clinic on the clinic's phone
+/// number"): [`Clinic::render`] leaves it out together with the word that links it ("on", "at"), and where it
+/// stands alone ("call {clinic_phone}") says who to call instead ("call the clinic").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clinic {
     pub name: String,
-    pub phone: String,
+    pub phone: Option<String>,
     pub emergency_number: String,
     pub opening_hours: String,
-    pub booking_link: String,
+    pub booking_link: Option<String>,
     /// Where to turn when the clinic is closed and it is not an emergency, e.g. "NHS 111".
     pub out_of_hours: String,
 }
@@ -216,15 +216,18 @@ pub struct Clinic {
 impl Default for Clinic {
     fn default() -> Self {
         Clinic {
-            name: "the clinic".into(),
-            phone: "the clinic's phone number".into(),
+            name: DEFAULT_CLINIC_NAME.into(),
+            phone: None,
             emergency_number: "999".into(),
             opening_hours: "Mon-Fri 9:00-17:00".into(),
-            booking_link: "the clinic's booking page".into(),
+            booking_link: None,
             out_of_hours: DEFAULT_OUT_OF_HOURS.into(),
         }
     }
 }
+
+/// What `{clinic_name}` says unless the clinic configures its name.
+pub const DEFAULT_CLINIC_NAME: &str = "the clinic";
 
 /// What `{out_of_hours}` says unless the clinic configures its own service.
 pub const DEFAULT_OUT_OF_HOURS: &str = "your out-of-hours doctor or urgent care line";
@@ -238,30 +241,53 @@ pub const PLACEHOLDERS: [&str; 6] = [
     "out_of_hours",
 ];
 
+/// Words that link a value to its sentence ("call the clinic on {clinic_phone}", "book at {booking_link}"):
+/// left out with the value when the clinic has not set it.
+const LINKING_WORDS: [&str; 3] = ["on", "at", "via"];
+
 impl Clinic {
-    pub fn value(&self, placeholder: &str) -> Option<&str> {
+    /// A placeholder's value: `Some(None)` for a setting the clinic left out, `None` for an unknown name.
+    pub fn value(&self, placeholder: &str) -> Option<Option<&str>> {
         Some(match placeholder {
-            "clinic_name" => &self.name,
-            "clinic_phone" => &self.phone,
-            "emergency_number" => &self.emergency_number,
-            "opening_hours" => &self.opening_hours,
-            "booking_link" => &self.booking_link,
-            "out_of_hours" => &self.out_of_hours,
+            "clinic_name" => Some(self.name.as_str()),
+            "clinic_phone" => self.phone.as_deref(),
+            "emergency_number" => Some(self.emergency_number.as_str()),
+            "opening_hours" => Some(self.opening_hours.as_str()),
+            "booking_link" => self.booking_link.as_deref(),
+            "out_of_hours" => Some(self.out_of_hours.as_str()),
             _ => return None,
         })
     }
 
     /// Fills `{placeholder}`s. Unknown ones are rejected by validation, so they cannot reach here.
     pub fn render(&self, template: &str) -> String {
+        self.render_with(template, &[])
+    }
+
+    /// Fills the clinic's placeholders and the given others (`("first_name", "Maria")`) in one pass, so that a
+    /// value is never read again as a template (a client named "{date}" stays "{date}"). A `{` that starts no
+    /// known placeholder is kept as it is.
+    pub fn render_with(&self, template: &str, args: &[(&str, &str)]) -> String {
         let mut out = String::with_capacity(template.len() + 32);
         let mut rest = template;
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
             let after = &rest[open + 1..];
-            match after.find('}') {
-                Some(close) if self.value(&after[..close]).is_some() => {
-                    out.push_str(self.value(&after[..close]).unwrap_or_default());
-                    rest = &after[close + 1..];
+            let name = after.find('}').map(|close| &after[..close]);
+            let value = name.and_then(|name| {
+                args.iter()
+                    .find(|(arg, _)| *arg == name)
+                    .map(|(_, value)| Some(*value))
+                    .or_else(|| self.value(name))
+            });
+            match (name, value) {
+                (Some(name), Some(Some(value))) => {
+                    out.push_str(value);
+                    rest = &after[name.len() + 1..];
+                }
+                (Some(name), Some(None)) => {
+                    self.leave_out(&mut out);
+                    rest = &after[name.len() + 1..];
                 }
                 _ => {
                     out.push('{');
@@ -272,10 +298,27 @@ impl Clinic {
         out.push_str(rest);
         out
     }
+
+    /// A setting left out: its linking word goes with it ("call the clinic on {clinic_phone} today" → "call the
+    /// clinic today"); standing alone, it names the clinic ("please call {clinic_phone}" → "please call the
+    /// clinic").
+    fn leave_out(&self, out: &mut String) {
+        let before = out.trim_end_matches(' ');
+        let linked = LINKING_WORDS.iter().find_map(|word| {
+            before
+                .strip_suffix(word)
+                .filter(|head| head.ends_with(' '))
+                .map(|head| head.trim_end_matches(' ').len())
+        });
+        match linked {
+            Some(len) => out.truncate(len),
+            None => out.push_str(&self.name),
+        }
+    }
 }
 
-/// The placeholders a text uses that are not known; empty when the text is fine.
-pub fn unknown_placeholders(text: &str) -> Vec<String> {
+/// The placeholders a text uses that are neither the clinic's nor in `also`; empty when the text is fine.
+pub fn unknown_placeholders(text: &str, also: &[&str]) -> Vec<String> {
     let mut unknown = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -283,7 +326,7 @@ pub fn unknown_placeholders(text: &str) -> Vec<String> {
         match after.find('}') {
             Some(close) => {
                 let name = &after[..close];
-                if !PLACEHOLDERS.contains(&name) {
+                if !PLACEHOLDERS.contains(&name) && !also.contains(&name) {
                     unknown.push(name.to_string());
                 }
                 rest = &after[close + 1..];
@@ -313,7 +356,7 @@ mod tests {
     #[test]
     fn placeholders_are_filled_and_unknown_ones_reported() {
         let clinic = Clinic {
-            phone: "0123".into(),
+            phone: Some("0123".into()),
             emergency_number: "112".into(),
             ..Clinic::default()
         };
@@ -322,13 +365,42 @@ mod tests {
             "Call 112, then 0123."
         );
         assert_eq!(
-            unknown_placeholders("ring {clinic_phone} or {doctor}"),
+            unknown_placeholders("ring {clinic_phone} or {doctor}", &[]),
             vec!["doctor"]
         );
         assert_eq!(
-            unknown_placeholders("a { without end"),
+            unknown_placeholders("a { without end", &[]),
             vec![" without end"]
         );
-        assert!(unknown_placeholders("plain").is_empty());
+        assert!(unknown_placeholders("plain", &[]).is_empty());
+        assert!(unknown_placeholders("hi {first_name}", &["first_name"]).is_empty());
+    }
+
+    #[test]
+    fn a_setting_left_out_takes_its_linking_word_with_it_or_names_the_clinic() {
+        let clinic = Clinic::default();
+        assert_eq!(
+            clinic.render("Call the clinic on {clinic_phone} today."),
+            "Call the clinic today."
+        );
+        assert_eq!(
+            clinic.render("Contact {clinic_name} on {clinic_phone}."),
+            "Contact the clinic."
+        );
+        assert_eq!(
+            clinic.render("Please call {clinic_phone} now."),
+            "Please call the clinic now."
+        );
+        assert_eq!(
+            clinic.render("Book your next session at {booking_link}."),
+            "Book your next session."
+        );
+        assert_eq!(
+            clinic.render_with(
+                "Hi {first_name}, on {clinic_phone}",
+                &[("first_name", "{clinic_name}")]
+            ),
+            "Hi {clinic_name},"
+        );
     }
 }

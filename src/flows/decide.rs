@@ -7,6 +7,7 @@ use super::{
     commands, dates, texts,
 };
 use crate::configuration::ClinicSettings;
+use crate::engine::messages::{Key, Texts};
 use crate::engine::{Category, Engine, Level, Triage};
 use crate::store::{
     Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
@@ -189,6 +190,11 @@ pub struct Conversation<'a> {
 }
 
 impl Conversation<'_> {
+    /// The bot's own words, for this clinic.
+    fn texts(&self) -> &Texts {
+        self.engine.texts()
+    }
+
     /// What `input` changes and sends, given its `context`, at `now`.
     pub fn decide(&self, context: &Context, input: &Input, now: DateTime<Utc>) -> Decision {
         match (input, context) {
@@ -196,7 +202,9 @@ impl Conversation<'_> {
             (Input::StaffPress { staff, button }, Context::Report(report)) => {
                 self.staff_press(staff, *button, report.as_ref())
             }
-            (Input::StaffPress { .. }, _) => Decision::press_answer(texts::INVALID_BUTTON),
+            (Input::StaffPress { .. }, _) => {
+                Decision::press_answer(self.texts().get(Key::InvalidButton))
+            }
             (
                 Input::StaffReply {
                     staff,
@@ -218,7 +226,11 @@ impl Conversation<'_> {
                     message_id,
                 },
                 _,
-            ) => Decision::answer(*chat_id, Some(*message_id), texts::STAFF_CHAT_ONLY),
+            ) => Decision::answer(
+                *chat_id,
+                Some(*message_id),
+                self.texts().get(Key::StaffChatOnly),
+            ),
             // A context loaded for another input: nothing to decide from it.
             (Input::Client { .. } | Input::StaffReply { .. } | Input::StaffCommand { .. }, _) => {
                 Decision::default()
@@ -255,7 +267,8 @@ impl Conversation<'_> {
                 message_id,
             } => self.client_photo(turn, file_id, caption.as_deref(), *message_id, now, d),
             ClientInput::Unsupported { kind, message_id } => {
-                d.replies.push(Say::text(texts::UNSUPPORTED));
+                d.replies
+                    .push(Say::text(self.texts().get(Key::Unsupported)));
                 if client.consent == Some(true) {
                     d.message = Some(inbound(client, *kind, None, None, *message_id, None, now));
                 }
@@ -270,20 +283,26 @@ impl Conversation<'_> {
 
     fn welcome(&self, client: &Client) -> Say {
         Say {
-            text: texts::welcome(&client.first_name, &self.clinic.clinic),
+            text: texts::welcome(self.texts(), &client.first_name),
             buttons: vec![vec![
-                ("Yes, that's fine".into(), Button::Consent(true)),
-                ("No".into(), Button::Consent(false)),
+                (self.texts().get(Key::ConsentYes), Button::Consent(true)),
+                (self.texts().get(Key::ConsentNo), Button::Consent(false)),
             ]],
         }
     }
 
     fn ask_date(&self) -> Say {
         Say {
-            text: texts::ASK_DATE.into(),
+            text: self.texts().get(Key::AskDate),
             buttons: vec![vec![
-                ("Today".into(), Button::Treated(TreatedOn::Today)),
-                ("Yesterday".into(), Button::Treated(TreatedOn::Yesterday)),
+                (
+                    self.texts().get(Key::Today),
+                    Button::Treated(TreatedOn::Today),
+                ),
+                (
+                    self.texts().get(Key::Yesterday),
+                    Button::Treated(TreatedOn::Yesterday),
+                ),
             ]],
         }
     }
@@ -301,8 +320,10 @@ impl Conversation<'_> {
         match ClientCommand::parse(text) {
             ClientCommand::Start if consented => {
                 d.state = Some(State::AwaitingDate);
-                d.replies
-                    .push(Say::text(texts::welcome_back(&client.first_name)));
+                d.replies.push(Say::text(texts::welcome_back(
+                    self.texts(),
+                    &client.first_name,
+                )));
                 d.replies.push(self.ask_date());
             }
             ClientCommand::Treatment if consented => {
@@ -326,18 +347,18 @@ impl Conversation<'_> {
                 d.state = Some(State::AwaitingConsent);
                 d.replies.push(self.welcome(client));
             }
-            ClientCommand::Help => d.replies.push(Say::text(texts::help(&self.clinic.clinic))),
+            ClientCommand::Help => d.replies.push(Say::text(self.texts().get(Key::Help))),
             ClientCommand::Forget => {
                 d.state = Some(State::ConfirmForget);
                 d.replies.push(Say {
-                    text: texts::FORGET_CONFIRM.into(),
+                    text: self.texts().get(Key::ForgetConfirm),
                     buttons: vec![vec![
-                        ("Yes, delete everything".into(), Button::Forget(true)),
-                        ("No, keep it".into(), Button::Forget(false)),
+                        (self.texts().get(Key::ForgetYes), Button::Forget(true)),
+                        (self.texts().get(Key::ForgetNo), Button::Forget(false)),
                     ]],
                 });
             }
-            ClientCommand::StaffOnly => d.replies.push(Say::text(texts::STAFF_ONLY)),
+            ClientCommand::StaffOnly => d.replies.push(Say::text(self.texts().get(Key::StaffOnly))),
             ClientCommand::Unknown => {
                 // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
                 let rest = text.trim_start().trim_start_matches('/');
@@ -348,7 +369,8 @@ impl Conversation<'_> {
                         return;
                     }
                 }
-                d.replies.push(Say::text(texts::UNKNOWN_COMMAND));
+                d.replies
+                    .push(Say::text(self.texts().get(Key::UnknownCommand)));
             }
         }
     }
@@ -368,11 +390,13 @@ impl Conversation<'_> {
                 match turn.treated_on {
                     Some(date) => {
                         d.state = Some(State::Ready);
-                        d.replies.push(Say::text(texts::date_saved(date, today)));
+                        d.replies
+                            .push(Say::text(texts::date_saved(self.texts(), date, today)));
                     }
                     None => {
                         d.state = Some(State::AwaitingDate);
-                        d.replies.push(Say::text(texts::CONSENT_THANKS));
+                        d.replies
+                            .push(Say::text(self.texts().get(Key::ConsentThanks)));
                         d.replies.push(self.ask_date());
                     }
                 }
@@ -380,8 +404,7 @@ impl Conversation<'_> {
             Button::Consent(false) => {
                 d.consent = Some(false);
                 d.state = Some(State::New);
-                d.replies
-                    .push(Say::text(texts::no_consent(&self.clinic.clinic)));
+                d.replies.push(Say::text(self.texts().get(Key::NoConsent)));
             }
             Button::Treated(day) if client.consent == Some(true) => {
                 let date = match day {
@@ -392,25 +415,29 @@ impl Conversation<'_> {
             }
             Button::Forget(true) if client.state == State::ConfirmForget => {
                 d.forget = true;
-                d.replies.push(Say::text(texts::FORGOTTEN));
+                d.replies.push(Say::text(self.texts().get(Key::Forgotten)));
             }
             Button::Forget(false) => {
                 d.state = Some(State::Ready);
-                d.replies.push(Say::text(texts::NOT_FORGOTTEN));
+                d.replies
+                    .push(Say::text(self.texts().get(Key::NotForgotten)));
             }
             // A staff button, a question no longer asked, or data this version does not know.
             Button::Treated(_)
             | Button::Forget(true)
             | Button::Acknowledge(_)
             | Button::Resolve(_)
-            | Button::Unknown => d.replies.push(Say::text(texts::STALE_BUTTON)),
+            | Button::Unknown => d
+                .replies
+                .push(Say::text(self.texts().get(Key::StaleButton))),
         }
     }
 
     fn save_date(&self, date: NaiveDate, today: NaiveDate, d: &mut Decision) {
         d.treated_on = Some(date);
         d.state = Some(State::Ready);
-        d.replies.push(Say::text(texts::date_saved(date, today)));
+        d.replies
+            .push(Say::text(texts::date_saved(self.texts(), date, today)));
     }
 
     fn client_text(
@@ -431,7 +458,7 @@ impl Conversation<'_> {
             d.replies.push(Say::text(triage.reply));
             if triage.escalation > Level::None {
                 d.replies
-                    .push(Say::text(texts::not_passed_on(&self.clinic.clinic)));
+                    .push(Say::text(self.texts().get(Key::NotPassedOn)));
             }
             if client.consent.is_none() {
                 d.state = Some(State::AwaitingConsent);
@@ -479,7 +506,7 @@ impl Conversation<'_> {
         let client = &turn.client;
         if client.consent != Some(true) {
             d.replies
-                .push(Say::text(texts::photo_needs_consent(&self.clinic.clinic)));
+                .push(Say::text(self.texts().get(Key::PhotoNeedsConsent)));
             if client.consent.is_none() {
                 d.replies.push(self.welcome(client));
             }
@@ -544,8 +571,10 @@ impl Conversation<'_> {
                 // a staff chat that pings for them is one staff stop reading.
                 if tells_staff_something(triage, photo.is_some()) {
                     d.sends.push(photo.map_or(Send::Followup, to_staff));
-                    d.replies
-                        .push(Say::text(texts::added_to_open(photo.is_some())));
+                    d.replies.push(Say::text(texts::added_to_open(
+                        self.texts(),
+                        photo.is_some(),
+                    )));
                 }
             }
             None if level > Level::None => {
@@ -571,8 +600,8 @@ impl Conversation<'_> {
             .hours
             .next_opening(&local)
             .map(|t| t.format("%A at %H:%M").to_string())
-            .unwrap_or_else(|| "on its next working day".into());
-        texts::next_steps(level, photo, open, &reopens, &self.clinic.clinic)
+            .unwrap_or_else(|| self.texts().get(Key::NextWorkingDay));
+        texts::next_steps(self.texts(), level, photo, open, &reopens)
     }
 
     /// Acknowledge or Resolve under an alert, pressed by a member of the staff chat.
@@ -586,31 +615,25 @@ impl Conversation<'_> {
             Button::Acknowledge(id) => (id, EscalationStatus::Acknowledged),
             Button::Resolve(id) => (id, EscalationStatus::Resolved),
             Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
-                return Decision::press_answer(texts::INVALID_BUTTON);
+                return Decision::press_answer(self.texts().get(Key::InvalidButton));
             }
         };
         let Some((escalation, client)) = report.filter(|(e, _)| e.id == id) else {
-            return Decision::press_answer(texts::ESCALATION_GONE);
+            return Decision::press_answer(self.texts().get(Key::EscalationGone));
         };
         let done_already = match status {
             EscalationStatus::Resolved => escalation.status == EscalationStatus::Resolved,
             _ => escalation.status != EscalationStatus::Open,
         };
         if done_already {
-            let by = match escalation.status {
-                EscalationStatus::Resolved => format!(
-                    "resolved by {}",
-                    escalation.resolved_by_name.as_deref().unwrap_or_default()
-                ),
-                _ => format!(
-                    "acknowledged by {}",
-                    escalation
-                        .acknowledged_by_name
-                        .as_deref()
-                        .unwrap_or_default()
-                ),
+            let resolved = escalation.status == EscalationStatus::Resolved;
+            let by = if resolved {
+                &escalation.resolved_by_name
+            } else {
+                &escalation.acknowledged_by_name
             };
-            return Decision::press_answer(format!("Already {by}."));
+            let by = by.as_deref().unwrap_or("staff");
+            return Decision::press_answer(texts::already(self.texts(), resolved, by));
         }
         let by = StaffMember {
             user_id: staff.user_id,
@@ -619,13 +642,13 @@ impl Conversation<'_> {
         let (change, notice, answer) = match status {
             EscalationStatus::Resolved => (
                 ReportChange::Resolve { report: id, by },
-                texts::resolved_notice(&self.clinic.clinic),
-                "Resolved. The client has been told.",
+                self.texts().get(Key::ResolvedNotice),
+                self.texts().get(Key::PressResolved),
             ),
             _ => (
                 ReportChange::Acknowledge { report: id, by },
-                texts::acknowledged_notice(&self.clinic.clinic),
-                "Acknowledged. The client has been told a nurse has seen it.",
+                self.texts().get(Key::AcknowledgedNotice),
+                self.texts().get(Key::PressAcknowledged),
             ),
         };
         Decision {
@@ -639,7 +662,7 @@ impl Conversation<'_> {
                     text: notice,
                 },
             ],
-            press_answer: Some(answer.into()),
+            press_answer: Some(answer),
             ..Decision::default()
         }
     }
@@ -654,8 +677,8 @@ impl Conversation<'_> {
     ) -> Decision {
         let answer = |text: &str| Decision::answer(staff.chat_id, Some(message_id), text);
         match target {
-            ReplyTarget::NotAReport => answer(texts::NOT_A_REPORT),
-            ReplyTarget::Gone => answer(texts::ESCALATION_GONE),
+            ReplyTarget::NotAReport => answer(&self.texts().get(Key::NotAReport)),
+            ReplyTarget::Gone => answer(&self.texts().get(Key::EscalationGone)),
             ReplyTarget::Report(report) => {
                 let (escalation, client) = report.as_ref();
                 Decision {
@@ -663,9 +686,9 @@ impl Conversation<'_> {
                         report: escalation.id,
                         client: client.id,
                         chat_id: client.chat_id,
-                        text: texts::relayed(&self.clinic.clinic, &staff.first_name, text),
+                        text: texts::relayed(self.texts(), &staff.first_name, text),
                     }],
-                    ..answer(&format!("✓ Sent to {}.", client.first_name))
+                    ..answer(&texts::sent_to_client(self.texts(), &client.first_name))
                 }
             }
         }
@@ -676,20 +699,20 @@ impl Conversation<'_> {
         match view {
             StaffView::Open(open) => alerts::open_list(open, self.today(now), zone),
             StaffView::History { query, .. } if query.is_empty() => {
-                "Usage: /history <name, @username or Telegram id>".into()
+                self.texts().get(Key::HistoryUsage)
             }
             StaffView::History {
                 query,
                 found,
                 messages,
             } => match found.as_slice() {
-                [] => format!("No client matches {query:?}."),
+                [] => texts::no_client_matches(self.texts(), query),
                 [client] => alerts::history(client, messages, zone),
                 many => alerts::client_choices(many),
             },
             StaffView::Unanswered(items) => alerts::unanswered(items, zone),
             StaffView::Stats(stats) => alerts::stats(stats),
-            StaffView::Help => texts::STAFF_HELP.into(),
+            StaffView::Help => self.texts().get(Key::StaffHelp),
         }
     }
 }
@@ -804,6 +827,11 @@ mod tests {
             let engine = Engine::embedded(&clinic.clinic).expect("shipped intents");
             (engine, clinic)
         })
+    }
+
+    /// A text of `messages.toml`, as the test clinic says it.
+    fn said(key: Key) -> String {
+        rules().0.texts().get(key)
     }
 
     fn decide(context: &Context, input: &Input) -> Decision {
@@ -1122,7 +1150,7 @@ mod tests {
             !stale.forget,
             "a confirmation no longer asked for deletes nothing"
         );
-        assert_eq!(texts_of(&stale), [texts::STALE_BUTTON]);
+        assert_eq!(texts_of(&stale), [said(Key::StaleButton).as_str()]);
     }
 
     #[test]
@@ -1136,7 +1164,7 @@ mod tests {
             "{decision:#?}"
         );
         let plain = decide(&turn(State::Ready, None), &writes("/quit"));
-        assert_eq!(texts_of(&plain), [texts::UNKNOWN_COMMAND]);
+        assert_eq!(texts_of(&plain), [said(Key::UnknownCommand).as_str()]);
         assert_eq!(plain.message, None);
     }
 
@@ -1179,9 +1207,15 @@ mod tests {
             &Context::Report(None),
             &press(Button::Resolve(ReportId(12))),
         );
-        assert_eq!(gone.press_answer.as_deref(), Some(texts::ESCALATION_GONE));
+        assert_eq!(
+            gone.press_answer.as_deref(),
+            Some(said(Key::EscalationGone).as_str())
+        );
         let forged = decide(&Context::Nothing, &press(Button::Consent(true)));
-        assert_eq!(forged.press_answer.as_deref(), Some(texts::INVALID_BUTTON));
+        assert_eq!(
+            forged.press_answer.as_deref(),
+            Some(said(Key::InvalidButton).as_str())
+        );
     }
 
     #[test]
@@ -1208,7 +1242,7 @@ mod tests {
         assert_eq!((relayed.reply_chat, relayed.reply_to), (STAFF, Some(77)));
         let not_a_report = decide(&Context::Reply(ReplyTarget::NotAReport), &reply);
         assert!(not_a_report.sends.is_empty());
-        assert_eq!(texts_of(&not_a_report), [texts::NOT_A_REPORT]);
+        assert_eq!(texts_of(&not_a_report), [said(Key::NotAReport).as_str()]);
     }
 
     #[test]
@@ -1240,7 +1274,7 @@ mod tests {
                 message_id: 79,
             },
         );
-        assert_eq!(texts_of(&stranger), [texts::STAFF_CHAT_ONLY]);
+        assert_eq!(texts_of(&stranger), [said(Key::StaffChatOnly).as_str()]);
     }
 
     #[test]

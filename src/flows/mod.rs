@@ -492,7 +492,9 @@ impl Service {
         let triage = self.engine.analyse(text, None, Some(self.today(now)));
         let mut says = vec![Say::text(triage.reply)];
         if triage.escalation > Level::None {
-            says.push(Say::text(texts::could_not_pass_on(&self.clinic.clinic)));
+            says.push(Say::text(
+                self.engine.texts().get(texts::Key::CouldNotPassOn),
+            ));
         }
         says
     }

@@ -1,208 +1,119 @@
-//! The conversation's own words (not medical content, which lives in the intent files).
+//! The conversation's own words, typed: each function names the text of `intents/messages.toml` it says and
+//! fills that text's own placeholders. The words themselves live only in that file (medical content lives in
+//! the intent files); [`Texts`] renders them for the clinic.
 
-use crate::engine::{Clinic, Level};
+use crate::engine::Level;
+pub use crate::engine::messages::{Key, Texts};
 use chrono::NaiveDate;
 
-pub fn welcome(first_name: &str, clinic: &Clinic) -> String {
-    format!(
-        "Hello {first_name}! I'm the aftercare assistant of {name}. I answer questions about your skin after \
-         needling with advice written by the clinic, and I pass anything worrying on to the clinic team.\n\n\
-         I can't diagnose or replace a nurse or doctor. In an emergency (trouble breathing, swelling of the \
-         tongue or throat, fainting) call {emergency} straight away.\n\n\
-         To help you I keep your messages and share worrying ones with the clinic's staff. Is that OK? You can \
-         delete everything at any time with /forget.",
-        name = clinic.name,
-        emergency = clinic.emergency_number
-    )
+pub fn welcome(t: &Texts, first_name: &str) -> String {
+    t.fill(Key::Welcome, &[("first_name", first_name)])
 }
 
-pub fn welcome_back(first_name: &str) -> String {
-    format!("Welcome back, {first_name}! Ask me anything about your aftercare.")
+pub fn welcome_back(t: &Texts, first_name: &str) -> String {
+    t.fill(Key::WelcomeBack, &[("first_name", first_name)])
 }
 
-pub const CONSENT_THANKS: &str = "Thank you.";
-
-pub const ASK_DATE: &str =
-    "When was your treatment? Tap a button or type the date (for example 21/11 or \"3 days ago\").";
-
-pub fn date_saved(date: NaiveDate, today: NaiveDate) -> String {
-    let day = (today - date).num_days();
-    format!(
-        "Thanks, noted: treatment on {} (day {day} today). Ask me anything, for example \"can I wear makeup \
-         tomorrow?\" or \"is this redness normal?\". You can change the date with /treatment.",
-        date.format("%A %-d %B")
-    )
-}
-
-pub fn no_consent(clinic: &Clinic) -> String {
-    format!(
-        "No problem: I won't keep your messages. Without that I can't pass anything on to the clinic, so please \
-         call {} on {} with any questions. If you change your mind, send /start. In an emergency call {}.",
-        clinic.name, clinic.phone, clinic.emergency_number
-    )
-}
-
-pub fn not_passed_on(clinic: &Clinic) -> String {
-    format!(
-        "I haven't passed this on, because you haven't agreed to me keeping your messages. Please call {} on {} \
-         now about it.",
-        clinic.name, clinic.phone
-    )
-}
-
-/// Said with the curated answer to a report when the database cannot be written, so nothing reaches staff yet.
-pub fn could_not_pass_on(clinic: &Clinic) -> String {
-    format!(
-        "I couldn't pass this on to the clinic just now, please call {} on {}.",
-        clinic.name, clinic.phone
-    )
-}
-
-pub fn apology(clinic: &Clinic) -> String {
-    format!(
-        "Sorry, something went wrong on my side and I couldn't handle that message. If it's about your skin, \
-         please call {} on {}. In an emergency call {}.",
-        clinic.name, clinic.phone, clinic.emergency_number
-    )
+pub fn date_saved(t: &Texts, date: NaiveDate, today: NaiveDate) -> String {
+    let day = (today - date).num_days().to_string();
+    let date = date.format("%A %-d %B").to_string();
+    t.fill(Key::DateSaved, &[("date", &date), ("day", &day)])
 }
 
 /// Told in the staff chat when a staff action could not be done after several tries.
-pub fn staff_action_failed(error: &str) -> String {
-    format!(
-        "⚠️ That could not be done (tried several times): {error}. Nothing was changed or sent; please try again, \
-         or answer the client another way."
-    )
+pub fn staff_action_failed(t: &Texts, error: &str) -> String {
+    t.fill(Key::StaffActionFailed, &[("error", error)])
 }
-
-pub const NOT_A_REPORT: &str = "That message isn't linked to a report, so nothing was sent. To answer a client, \
-reply to the report's alert (it starts with the level and \"report #\").";
 
 /// Told to staff when a client's update could not be handled, because it may have held a report.
-pub fn update_set_aside(client_first_name: &str, chat_id: i64, error: &str) -> String {
-    format!(
-        "⚠️ A message from {client_first_name} (chat {chat_id}) could not be handled after several tries and was set \
-         aside. It may hold a report: they were asked to call the clinic. Please look at it. Error: {error}"
-    )
+pub fn update_set_aside(t: &Texts, client_first_name: &str, chat_id: i64, error: &str) -> String {
+    let chat_id = chat_id.to_string();
+    let args = [
+        ("first_name", client_first_name),
+        ("chat_id", &chat_id),
+        ("error", error),
+    ];
+    t.fill(Key::UpdateSetAside, &args)
 }
 
-pub fn photo_needs_consent(clinic: &Clinic) -> String {
-    format!(
-        "I can pass photos to the clinic team once you've agreed to me keeping your messages (send /start). \
-         Or call {} on {}.",
-        clinic.name, clinic.phone
-    )
-}
-
-pub fn help(clinic: &Clinic) -> String {
-    format!(
-        "I answer aftercare questions after skin needling (washing, makeup, sun, exercise, what's normal on \
-         which day) and pass worrying reports to the clinic team. I don't diagnose.\n\n\
-         /treatment  set or change your treatment date\n/forget  delete everything stored about you\n\
-         /help  this message\n\nYou can also send a photo. Clinic: {} ({}). Emergency: {}.",
-        clinic.phone, clinic.opening_hours, clinic.emergency_number
-    )
-}
-
-pub const FORGET_CONFIRM: &str = "This deletes everything stored about you here: your messages, treatment \
-    dates and any reports to the clinic. It can't be undone. Are you sure?";
-pub const FORGOTTEN: &str =
-    "Done: everything stored about you has been deleted. If you message again, I'll start afresh.";
-pub const NOT_FORGOTTEN: &str = "OK, nothing was deleted.";
-pub const UNSUPPORTED: &str = "I can only read typed messages and photos. Could you type your question, or \
-    describe in a few words what you see?";
-pub const STAFF_ONLY: &str = "Sorry, that command is for clinic staff only.";
-pub const STAFF_CHAT_ONLY: &str =
-    "Sorry, staff commands are for members of the clinic's staff chat only.";
-pub const UNKNOWN_COMMAND: &str =
-    "I don't know that command. Try /help, or just type your question.";
-pub const STALE_BUTTON: &str = "That button is no longer valid. Type /help to see what I can do.";
-pub const INVALID_BUTTON: &str = "That button isn't valid.";
-pub const ESCALATION_GONE: &str =
-    "That report no longer exists (the client may have deleted their data).";
-pub const STAFF_HELP: &str = "Staff commands: /open (open reports), /history <client>, /unanswered (questions \
-    the bot could not answer), /stats. Reply to an alert to message that client; use the buttons to \
-    acknowledge and resolve.";
-
-pub fn added_to_open(photo: bool) -> String {
-    if photo {
-        "I've added your photo to your earlier report; the clinic team can see it.".into()
+pub fn added_to_open(t: &Texts, photo: bool) -> String {
+    t.get(if photo {
+        Key::AddedPhotoToOpen
     } else {
-        "I've added this to your earlier report to the clinic team.".into()
-    }
+        Key::AddedToOpen
+    })
 }
 
-pub fn next_steps(level: Level, photo: bool, open: bool, reopens: &str, clinic: &Clinic) -> String {
-    let what = if photo { "your photo" } else { "your message" };
-    match (level, open) {
-        (Level::Emergency, _) => format!(
-            "I've also alerted the clinic team. Please don't wait for them: call {} now.",
-            clinic.emergency_number
-        ),
-        (Level::Urgent, true) => format!(
-            "I've passed {what} to the clinic team as urgent; a nurse will contact you today. If it gets worse \
-             before then, call {}.",
-            clinic.phone
-        ),
-        (Level::Urgent, false) => format!(
-            "I've passed {what} to the clinic team as urgent. The clinic is closed right now and opens again \
-             {reopens}. Meanwhile, if it gets worse or you feel unwell, contact {}; in an emergency call {}.",
-            clinic.out_of_hours, clinic.emergency_number
-        ),
-        (_, true) => format!(
-            "I've passed {what} to the clinic team, who will get back to you within a working day. If it gets \
-             worse, call {}.",
-            clinic.phone
-        ),
-        (_, false) => format!(
-            "I've passed {what} to the clinic team. They're closed now and will get back to you after they open \
-             {reopens}. If it gets worse meanwhile, contact {}; in an emergency call {}.",
-            clinic.out_of_hours, clinic.emergency_number
-        ),
-    }
+/// What happens next after a report reached staff: `open` whether the clinic is open now, `reopens` when it
+/// opens again.
+pub fn next_steps(t: &Texts, level: Level, photo: bool, open: bool, reopens: &str) -> String {
+    let what = t.get(if photo {
+        Key::YourPhoto
+    } else {
+        Key::YourMessage
+    });
+    let key = match (level, open) {
+        (Level::Emergency, _) => Key::NextStepsEmergency,
+        (Level::Urgent, true) => Key::NextStepsUrgentOpen,
+        (Level::Urgent, false) => Key::NextStepsUrgentClosed,
+        (_, true) => Key::NextStepsRoutineOpen,
+        (_, false) => Key::NextStepsRoutineClosed,
+    };
+    t.fill(key, &[("what", &what), ("reopens", reopens)])
 }
 
-pub fn acknowledged_notice(clinic: &Clinic) -> String {
-    format!(
-        "A nurse at {} has seen your message and will contact you soon. If anything gets worse, call {}.",
-        clinic.name, clinic.phone
+pub fn relayed(t: &Texts, staff_first_name: &str, text: &str) -> String {
+    t.fill(
+        Key::Relayed,
+        &[("staff_first_name", staff_first_name), ("text", text)],
     )
 }
 
-pub fn resolved_notice(clinic: &Clinic) -> String {
-    format!(
-        "The clinic team has marked your report as dealt with. If anything changes, message me here or call {}.",
-        clinic.phone
-    )
+/// A button pressed on a report someone already acknowledged or resolved.
+pub fn already(t: &Texts, resolved: bool, by: &str) -> String {
+    let key = if resolved {
+        Key::AlreadyResolved
+    } else {
+        Key::AlreadyAcknowledged
+    };
+    t.fill(key, &[("staff_first_name", by)])
 }
 
-pub fn relayed(clinic: &Clinic, staff_first_name: &str, text: &str) -> String {
-    format!("Message from {} ({staff_first_name}):\n{text}", clinic.name)
+pub fn sent_to_client(t: &Texts, client_first_name: &str) -> String {
+    t.fill(Key::SentToClient, &[("first_name", client_first_name)])
+}
+
+pub fn no_client_matches(t: &Texts, query: &str) -> String {
+    t.fill(Key::NoClientMatches, &[("query", &format!("{query:?}"))])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Clinic, Engine};
 
     #[test]
     fn next_steps_say_when_the_clinic_is_back_and_what_to_do_meanwhile() {
         let clinic = Clinic {
-            phone: "0100".into(),
+            phone: Some("0100".into()),
             emergency_number: "112".into(),
             out_of_hours: "NHS 111".into(),
             ..Clinic::default()
         };
-        let closed = next_steps(Level::Urgent, false, false, "Monday at 09:00", &clinic);
+        let engine = Engine::embedded(&clinic).expect("shipped intents");
+        let t = engine.texts();
+        let closed = next_steps(t, Level::Urgent, false, false, "Monday at 09:00");
         assert!(
             closed.contains("closed right now")
                 && closed.contains("Monday at 09:00")
                 && closed.contains("contact NHS 111")
                 && closed.contains("112")
         );
-        let open = next_steps(Level::Urgent, false, true, "", &clinic);
+        let open = next_steps(t, Level::Urgent, false, true, "");
         assert!(open.contains("today") && open.contains("0100"));
-        let emergency = next_steps(Level::Emergency, false, true, "", &clinic);
+        let emergency = next_steps(t, Level::Emergency, false, true, "");
         assert!(emergency.contains("call 112 now"));
-        let photo = next_steps(Level::Routine, true, true, "", &clinic);
+        let photo = next_steps(t, Level::Routine, true, true, "");
         assert!(photo.contains("your photo") && photo.contains("working day"));
     }
 }

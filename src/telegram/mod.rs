@@ -231,7 +231,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let messenger = TelegramMessenger { bot: bot.clone() };
     if chat == app.staff_chat {
         // A staff action (a button, a reply, a command) that could not be done must not look done.
-        let notice = texts::staff_action_failed(failure);
+        let notice = texts::staff_action_failed(app.service.engine.texts(), failure);
         if let Err(e) = front::send_says(&messenger, chat.0, None, &[Say::text(notice)]).await {
             tracing::error!(error = %e, "could not tell staff an action failed");
         }
@@ -240,8 +240,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     if !chat.is_user() {
         return;
     }
-    let clinic = &app.service.clinic.clinic;
-    let apology = texts::apology(clinic);
+    let apology = app.service.engine.texts().get(texts::Key::Apology);
     if let Err(e) = messenger
         .send_text(chat.0, &apology, &Vec::new(), None)
         .await
@@ -252,7 +251,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
         .from()
         .map(|user| user.first_name.clone())
         .unwrap_or_else(|| "a client".to_string());
-    let notice = texts::update_set_aside(&who, chat.0, failure);
+    let notice = texts::update_set_aside(app.service.engine.texts(), &who, chat.0, failure);
     let notice = [Say::text(notice)];
     if let Err(e) = front::send_says(&messenger, app.staff_chat.0, None, &notice).await {
         tracing::error!(error = %e, "could not tell staff about an update set aside");
@@ -459,7 +458,7 @@ async fn on_callback(
                 receipt.note(&turn);
                 return Ok(());
             }
-            "Only clinic staff can use these buttons."
+            texts::Key::StaffButtonsOnly
         }
         Some(chat) if chat.is_user() => {
             let pressed = q.message.as_ref().map(|m| i64::from(m.id().0));
@@ -477,10 +476,11 @@ async fn on_callback(
             receipt.note(&turn);
             return Ok(());
         }
-        _ => "That button isn't valid here.",
+        _ => texts::Key::InvalidButton,
     };
     receipt.mark_handled(&app).await;
-    front.answer_press(callback, refusal).await;
+    let refusal = app.service.engine.texts().get(refusal);
+    front.answer_press(callback, &refusal).await;
     Ok(())
 }
 

@@ -1,0 +1,170 @@
+//! The bot's own words (`messages.toml`): every key the bot needs, the placeholders each may use besides the
+//! clinic's, and [`Texts`], the one place that renders them. The flows reach them through `flows::texts`.
+
+use super::model::Clinic;
+use std::collections::HashMap;
+
+/// Telegram's limit for one message, in characters.
+pub const TELEGRAM_MAX_CHARS: usize = 4_096;
+
+macro_rules! keys {
+    ($($variant:ident = $key:literal [$($placeholder:literal),*]),* $(,)?) => {
+        /// A text of `messages.toml`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Key {
+            $($variant),*
+        }
+
+        impl Key {
+            pub const ALL: &'static [Key] = &[$(Key::$variant),*];
+
+            /// Its key in `messages.toml`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Key::$variant => $key),*
+                }
+            }
+
+            /// The placeholders it may use besides the clinic's.
+            pub fn placeholders(self) -> &'static [&'static str] {
+                match self {
+                    $(Key::$variant => &[$($placeholder),*]),*
+                }
+            }
+        }
+    };
+}
+
+keys! {
+    // The engine's.
+    Fallback = "fallback" [],
+    Empty = "empty" [],
+    EmergencyPreamble = "emergency_preamble" [],
+    AskDay = "ask_day" [],
+    // A newcomer: consent and the treatment date.
+    Welcome = "welcome" ["first_name"],
+    WelcomeBack = "welcome_back" ["first_name"],
+    ConsentYes = "consent_yes" [],
+    ConsentNo = "consent_no" [],
+    ConsentThanks = "consent_thanks" [],
+    NoConsent = "no_consent" [],
+    AskDate = "ask_date" [],
+    Today = "today" [],
+    Yesterday = "yesterday" [],
+    DateSaved = "date_saved" ["date", "day"],
+    // Commands and buttons.
+    Help = "help" [],
+    ForgetConfirm = "forget_confirm" [],
+    ForgetYes = "forget_yes" [],
+    ForgetNo = "forget_no" [],
+    Forgotten = "forgotten" [],
+    NotForgotten = "not_forgotten" [],
+    Unsupported = "unsupported" [],
+    StaffOnly = "staff_only" [],
+    UnknownCommand = "unknown_command" [],
+    StaleButton = "stale_button" [],
+    InvalidButton = "invalid_button" [],
+    // Reports: what the client is told.
+    NotPassedOn = "not_passed_on" [],
+    CouldNotPassOn = "could_not_pass_on" [],
+    Apology = "apology" [],
+    PhotoNeedsConsent = "photo_needs_consent" [],
+    AddedToOpen = "added_to_open" [],
+    AddedPhotoToOpen = "added_photo_to_open" [],
+    YourMessage = "your_message" [],
+    YourPhoto = "your_photo" [],
+    NextStepsEmergency = "next_steps_emergency" ["what"],
+    NextStepsUrgentOpen = "next_steps_urgent_open" ["what"],
+    NextStepsUrgentClosed = "next_steps_urgent_closed" ["what", "reopens"],
+    NextStepsRoutineOpen = "next_steps_routine_open" ["what"],
+    NextStepsRoutineClosed = "next_steps_routine_closed" ["what", "reopens"],
+    NextWorkingDay = "next_working_day" [],
+    AcknowledgedNotice = "acknowledged_notice" [],
+    ResolvedNotice = "resolved_notice" [],
+    Relayed = "relayed" ["staff_first_name", "text"],
+    // Staff.
+    StaffHelp = "staff_help" [],
+    StaffChatOnly = "staff_chat_only" [],
+    StaffButtonsOnly = "staff_buttons_only" [],
+    NotAReport = "not_a_report" [],
+    EscalationGone = "escalation_gone" [],
+    AlreadyAcknowledged = "already_acknowledged" ["staff_first_name"],
+    AlreadyResolved = "already_resolved" ["staff_first_name"],
+    PressAcknowledged = "press_acknowledged" [],
+    PressResolved = "press_resolved" [],
+    SentToClient = "sent_to_client" ["first_name"],
+    HistoryUsage = "history_usage" [],
+    NoClientMatches = "no_client_matches" ["query"],
+    StaffActionFailed = "staff_action_failed" ["error"],
+    UpdateSetAside = "update_set_aside" ["first_name", "chat_id", "error"],
+}
+
+impl Key {
+    pub fn from_name(name: &str) -> Option<Key> {
+        Key::ALL.iter().copied().find(|key| key.name() == name)
+    }
+}
+
+/// The longest value a placeholder can take, for the length check: a clinic's settings as long as a clinic
+/// would write them, Telegram's own limits for names, and nothing for words that are someone else's message
+/// (`{text}`, sent in parts when it is long).
+pub fn longest_value(placeholder: &str) -> usize {
+    match placeholder {
+        "first_name" | "staff_first_name" | "clinic_name" => 64,
+        "clinic_phone" | "chat_id" | "date" | "reopens" | "what" => 40,
+        "emergency_number" | "day" => 6,
+        "opening_hours" | "booking_link" | "out_of_hours" | "query" => 200,
+        "error" => 500,
+        _ => 0,
+    }
+}
+
+/// How long a template can be once filled, in characters.
+pub fn longest_filled(template: &str) -> usize {
+    let mut length = 0;
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        length += rest[..open].chars().count();
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                length += longest_value(&after[..close]);
+                rest = &after[close + 1..];
+            }
+            None => {
+                rest = after;
+                length += 1;
+            }
+        }
+    }
+    length + rest.chars().count()
+}
+
+/// Every text of `messages.toml`, ready to render for one clinic. Loaded once with the engine.
+#[derive(Debug, Clone)]
+pub struct Texts {
+    clinic: Clinic,
+    templates: HashMap<Key, String>,
+}
+
+impl Texts {
+    /// `templates` holds every key (validation made sure).
+    pub fn new(clinic: &Clinic, templates: HashMap<Key, String>) -> Texts {
+        Texts {
+            clinic: clinic.clone(),
+            templates,
+        }
+    }
+
+    /// A text with only the clinic's placeholders.
+    pub fn get(&self, key: Key) -> String {
+        self.fill(key, &[])
+    }
+
+    /// A text with its own placeholders filled too, e.g. `[("first_name", "Maria")]`; those it does not use
+    /// are left aside (the words may leave one out).
+    pub fn fill(&self, key: Key, args: &[(&str, &str)]) -> String {
+        let template = self.templates.get(&key).map_or("", String::as_str);
+        self.clinic.render_with(template, args)
+    }
+}
