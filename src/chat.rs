@@ -113,12 +113,26 @@ impl Messenger for Terminal {
     }
 }
 
-/// Runs the conversation on stdin/stdout until end of input or /quit.
-pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
-    let name = std::env::var("USER")
-        .ok()
-        .filter(|n| !n.is_empty() && n != "root")
-        .unwrap_or_else(|| "there".into());
+/// Runs the conversation on stdin/stdout until end of input or /quit. `demo`: the clinic is the demo clinic
+/// (nothing configured), which the first line says.
+pub async fn run(service: Service, day: Option<u32>, demo: bool) -> anyhow::Result<()> {
+    out!(
+        "Aftercare, local chat for {} (the same conversation as on Telegram). Number keys choose a button; \
+         /day N sets your treatment N days ago; /quit ends.",
+        service.clinic.clinic.name
+    );
+    if demo {
+        out!(
+            "This is a demo clinic with a made-up phone number: set AFTERCARE_CLINIC_NAME and \
+             AFTERCARE_CLINIC_PHONE (see the README) to talk as your own clinic."
+        );
+    }
+    let known = service.db.client_by_telegram_id(LOCAL_USER).await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let name = match known.as_ref().map(|c| c.first_name.clone()) {
+        Some(name) => name,
+        None => local_name(&mut lines).await,
+    };
     let me = Person {
         user_id: LOCAL_USER,
         chat_id: LOCAL_USER,
@@ -129,19 +143,13 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         next_message_id: Mutex::new(0),
         choices: Mutex::new(Vec::new()),
     };
-    out!(
-        "Aftercare, local chat for {} (the same conversation as on Telegram). Number keys choose a button; \
-         /day N sets your treatment N days ago; /quit ends.",
-        service.clinic.clinic.name
-    );
-    let known = service.db.client_by_telegram_id(LOCAL_USER).await?;
-    if known.as_ref().and_then(|c| c.consent) != Some(true) {
+    let welcomed = known.as_ref().and_then(|c| c.consent) != Some(true);
+    if welcomed {
         turn(&service, &terminal, &me, text("/start")).await?;
     }
     // `--day` is applied as soon as the client has agreed to keep their data (a date is data).
     let mut pending_day = day;
     apply_pending_day(&service, &mut pending_day).await?;
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         out_inline!("you> ");
         use std::io::Write;
@@ -157,6 +165,10 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         let line = line.trim();
         if line == "/quit" || line == "/exit" {
             break;
+        }
+        // The welcome was printed when the chat started: a /start typed before answering it adds nothing.
+        if welcomed && line == "/start" && !consented(&service).await? {
+            continue;
         }
         if let Some(days) = line.strip_prefix("/day") {
             match days.trim().parse::<u32>() {
@@ -175,6 +187,39 @@ pub async fn run(service: Service, day: Option<u32>) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The name the clinic's staff see for the terminal's user: the operating system's user name, or, when that is
+/// no person's (root) and someone is typing, asked once.
+async fn local_name<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut tokio::io::Lines<R>) -> String {
+    let from_os = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|n| !n.is_empty() && n != "root");
+    if let Some(name) = from_os {
+        return name;
+    }
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        out_inline!("Your first name (the clinic's staff see it with your messages): ");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if let Ok(Some(line)) = lines.next_line().await {
+            let name = line.trim();
+            if !name.is_empty() {
+                return name.chars().take(64).collect();
+            }
+        }
+    }
+    "Guest".into()
+}
+
+async fn consented(service: &Service) -> anyhow::Result<bool> {
+    Ok(service
+        .db
+        .client_by_telegram_id(LOCAL_USER)
+        .await?
+        .is_some_and(|c| c.consent == Some(true)))
 }
 
 /// One line of the terminal's user through the conversation, then what it queued delivered at once: the answers,
@@ -208,12 +253,7 @@ async fn apply_pending_day(service: &Service, pending: &mut Option<u32>) -> anyh
     let Some(days) = *pending else {
         return Ok(false);
     };
-    let consented = service
-        .db
-        .client_by_telegram_id(LOCAL_USER)
-        .await?
-        .is_some_and(|c| c.consent == Some(true));
-    if !consented {
+    if !consented(service).await? {
         return Ok(false);
     }
     set_day(service, days).await?;

@@ -168,7 +168,15 @@ pub fn build_engine(cli: &Cli) -> Result<(Engine, ClinicSettings), String> {
     let source =
         configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
     let clinic = ClinicSettings::load(&source).map_err(|e| e.to_string())?;
-    let sources = intent_sources(cli, &source)?;
+    engine_for(cli, &source, clinic)
+}
+
+fn engine_for(
+    cli: &Cli,
+    source: &configuration::Source,
+    clinic: ClinicSettings,
+) -> Result<(Engine, ClinicSettings), String> {
+    let sources = intent_sources(cli, source)?;
     let engine = Engine::from_sources(&sources, &clinic.clinic)
         .map_err(|e| format!("the intents are invalid (run `aftercare check`):\n{e}"))?;
     Ok((engine, clinic))
@@ -441,7 +449,8 @@ fn run_eval(engine: &Engine, args: &EvalArgs) -> ExitCode {
 fn chat(cli: &Cli, args: &ChatArgs) -> Result<ExitCode, String> {
     let source =
         configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
-    let (engine, clinic) = build_engine(cli)?;
+    let (settings, demo) = ClinicSettings::load_or_demo(&source).map_err(|e| e.to_string())?;
+    let (engine, clinic) = engine_for(cli, &source, settings)?;
     let url = configuration::database_url(&source);
     runtime()?
         .block_on(async {
@@ -456,7 +465,7 @@ fn chat(cli: &Cli, args: &ChatArgs) -> Result<ExitCode, String> {
                 wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 turns: crate::store::TurnLog::start(db.clone()),
             };
-            let result = crate::chat::run(service, args.day).await;
+            let result = crate::chat::run(service, args.day, demo).await;
             db.close().await;
             result
         })

@@ -136,6 +136,31 @@ impl ClinicSettings {
     }
 }
 
+/// The fictional clinic `chat` runs as when no clinic is configured, so that a newcomer sees whole sentences
+/// ("call Demo Skin Clinic on 01632 960 000") instead of placeholders. 01632 960xxx numbers are reserved for
+/// fiction in the UK. `serve` never uses it: it refuses to start without the clinic's own settings.
+pub const DEMO_CLINIC_NAME: &str = "Demo Skin Clinic";
+pub const DEMO_CLINIC_PHONE: &str = "01632 960 000";
+pub const DEMO_BOOKING_LINK: &str = "https://example.com/book";
+
+impl ClinicSettings {
+    /// The configured clinic, or, when neither its name nor its phone number is set, the demo clinic (the
+    /// second value says which).
+    pub fn load_or_demo(source: &Source) -> Result<(ClinicSettings, bool), ConfigError> {
+        let mut settings = ClinicSettings::load(source)?;
+        let demo = source.get("AFTERCARE_CLINIC_NAME").is_none()
+            && source.get("AFTERCARE_CLINIC_PHONE").is_none();
+        if demo {
+            settings.clinic.name = DEMO_CLINIC_NAME.into();
+            settings.clinic.phone = DEMO_CLINIC_PHONE.into();
+            if source.get("AFTERCARE_BOOKING_LINK").is_none() {
+                settings.clinic.booking_link = DEMO_BOOKING_LINK.into();
+            }
+        }
+        Ok((settings, demo))
+    }
+}
+
 /// Everything `aftercare serve` needs.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -834,3 +834,84 @@ async fn while_the_database_is_away_clients_get_the_answer_and_the_phone_number_
     })
     .await;
 }
+
+/// PostgreSQL stopped while clients write (a proxy in front of it cuts every connection and refuses new ones):
+/// each client gets the curated answer within two seconds (for a report, with the clinic's number to call),
+/// whether their message arrived before or during the outage, and once the server is back every report reaches
+/// staff, once.
+#[tokio::test]
+async fn postgres_stopped_every_client_is_answered_within_two_seconds_and_every_report_reaches_staff_once()
+ {
+    within(async {
+        let fake = FakeBotApi::start().await;
+        let db = fresh_postgres().await;
+        let proxy = support::db_proxy::DbProxy::start(&db.url).await;
+        let _bot = start_bot(&fake, &proxy.url(&db.url), &[]).await;
+        let clients: Vec<User> = (0..8)
+            .map(|i| User::new(3000 + i, &format!("Client{i}")))
+            .collect();
+        for client in &clients {
+            onboard(&fake, client).await;
+        }
+        proxy.stop();
+        let mut reports = Vec::new();
+        for (i, client) in clients.iter().enumerate() {
+            let before = sent_count(&fake, client.id);
+            let sent = std::time::Instant::now();
+            let text = if i % 2 == 0 {
+                let reference = format!("away{i}");
+                reports.push(reference.clone());
+                format!("there is yellow pus coming out of my cheek {reference}")
+            } else {
+                format!("can i wear makeup tomorrow q{i}")
+            };
+            fake.client_text(client, &text);
+            let answer = &messages_to(&fake, client.id, before, 1).await[0];
+            let waited = answer.answered.duration_since(sent);
+            assert!(
+                waited <= Duration::from_secs(2),
+                "client {i} waited {waited:?} for an answer"
+            );
+            if i % 2 == 0 {
+                let said: String = messages_to(&fake, client.id, before, 2)
+                    .await
+                    .iter()
+                    .map(|c| c.text().unwrap_or_default().to_string())
+                    .collect();
+                assert!(said.contains("0100 000 000"), "{said}");
+            }
+            // Clients keep writing while the server is away.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        assert!(
+            reports
+                .iter()
+                .all(|r| !staff_texts(&fake).contains(r.as_str())),
+            "nothing reached staff while the database was away"
+        );
+
+        proxy.resume();
+        let deadline = tokio::time::Instant::now() + WAIT * 2;
+        loop {
+            let staff = staff_texts(&fake);
+            if reports.iter().all(|r| staff.contains(r.as_str())) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "reports that never reached staff: {staff}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let staff = staff_texts(&fake);
+        for reference in &reports {
+            assert_eq!(
+                staff.matches(reference.as_str()).count(),
+                1,
+                "{reference} alerted once: {staff}"
+            );
+        }
+    })
+    .await;
+}

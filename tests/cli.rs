@@ -8,11 +8,29 @@ fn aftercare(args: &[&str], stdin: &str) -> Output {
 }
 
 fn aftercare_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    command.env("AFTERCARE_CLINIC_PHONE", "0100 000 000");
+    run(command, args, env, stdin)
+}
+
+/// As a newcomer runs it: no clinic configured.
+fn aftercare_unconfigured(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    for name in [
+        "AFTERCARE_CLINIC_PHONE",
+        "AFTERCARE_CLINIC_NAME",
+        "AFTERCARE_BOOKING_LINK",
+    ] {
+        command.env_remove(name);
+    }
+    run(command, args, env, stdin)
+}
+
+fn run(mut command: Command, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut child = command
         .args(args)
         .env_remove("AFTERCARE_INTENTS")
         .env_remove("AFTERCARE_CONFIG")
-        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -419,6 +437,42 @@ fn chat_runs_the_bots_conversation_in_the_terminal() {
     assert!(
         dir.path().join("chat.db").exists(),
         "the conversation is stored"
+    );
+}
+
+#[test]
+fn chat_with_nothing_configured_runs_as_a_named_demo_clinic_and_welcomes_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let input =
+        "/start\n1\n3 days ago\nthere is yellow crust on my chin\n/treatment 19/11\n/quit\n";
+    let out = aftercare_unconfigured(
+        &["chat"],
+        &[("DATABASE_URL", &url), ("USER", "maria")],
+        input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("demo clinic"), "{text}");
+    assert_eq!(
+        text.matches("Is that OK?").count(),
+        1,
+        "welcomed once: {text}"
+    );
+    assert!(text.contains("Hello maria!"), "{text}");
+    assert!(text.contains("Client: maria"), "{text}");
+    assert!(
+        text.contains("call the clinic today on 01632 960 000"),
+        "{text}"
+    );
+    assert!(!text.contains("the clinic's phone number"), "{text}");
+    assert!(
+        text.contains("19 November (day"),
+        "the date given with /treatment: {text}"
     );
 }
 

@@ -454,3 +454,54 @@ fn a_severe_asthma_attack_blue_lips_and_shock_are_emergencies_whatever_else_the_
     );
     assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
 }
+
+#[test]
+fn signs_in_the_clients_first_language_count_and_results_are_not_sight() {
+    let e = engine();
+    for (message, day) in [
+        ("my lengua is swelling and no puedo respirar", Some(0)),
+        ("dolor de pecho since an hour, going to my arm", None),
+        ("ma vision est floue in the left eye, c'est grave?", Some(2)),
+        (
+            "after the séance my face itch and I feel I will fall",
+            Some(0),
+        ),
+    ] {
+        let t = e.analyse(message, day, None);
+        assert_eq!(t.escalation, Level::Emergency, "{message}: {t:#?}");
+    }
+    let t = e.analyse(
+        "my mum can't see any difference a week later, when will she see results?",
+        Some(7),
+        None,
+    );
+    assert_eq!(t.escalation, Level::None, "{t:#?}");
+    let t = e.analyse(
+        "I have rosacea so I'm always a bit red, today it's pinker than usual but calmer. normal?",
+        Some(1),
+        None,
+    );
+    assert_eq!(
+        t.escalation,
+        Level::None,
+        "a condition told as background: {t:#?}"
+    );
+    let t = e.analyse(
+        "I have rosacea, can I still have my next session next week?",
+        None,
+        None,
+    );
+    assert_eq!(t.escalation, Level::Routine, "the clinic decides: {t:#?}");
+}
+
+#[test]
+fn a_bare_acknowledgement_is_thanked_not_answered_as_a_topic() {
+    let e = engine();
+    for message in [
+        "ok", "will do", "alright", "got it", "sure", "ok cool", "yes",
+    ] {
+        let t = e.analyse(message, Some(3), None);
+        assert_eq!(t.intent.as_deref(), Some("thanks"), "{message}: {t:#?}");
+        assert_eq!(t.escalation, Level::None, "{message}");
+    }
+}

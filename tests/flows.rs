@@ -169,7 +169,39 @@ async fn urgent_report_lifecycle(scene: Scene) {
         .expect("the nurse is told the reply was sent");
     assert!(confirmed.text().contains("Sent to Jane"));
 
+    // Thanks and a question the bot answers stay in the report's history: staff are not pinged for them.
     let staff_before = scene.sent_count(STAFF);
+    let client_before = scene.sent_count(jane.chat_id);
+    scene.client_text(&jane, "thank you!").await;
+    scene
+        .client_text(&jane, "can i wear makeup tomorrow?")
+        .await;
+    assert_eq!(
+        scene.sent_count(STAFF),
+        staff_before,
+        "{:#?}",
+        scene.messages_to(STAFF)
+    );
+    let answered = scene.messages_after(jane.chat_id, client_before);
+    assert_eq!(answered.len(), 2, "{answered:#?}");
+    assert!(answered[1].text().contains("makeup"), "{answered:#?}");
+    let history = scene
+        .store()
+        .open_escalation_for_client(scene.stored_client(&jane).await.id)
+        .await
+        .expect("query")
+        .expect("still open");
+    assert!(
+        scene
+            .store()
+            .escalation_messages(history.id)
+            .await
+            .expect("history")
+            .iter()
+            .any(|m| m.text.as_deref().is_some_and(|t| t.contains("makeup"))),
+        "the question is in the report's history"
+    );
+
     scene
         .client_text(&jane, "ok, it's also a bit more swollen now")
         .await;

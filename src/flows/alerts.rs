@@ -115,7 +115,14 @@ pub fn alert_text(
         None => "Day since treatment: unknown\n".to_string(),
     });
     if !escalation.red_flags.is_empty() {
-        text.push_str(&format!("Red flags: {}\n", escalation.red_flags.join("; ")));
+        // Each once, however many messages or flags found it.
+        let mut named: Vec<&str> = Vec::new();
+        for flag in &escalation.red_flags {
+            if !named.contains(&flag.as_str()) {
+                named.push(flag);
+            }
+        }
+        text.push_str(&format!("Red flags: {}\n", named.join("; ")));
     }
     let inbound: Vec<&StoredMessage> = messages
         .iter()
@@ -375,6 +382,22 @@ mod tests {
     fn alert(client: &Client, messages: &[StoredMessage]) -> String {
         let today = at().date_naive();
         alert_text(&escalation(), client, None, today, messages, 0, Tz::UTC)
+    }
+
+    #[test]
+    fn an_alert_names_each_red_flag_once() {
+        let mut report = escalation();
+        report.red_flags = vec![
+            "yellow or honey-coloured crust".into(),
+            "pus".into(),
+            "yellow or honey-coloured crust".into(),
+        ];
+        let today = at().date_naive();
+        let text = alert_text(&report, &client("Jane"), None, today, &[], 0, Tz::UTC);
+        assert!(
+            text.contains("Red flags: yellow or honey-coloured crust; pus\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -84,6 +84,13 @@ impl StaffCommand {
 }
 
 /// "/History@aftercare_bot jane" → "/history": Telegram appends the bot's name in groups.
+/// What follows a command's name: "/treatment 19/11" gives "19/11".
+pub fn command_argument(text: &str) -> &str {
+    let text = text.trim_start();
+    text.split_once(char::is_whitespace)
+        .map_or("", |(_, rest)| rest.trim())
+}
+
 fn command_name(text: &str) -> String {
     let first = text.split_whitespace().next().unwrap_or_default();
     first.split('@').next().unwrap_or_default().to_lowercase()
@@ -98,6 +105,16 @@ mod tests {
         assert_eq!(command_name("/History@aftercare_bot jane"), "/history");
         assert_eq!(command_name("  /open  "), "/open");
         assert_eq!(command_name(""), "");
+    }
+
+    #[test]
+    fn a_commands_argument_is_what_follows_its_name() {
+        assert_eq!(command_argument("/treatment 19/11"), "19/11");
+        assert_eq!(
+            command_argument("  /treatment@aftercare_bot   3 days ago "),
+            "3 days ago"
+        );
+        assert_eq!(command_argument("/treatment"), "");
     }
 
     #[test]

@@ -4,10 +4,10 @@
 
 use super::{
     Button, ClientCommand, ClientInput, Person, Quoted, Say, StaffCommand, TreatedOn, alerts,
-    dates, texts,
+    commands, dates, texts,
 };
 use crate::configuration::ClinicSettings;
-use crate::engine::{Engine, Level, Triage};
+use crate::engine::{Category, Engine, Level, Triage};
 use crate::store::{
     Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
     ReportId, State, Stats, StoredMessage, TriageRecord,
@@ -306,8 +306,21 @@ impl Conversation<'_> {
                 d.replies.push(self.ask_date());
             }
             ClientCommand::Treatment if consented => {
-                d.state = Some(State::AwaitingDate);
-                d.replies.push(self.ask_date());
+                // "/treatment 19/11", "/treatment 3 days ago": the date given with it.
+                let given = commands::command_argument(text);
+                let today = self.today(now);
+                match dates::parse_treatment_date(given, today) {
+                    Ok(date) if !given.is_empty() => self.save_date(date, today, d),
+                    Err(reason) if !given.is_empty() => {
+                        d.state = Some(State::AwaitingDate);
+                        d.replies.push(Say::text(reason));
+                        d.replies.push(self.ask_date());
+                    }
+                    _ => {
+                        d.state = Some(State::AwaitingDate);
+                        d.replies.push(self.ask_date());
+                    }
+                }
             }
             ClientCommand::Start | ClientCommand::Treatment => {
                 d.state = Some(State::AwaitingConsent);
@@ -527,9 +540,13 @@ impl Conversation<'_> {
                     report: open,
                     raise: (level > Level::None).then_some(level),
                 });
-                d.sends.push(photo.map_or(Send::Followup, to_staff));
-                d.replies
-                    .push(Say::text(texts::added_to_open(photo.is_some())));
+                // "Thank you", "ok" and questions the bot answered stay in the report's history (`/history`):
+                // a staff chat that pings for them is one staff stop reading.
+                if tells_staff_something(triage, photo.is_some()) {
+                    d.sends.push(photo.map_or(Send::Followup, to_staff));
+                    d.replies
+                        .push(Say::text(texts::added_to_open(photo.is_some())));
+                }
             }
             None if level > Level::None => {
                 d.report = Some(ReportChange::Open {
@@ -739,6 +756,18 @@ fn looks_like_a_date(text: &str) -> bool {
             .any(|w| lower.contains(w)))
 }
 
+/// Whether a message under an open report is news for staff: a finding or a request to talk (any level above
+/// `none`), the client describing their skin, a question the bot could not answer, or a photo.
+fn tells_staff_something(triage: &Triage, photo: bool) -> bool {
+    photo
+        || triage.escalation > Level::None
+        || triage.intent.is_none()
+        || matches!(
+            triage.category,
+            Category::NormalReaction | Category::AbnormalReaction | Category::Emergency
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -934,6 +963,38 @@ mod tests {
     }
 
     #[test]
+    fn with_a_report_open_thanks_and_answered_questions_stay_in_its_history_without_pinging_staff()
+    {
+        let open = Some(ReportId(12));
+        for text in ["thank you so much", "can I wear makeup tomorrow?"] {
+            let decision = decide(&turn(State::Ready, open), &writes(text));
+            assert!(
+                matches!(
+                    decision.report,
+                    Some(ReportChange::Extend {
+                        report: ReportId(12),
+                        raise: None
+                    })
+                ),
+                "{text}: kept with the report: {decision:#?}"
+            );
+            assert!(decision.sends.is_empty(), "{text}: {decision:#?}");
+            assert!(
+                !texts_of(&decision)
+                    .iter()
+                    .any(|t| t.contains("earlier report")),
+                "{text}: {decision:#?}"
+            );
+        }
+        // Something the bot cannot answer still goes to staff.
+        let decision = decide(
+            &turn(State::Ready, open),
+            &writes("the nurse said something about a cream, which one was it"),
+        );
+        assert_eq!(decision.sends, [Send::Followup], "{decision:#?}");
+    }
+
+    #[test]
     fn a_photo_goes_to_staff_at_least_as_routine_with_its_caption() {
         let input = Input::Client {
             who: jane(),
@@ -1023,6 +1084,25 @@ mod tests {
         assert_eq!(typed.message, None, "a date is not a message to keep");
         let garbled = decide(&awaiting, &writes("the 45th"));
         assert_eq!(garbled.treated_on, None, "{garbled:#?}");
+        assert_eq!(garbled.replies.len(), 2, "why, and the question again");
+    }
+
+    #[test]
+    fn treatment_takes_the_date_given_with_it() {
+        let ready = turn(State::Ready, None);
+        let given = decide(&ready, &writes("/treatment 3 days ago"));
+        assert_eq!(
+            given.treated_on,
+            Some(now().date_naive() - Duration::days(3)),
+            "{given:#?}"
+        );
+        assert_eq!(given.state, Some(State::Ready));
+        let asked = decide(&ready, &writes("/treatment"));
+        assert_eq!(asked.treated_on, None);
+        assert_eq!(asked.state, Some(State::AwaitingDate));
+        let garbled = decide(&ready, &writes("/treatment the 45th"));
+        assert_eq!(garbled.treated_on, None, "{garbled:#?}");
+        assert_eq!(garbled.state, Some(State::AwaitingDate));
         assert_eq!(garbled.replies.len(), 2, "why, and the question again");
     }
 

@@ -47,6 +47,10 @@ pub enum StoreError {
     #[error("{0}")]
     Batch(String),
 
+    /// The database did not answer in time: it is away, or too slow to keep a client waiting for.
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
+
     /// The message log's writer has stopped (the process is shutting down).
     #[error("the message log is closed")]
     Closed,

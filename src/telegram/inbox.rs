@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use teloxide::prelude::*;
@@ -26,6 +27,14 @@ const REPLAY_BATCH: i64 = 10_000;
 /// How often stored updates that are not queued (left while the database was away) are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
+/// How long storing a batch may take before the database counts as away: its clients are then answered from
+/// the intents alone, within the two seconds a client waits for an answer.
+pub const STORE_WAIT: Duration = Duration::from_millis(1200);
+
+/// How long a poll waits before asking Telegram again while the database is away: its updates stay
+/// unconfirmed, and new clients are answered from the intents at the next poll.
+const AWAY_POLL: Duration = Duration::from_millis(500);
+
 /// Updates stored and waiting to be handled, and what is known about them in memory.
 pub struct Inbox {
     app: Arc<App>,
@@ -36,6 +45,9 @@ pub struct Inbox {
     /// Updates answered without storage while the database was away: not answered so again when Telegram sends
     /// them once more.
     answered_offline: Mutex<HashSet<u32>>,
+    /// The last attempt to store updates failed: until one succeeds, clients are answered from the intents
+    /// before the database is tried again.
+    database_away: AtomicBool,
 }
 
 impl Inbox {
@@ -48,6 +60,7 @@ impl Inbox {
             queue,
             queued: Mutex::default(),
             answered_offline: Mutex::default(),
+            database_away: AtomicBool::new(false),
         };
         (Arc::new(inbox), queued)
     }
@@ -91,12 +104,13 @@ impl Inbox {
                 .filter(|id| queued.insert(*id))
                 .collect()
         };
-        let stored = self
-            .app
-            .service
-            .db
-            .receive_updates(&batch, Utc::now())
-            .await;
+        let stored = tokio::time::timeout(
+            STORE_WAIT,
+            self.app.service.db.receive_updates(&batch, Utc::now()),
+        )
+        .await
+        .unwrap_or(Err(StoreError::TimedOut(STORE_WAIT)));
+        self.database_away.store(stored.is_err(), Ordering::SeqCst);
         let new: HashSet<i64> = match stored {
             Ok(new) => new.into_iter().collect(),
             Err(e) => {
@@ -212,6 +226,24 @@ impl Inbox {
         }
     }
 
+    /// Whether the last attempt to store updates failed.
+    pub fn database_away(&self) -> bool {
+        self.database_away.load(Ordering::SeqCst)
+    }
+
+    /// Receives a batch; while the database is away its clients are answered from the intents first, so that
+    /// none waits for the database to fail again.
+    async fn receive_or_answer(&self, updates: Vec<Update>) -> Result<(), StoreError> {
+        if self.database_away() {
+            self.answer_offline(&updates).await;
+        }
+        let result = self.receive(updates.clone()).await;
+        if result.is_err() {
+            self.answer_offline(&updates).await;
+        }
+        result
+    }
+
     fn lock<'a, T>(&self, set: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
         // Each change to the sets is complete under the lock, so a panicking holder leaves them consistent.
         set.lock().unwrap_or_else(PoisonError::into_inner)
@@ -238,7 +270,7 @@ pub async fn poll(inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
             Ok(updates) if updates.is_empty() => None,
             Ok(updates) => {
                 let next = updates.iter().map(|u| u.id.0).max().unwrap_or_default();
-                match inbox.receive(updates.clone()).await {
+                match inbox.receive_or_answer(updates).await {
                     Ok(()) => {
                         offset = i32::try_from(next).unwrap_or(i32::MAX).saturating_add(1);
                         None
@@ -248,8 +280,9 @@ pub async fn poll(inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
                             error = %e,
                             "updates cannot be stored: answering from the intents and keeping them unconfirmed"
                         );
-                        inbox.answer_offline(&updates).await;
-                        Some(delay)
+                        // Not backed off: a client who writes meanwhile is answered at the next poll.
+                        delay = AWAY_POLL;
+                        Some(AWAY_POLL)
                     }
                 }
             }
@@ -297,11 +330,10 @@ pub async fn on_webhook_call(
     let Ok(update) = serde_json::from_slice::<Update>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
-    match webhook.inbox.receive(vec![update.clone()]).await {
+    match webhook.inbox.receive_or_answer(vec![update]).await {
         Ok(()) => StatusCode::OK,
         Err(e) => {
-            tracing::error!(error = %e, "an update cannot be stored: answering from the intents, Telegram will resend it");
-            webhook.inbox.answer_offline(&[update]).await;
+            tracing::error!(error = %e, "an update cannot be stored: answered from the intents, Telegram will resend it");
             StatusCode::SERVICE_UNAVAILABLE
         }
     }

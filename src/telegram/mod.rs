@@ -154,15 +154,20 @@ async fn handle_stored(
         update_id: id,
         handled: AtomicBool::new(false),
     });
+    let mut first_attempt = true;
     loop {
         let deps = dptree::deps![bot.clone(), app.clone(), update.clone(), receipt.clone()];
-        let outcome = catch(async {
+        let handling = catch(async {
             match handler.dispatch(deps).await {
                 ControlFlow::Break(result) => result,
                 ControlFlow::Continue(_) => Ok(()),
             }
-        })
-        .await;
+        });
+        let outcome = if std::mem::take(&mut first_attempt) {
+            answered_in_time(handling, db, inbox, &update).await
+        } else {
+            handling.await
+        };
         let failure = match outcome {
             Ok(()) => {
                 receipt.mark_handled(app).await;
@@ -184,6 +189,28 @@ async fn handle_stored(
         set_aside(bot, app, &update, &failure).await;
         return true;
     }
+}
+
+/// Waits for `handling`; if it takes longer than a client should wait and the database does not answer, the
+/// client is answered from the intents meanwhile (once: see [`Inbox::answer_offline`]), and the handling goes on.
+async fn answered_in_time<T>(
+    handling: impl std::future::Future<Output = T>,
+    db: &crate::store::Db,
+    inbox: &Inbox,
+    update: &Update,
+) -> T {
+    tokio::pin!(handling);
+    tokio::select! {
+        outcome = &mut handling => return outcome,
+        () = tokio::time::sleep(inbox::STORE_WAIT) => {}
+    }
+    let reachable = tokio::time::timeout(Duration::from_millis(700), db.reachable())
+        .await
+        .unwrap_or(false);
+    if !reachable {
+        inbox.answer_offline(std::slice::from_ref(update)).await;
+    }
+    handling.await
 }
 
 /// Gives up on an update that keeps failing: it is kept with its error, the client is asked to call, and staff
