@@ -229,6 +229,8 @@ struct State_ {
     failing: Option<(Instant, Failure)>,
     /// Sends are held, unanswered, until released (see [`FakeBotApi::hold_sends`]).
     holding_sends: bool,
+    /// Sends let through and not yet recorded in `calls`.
+    sends_in_flight: usize,
     members: HashMap<(i64, i64), MemberStatus>,
     /// Chat JSON by chat id, learnt from pushed updates.
     chats: HashMap<i64, Value>,
@@ -544,6 +546,11 @@ impl FakeBotApi {
     /// after a restart: no Bot API method lets a bot find out whether it was delivered).
     pub fn hold_sends(&self) {
         self.shared.lock().holding_sends = true;
+    }
+
+    /// Sends let through before [`FakeBotApi::hold_sends`] and not yet answered.
+    pub fn sends_in_flight(&self) -> usize {
+        self.shared.lock().sends_in_flight
     }
 
     /// Ends [`FakeBotApi::hold_sends`]: the sends held are dropped, later ones are answered again.
@@ -1018,10 +1025,18 @@ async fn handle(
         *shared.lock().asked.entry(method.clone()).or_default() += 1;
         shared.calls_tx.send_modify(|v| *v += 1);
     }
-    let held = token == FAKE_TOKEN && SEND_METHODS.contains(&method.as_str()) && {
+    let is_send = token == FAKE_TOKEN && SEND_METHODS.contains(&method.as_str());
+    let held = is_send && {
         let mut released = shared.released_tx.subscribe();
-        let was_held = shared.lock().holding_sends;
-        while shared.lock().holding_sends {
+        let was_held = {
+            // Checked and counted under one lock: a send let through is in flight until it is recorded.
+            let mut st = shared.lock();
+            if !st.holding_sends {
+                st.sends_in_flight += 1;
+            }
+            st.holding_sends
+        };
+        while was_held && shared.lock().holding_sends {
             if released.changed().await.is_err() {
                 break;
             }
@@ -1084,7 +1099,13 @@ async fn handle(
         failed: answer.failed,
         response: answer.body.clone(),
     };
-    shared.lock().calls.push(call);
+    {
+        let mut st = shared.lock();
+        st.calls.push(call);
+        if is_send && !held {
+            st.sends_in_flight -= 1;
+        }
+    }
     shared.calls_tx.send_modify(|v| *v += 1);
     respond(answer)
 }
