@@ -126,8 +126,8 @@ pub async fn run_outbox<M: Messenger>(
 ///
 /// Each chat's sends go one at a time, in the order they were queued; different chats' go side by side, because a
 /// send is a round trip to Telegram worth overlapping, and Telegram's limits are per chat; the most pressing chats
-/// first, before the others. What is due is claimed, and what went out is recorded, in one statement each per
-/// pass.
+/// first, before the others. What is due is claimed in one statement per pass; each send that went out is recorded
+/// as soon as Telegram took it, so that a crash repeats at most the sends in flight at that instant.
 pub async fn deliver_due<M: Messenger>(
     service: &Service,
     messenger: &M,
@@ -186,20 +186,17 @@ pub async fn deliver_due<M: Messenger>(
                 .await,
         );
     }
-    let (mut handled, mut sent) = (0, Vec::new());
+    let mut handled = 0;
     let mut failure = None;
     for pass in passes {
         match pass {
             Ok(pass) => {
-                handled += pass.sent.len() + pass.other;
-                sent.extend(pass.sent);
+                handled += pass.sent + pass.other;
                 untried.extend(pass.untried);
             }
             Err(e) => failure = Some(e),
         }
     }
-    // Recorded even when another chat's pass failed: these went out.
-    db.outbox_sent_all(&sent, clock.now()).await?;
     db.release_outbox(&untried, clock.now()).await?;
     match failure {
         Some(e) => Err(e),
@@ -219,8 +216,8 @@ fn pressing(items: &[OutboxItem]) -> Priority {
 /// What one chat's pass did.
 #[derive(Default)]
 struct ChatPass {
-    /// Sent, with the Telegram message each produced: recorded together at the end of the pass.
-    sent: Vec<(OutboxId, Option<i64>)>,
+    /// Sent (each recorded as soon as Telegram took it).
+    sent: usize,
     /// Tried and not sent (recorded as they happened).
     other: usize,
     /// Claimed and not tried, behind a send that did not go out.
@@ -244,8 +241,10 @@ async fn deliver_chat<M: Messenger>(
             Ok(outcome) => outcome,
             Err(e) => Outcome::Later(Duration::seconds(2), format!("database: {e}")),
         };
-        if let Outcome::Sent(message_id) = outcome {
-            pass.sent.push((item.id, message_id));
+        if let Outcome::Sent(_) = outcome {
+            // Recorded at once: were the process to die before it is, the send would go again after the lease.
+            record(service, clock, &item, outcome).await?;
+            pass.sent += 1;
             continue;
         }
         pass.other += 1;
@@ -690,35 +689,38 @@ pub async fn run_pruning(
 }
 
 /// Queues a reminder for every urgent or emergency alert nobody has acknowledged `after` its alert (or its last
-/// reminder), as of `now`.
+/// reminder), as of `now`. Each round is counted and queued in one transaction, only if nobody has counted it
+/// yet: instances sharing a database all look, and each round goes out once.
 pub async fn queue_reminders(
     service: &Service,
     after: Duration,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let due = service.db.due_reminders(now, after).await?;
+    let mut queued = 0;
     for escalation in &due {
-        service.db.note_reminder(escalation.id, now).await?;
-        service
-            .db
-            .enqueue(&Outbound::Reminder.queue(
-                service.staff_chat,
-                Some(escalation.id),
-                Some(escalation.client_id),
-                format!(
-                    "reminder:{}:{}",
-                    escalation.id,
-                    escalation.reminder_count + 1
-                ),
-                now,
-            ))
-            .await?;
+        let round = escalation.reminder_count + 1;
+        let mut tx = service.db.write().await?;
+        if !tx.note_reminder_round(escalation.id, round, now).await? {
+            continue; // counted by another instance since it was read; dropping `tx` rolls back
+        }
+        tx.enqueue(&[Outbound::Reminder.queue(
+            service.staff_chat,
+            Some(escalation.id),
+            Some(escalation.client_id),
+            format!("reminder:{}:{round}", escalation.id),
+            now,
+        )])
+        .await?;
+        tx.commit().await?;
+        queued += 1;
         tracing::info!(
             escalation = %escalation.id,
+            round,
             "reminder queued: not acknowledged"
         );
     }
-    Ok(due.len())
+    Ok(queued)
 }
 
 pub async fn run_reminders(

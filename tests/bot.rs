@@ -6,13 +6,14 @@
 mod support;
 
 use aftercare::store::Direction;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::db::{TestDb, fresh_postgres, fresh_sqlite};
 use support::fake_bot_api::{Call, Failure, FakeBotApi, User};
-
-const STAFF: i64 = -1_001_234_567;
-const WAIT: Duration = Duration::from_secs(20);
+use support::process::{
+    Running, STAFF, WAIT, answered_once, bot_command, client, free_port, messages_to, not_sent,
+    nurse, onboard, outbox_drained, sent_count, start_bot, start_bot_with, wait_until_ready,
+};
 
 /// How long any one test here may take. They run the real binary; one that hangs fails with its name instead of
 /// holding up the suite.
@@ -21,177 +22,6 @@ const DEADLINE: Duration = Duration::from_secs(180);
 /// Runs a test's body with the [`DEADLINE`].
 async fn within(body: impl std::future::Future<Output = ()>) {
     support::deadline::within(DEADLINE, body).await;
-}
-
-struct Running(Child);
-
-impl Running {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-
-    /// SIGTERM, as Docker or systemd would stop it; returns whether it exited by itself in time.
-    fn terminate(&mut self) -> bool {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-async fn start_bot(fake: &FakeBotApi, database_url: &str, extra: &[(&str, &str)]) -> Running {
-    start_bot_with(fake, database_url, extra, &[], "getupdates").await
-}
-
-/// Starts `aftercare serve ARGS…` and waits until it calls `ready_method` (it polls, or sets its webhook).
-async fn start_bot_with(
-    fake: &FakeBotApi,
-    database_url: &str,
-    extra: &[(&str, &str)],
-    args: &[&str],
-    ready_method: &str,
-) -> Running {
-    let polls_before = ready_count(fake, ready_method);
-    let child = bot_command(fake, database_url, extra, args)
-        .spawn()
-        .expect("the aftercare binary starts");
-    wait_until_ready(fake, ready_method, polls_before).await;
-    Running(child)
-}
-
-/// `aftercare serve ARGS…` set up for the fake and a test clinic; its log goes to the test's stderr.
-fn bot_command(
-    fake: &FakeBotApi,
-    database_url: &str,
-    extra: &[(&str, &str)],
-    args: &[&str],
-) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
-    command
-        .arg("serve")
-        .args(args)
-        .env_remove("AFTERCARE_CONFIG")
-        .env_remove("AFTERCARE_INTENTS")
-        .env("TELOXIDE_TOKEN", fake.token())
-        .env("TELOXIDE_API_URL", fake.url())
-        .env("DATABASE_URL", database_url)
-        .env("AFTERCARE_STAFF_CHAT", STAFF.to_string())
-        .env("AFTERCARE_CLINIC_NAME", "Test Clinic")
-        .env("AFTERCARE_CLINIC_PHONE", "0100 000 000")
-        .env("AFTERCARE_EMERGENCY_NUMBER", "112")
-        .env("AFTERCARE_OPENING_HOURS", "Mon-Sun 00:00-23:59")
-        .env("AFTERCARE_TIMEZONE", "UTC")
-        .env("RUST_LOG", "warn,aftercare=info")
-        .envs(extra.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    command
-}
-
-/// Calls to `ready_method` so far: a long poll counts as soon as it is made (it is answered only after its
-/// timeout when nothing is waiting), any other call once it is answered.
-fn ready_count(fake: &FakeBotApi, ready_method: &str) -> usize {
-    if ready_method == "getupdates" {
-        fake.asked(ready_method)
-    } else {
-        fake.calls_to(ready_method).len()
-    }
-}
-
-async fn wait_until_ready(fake: &FakeBotApi, ready_method: &str, calls_before: usize) {
-    let ready = if ready_method == "getupdates" {
-        fake.wait_asked(ready_method, calls_before + 1, WAIT).await
-    } else {
-        fake.wait_for_count(|c| c.method == ready_method, calls_before + 1, WAIT)
-            .await
-            .len()
-            > calls_before
-    };
-    assert!(ready, "the bot never called {ready_method}");
-}
-
-fn nurse() -> User {
-    User::new(900, "Ann").with_username("nurse_ann")
-}
-
-fn client() -> User {
-    User::new(1001, "Jane").with_username("jane")
-}
-
-/// The `n` messages sent to `chat` after the first `after` ones.
-async fn messages_to(fake: &FakeBotApi, chat: i64, after: usize, n: usize) -> Vec<Call> {
-    let calls = fake
-        .wait_for_count(|c| c.is_send_to(chat), after + n, WAIT)
-        .await;
-    assert!(
-        calls.len() >= after + n,
-        "expected {n} new message(s) to {chat}, got: {:#?}",
-        calls
-            .iter()
-            .skip(after)
-            .map(|c| c.text().unwrap_or_default().to_string())
-            .collect::<Vec<_>>()
-    );
-    calls[after..after + n].to_vec()
-}
-
-fn sent_count(fake: &FakeBotApi, chat: i64) -> usize {
-    fake.messages_to(chat).len()
-}
-
-/// /start, consent by button, the treatment date typed as "3 days ago".
-async fn onboard(fake: &FakeBotApi, user: &User) {
-    let before = sent_count(fake, user.id);
-    fake.client_text(user, "/start");
-    let welcome = &messages_to(fake, user.id, before, 1).await[0];
-    let text = welcome.text().unwrap_or_default();
-    assert!(text.contains("can't diagnose"), "{text}");
-    assert!(
-        text.contains("112"),
-        "the welcome names the emergency number: {text}"
-    );
-    assert!(
-        welcome
-            .callback_data()
-            .contains(&"v1:consent:yes".to_string())
-    );
-    let welcome_id = welcome.response_message_id.expect("message id");
-
-    fake.callback(user, user.id, welcome_id, "v1:consent:yes");
-    let asked = messages_to(fake, user.id, before + 1, 2).await;
-    assert!(
-        asked[1]
-            .text()
-            .unwrap_or_default()
-            .contains("When was your treatment")
-    );
-    assert!(
-        asked[1]
-            .callback_data()
-            .contains(&"v1:treated:today".to_string())
-    );
-
-    fake.client_text(user, "3 days ago");
-    let saved = &messages_to(fake, user.id, before + 3, 1).await[0];
-    assert!(
-        saved.text().unwrap_or_default().contains("day 3 today"),
-        "{:?}",
-        saved.text()
-    );
 }
 
 /// The usual start of a test: the fake Bot API, a fresh SQLite database, the bot running on it (with these
@@ -353,29 +183,6 @@ async fn onboarded_clients(fake: &FakeBotApi, n: i64) -> Vec<User> {
         .collect();
     futures::future::join_all(clients.iter().map(|client| onboard(fake, client))).await;
     clients
-}
-
-/// Waits until each chat has its `n` new messages (after the first `before`), then checks that no more follow:
-/// each answered once.
-async fn answered_once(fake: &FakeBotApi, chats: &[(i64, usize, usize)]) {
-    for (chat, before, n) in chats {
-        messages_to(fake, *chat, *before, *n).await;
-    }
-    // Anything sent twice would follow within moments.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for (chat, before, n) in chats {
-        assert_eq!(
-            sent_count(fake, *chat),
-            before + n,
-            "chat {chat} answered once"
-        );
-    }
-}
-
-/// The sends in the outbox not sent: pending, or given up.
-async fn not_sent(db: &TestDb) -> i64 {
-    db.count("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
-        .await
 }
 
 /// Telegram answers 500 to every call but getUpdates for 3 s while ten clients write, the last one (Jane) about
@@ -587,10 +394,7 @@ async fn webhook_mode_checks_telegrams_secret_token() {
     within(async {
         let fake = FakeBotApi::start().await;
         let db = sqlite().await;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let url = format!("http://127.0.0.1:{port}/telegram");
         let listen = format!("127.0.0.1:{port}");
         let env = [
@@ -715,128 +519,272 @@ async fn inbound_texts(db: &TestDb) -> Vec<String> {
     .expect("messages")
 }
 
+/// Kills per database in the chaos tests: `AFTERCARE_CHAOS_KILLS` (10 by default; the long form in the README
+/// runs 100).
+fn chaos_kills() -> usize {
+    match std::env::var("AFTERCARE_CHAOS_KILLS") {
+        Ok(kills) => kills
+            .parse()
+            .unwrap_or_else(|_| panic!("AFTERCARE_CHAOS_KILLS={kills:?} is not a number")),
+        Err(_) => 10,
+    }
+}
+
+/// A chaos test's deadline grows with its kills: a hang still fails with the test's name.
+fn chaos_deadline(kills: usize) -> Duration {
+    Duration::from_secs(60) + Duration::from_secs(12) * u32::try_from(kills).unwrap_or(u32::MAX)
+}
+
 #[tokio::test]
 async fn killed_at_any_moment_the_bot_loses_no_report_and_no_message_on_sqlite() {
-    within(async {
-        killed_at_any_moment(&sqlite().await).await;
+    let kills = chaos_kills();
+    support::deadline::within(chaos_deadline(kills), async {
+        killed_at_any_moment(&sqlite().await, kills).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn killed_at_any_moment_the_bot_loses_no_report_and_no_message_on_postgres() {
-    within(async {
-        killed_at_any_moment(&fresh_postgres().await).await;
+    let kills = chaos_kills();
+    support::deadline::within(chaos_deadline(kills), async {
+        killed_at_any_moment(&fresh_postgres().await, kills).await;
     })
     .await;
 }
 
-/// Ten kills with SIGKILL, each at a moment from a fixed sequence (so a failure can be replayed): at the instant
-/// Telegram is told a burst arrived (stored, hardly any of it handled), or a few milliseconds into handling it.
-async fn killed_at_any_moment(db: &TestDb) {
+/// The moment of each kill, from a fixed sequence (so a failure can be replayed): `None` at the instant
+/// Telegram is told a burst arrived (stored, hardly any of it handled), or so many milliseconds after the burst
+/// was sent (stored and partly handled, answers on their way).
+fn kill_moments(kills: usize) -> Vec<Option<u64>> {
+    let mut seed: u64 = 0x5eed_2026_1204;
+    (0..kills)
+        .map(|_| {
+            // xorshift64
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 2 == 1).then_some(5 + (seed >> 8) % 86)
+        })
+        .collect()
+}
+
+/// The messages of one chaos round from one client: the report, then three questions, each on its own topic
+/// (so that each has its own answer), all tagged `round`x`client` to be found again.
+fn chaos_round(round: usize, client: usize) -> [String; 4] {
+    [
+        format!("theres yellow pus coming out of my cheek ref{round}x{client}"),
+        format!("can i wear makeup tomorrow ask{round}x{client}x0"),
+        format!("when can i go to the gym ask{round}x{client}x1"),
+        format!("can i go swimming ask{round}x{client}x2"),
+    ]
+}
+
+/// Waits (up to 10 s) until every update stored is handled.
+async fn inbox_handled(db: &TestDb) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !db.db.pending_updates(1).await.expect("inbox").is_empty()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (up to a second) until the sends let through before the hold are answered, and the bot has recorded
+/// every send Telegram took, as the outbox's sent rows.
+async fn sends_recorded(fake: &FakeBotApi, db: &TestDb) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while tokio::time::Instant::now() < deadline
+        && (fake.sends_in_flight() > 0
+            || db
+                .count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
+                .await
+                < i64::try_from(fake.sent_messages().len()).unwrap_or(i64::MAX))
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Words of the answers the messages of a [`chaos_round`] get, in order: the report's answer, then that it was
+/// passed on (a client's first report) or added to the report open since; each question's answer alone (it stays
+/// in the report's history, staff are not told).
+fn chaos_answers(round: usize) -> [&'static str; 5] {
+    [
+        "Pus, yellow crusts",
+        if round == 0 {
+            "passed your message to the clinic team"
+        } else {
+            "added this to your earlier report"
+        },
+        "makeup",
+        "exercise",
+        "swim again",
+    ]
+}
+
+/// SIGKILL `kills` times, each at a moment from [`kill_moments`], while four clients send bursts of a report and
+/// three questions. Afterwards nothing is lost and nothing is repeated: every message is stored once, each
+/// client's first report reaches staff as its alert and each later report under it, once, every client gets the
+/// answers to each of their messages once and in order, and nothing is left in the inbox or the outbox.
+async fn killed_at_any_moment(db: &TestDb, kills: usize) {
+    let started = std::time::Instant::now();
     let fake = FakeBotApi::start().await;
     // A send in flight at a kill goes again once its lease has passed; short, so the run catches up quickly.
-    let settings = [("AFTERCARE_OUTBOX_LEASE_SECONDS", "2")];
+    let settings = [("AFTERCARE_OUTBOX_LEASE_SECONDS", "1")];
     let mut bot = start_bot(&fake, &db.url, &settings).await;
     let clients: Vec<User> = (0..4)
         .map(|i| User::new(2000 + i, &format!("Client{i}")))
         .collect();
-    for client in &clients {
-        onboard(&fake, client).await;
-    }
-    let mut reports = Vec::new();
-    let mut questions = Vec::new();
-    let delays_ms = [0, 40, 0, 90, 0, 15, 0, 5, 60, 0];
-    for (round, delay) in delays_ms.iter().enumerate() {
+    futures::future::join_all(clients.iter().map(|client| onboard(&fake, client))).await;
+    let onboarded: Vec<usize> = clients.iter().map(|c| sent_count(&fake, c.id)).collect();
+    let mut sent: Vec<String> = Vec::new();
+    let moments = kill_moments(kills);
+    for (round, moment) in moments.iter().enumerate() {
+        // What the last run left is handled first, so that each kill meets a burst of its own.
+        inbox_handled(db).await;
         let mut last = 0;
         for (c, client) in clients.iter().enumerate() {
-            let report = format!("theres yellow pus coming out of my cheek ref{round}x{c}");
-            last = fake.client_text(client, &report).0;
-            reports.push(format!("ref{round}x{c}"));
-            for q in 0..3 {
-                let question = format!("can i wear makeup tomorrow ask{round}x{c}x{q}");
-                last = fake.client_text(client, &question).0;
-                questions.push(format!("ask{round}x{c}x{q}"));
+            for message in chaos_round(round, c) {
+                last = fake.client_text(client, &message).0;
+                sent.push(message);
             }
         }
-        if *delay == 0 {
-            // The moment Telegram is told the burst arrived: stored, and hardly any of it handled.
-            assert!(
+        match moment {
+            None => assert!(
                 fake.wait_delivered(last, WAIT).await,
                 "the burst was fetched"
-            );
-        } else {
-            tokio::time::sleep(Duration::from_millis(*delay)).await;
+            ),
+            Some(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         }
+        // Telegram takes no send while the bot dies (see `FakeBotApi::hold_sends`); what it took before is
+        // recorded by then.
+        fake.hold_sends();
+        sends_recorded(&fake, db).await;
         bot.kill();
+        fake.release_sends();
         bot = start_bot(&fake, &db.url, &settings).await;
     }
-    // Everything reached staff and was stored, once the last run has caught up.
-    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    let tag = |message: &str| message.rsplit(' ').next().unwrap_or_default().to_string();
+    let is_report = |message: &String| tag(message).starts_with("ref");
+    // Every report reached staff, once the last run has caught up.
+    let deadline = tokio::time::Instant::now() + WAIT * 3;
     loop {
         let staff = staff_texts(&fake);
-        let missing: Vec<&String> = reports
+        let missing = sent
             .iter()
-            .filter(|r| !staff.contains(r.as_str()))
-            .collect();
-        if missing.is_empty() {
+            .filter(|m| is_report(m) && !staff.contains(&tag(m)))
+            .count();
+        if missing == 0 {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "reports that never reached staff: {missing:?}"
+            "{missing} reports never reached staff"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let stored = inbound_texts(db).await.join("\n");
-    let lost: Vec<&String> = questions
-        .iter()
-        .chain(&reports)
-        .filter(|m| !stored.contains(m.as_str()))
-        .collect();
-    assert!(lost.is_empty(), "messages never handled: {lost:?}");
     assert!(
         db.db.pending_updates(10).await.expect("inbox").is_empty(),
         "nothing left unhandled"
     );
     // Every answer and alert queued went out: nothing pending, nothing given up.
-    let deadline = tokio::time::Instant::now() + WAIT * 2;
-    while db.db.pending_outbox_count().await.expect("outbox") > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sends still pending in the outbox"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        db.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
-            .await,
-        0
-    );
+    outbox_drained(db).await;
+    // Anything sent twice would follow within moments.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(not_sent(db).await, 0, "nothing given up");
     assert_eq!(db.db.updates_set_aside().await.expect("inbox"), 0);
-    let stored_each: Vec<String> = inbound_texts(db).await;
-    let duplicated = questions
+
+    // Stored once each.
+    let stored = inbound_texts(db).await;
+    let times =
+        |texts: &[String], needle: &str| texts.iter().filter(|t| t.contains(needle)).count();
+    let lost: Vec<&String> = sent
         .iter()
-        .chain(&reports)
+        .filter(|m| times(&stored, &tag(m)) == 0)
+        .collect();
+    let stored_twice: Vec<&String> = sent
+        .iter()
+        .filter(|m| times(&stored, &tag(m)) > 1)
+        .collect();
+    // At staff once each: each client's first report as its alert, every later report under it as a follow-up;
+    // the questions only in the report's history (an alert may show them, no follow-up does).
+    let staff: Vec<String> = fake
+        .messages_to(STAFF)
+        .iter()
+        .filter_map(|c| c.text().map(str::to_string))
+        .collect();
+    let (alerts, follow_ups): (Vec<String>, Vec<String>) = staff
+        .iter()
+        .cloned()
+        .partition(|t| t.contains("— report #"));
+    let first_reports: Vec<String> = (0..clients.len()).map(|c| format!("ref0x{c}")).collect();
+    let at_staff_wrongly: Vec<&String> = sent
+        .iter()
         .filter(|m| {
-            stored_each
-                .iter()
-                .filter(|t| t.contains(m.as_str()))
-                .count()
-                > 1
+            let tag = tag(m);
+            if first_reports.contains(&tag) {
+                times(&alerts, &tag) != 1
+            } else {
+                times(&follow_ups, &tag) != usize::from(is_report(m))
+            }
         })
-        .count();
-    let answered = clients
-        .iter()
-        .map(|c| sent_count(&fake, c.id))
-        .sum::<usize>();
-    eprintln!(
-        "{} messages sent in {} rounds with a kill each; {answered} replies to clients; {duplicated} stored twice",
-        reports.len() + questions.len(),
-        delays_ms.len()
+        .collect();
+    assert_eq!(
+        alerts.len(),
+        clients.len(),
+        "one alert per client: {alerts:#?}"
     );
+    // Answered once each, in order: after onboarding, each message's answers (see `chaos_answers`).
+    let mut answered_wrong = Vec::new();
+    let mut answers = 0;
+    for (c, client) in clients.iter().enumerate() {
+        let texts: Vec<String> = fake.messages_to(client.id)[onboarded[c]..]
+            .iter()
+            .map(|call| call.text().unwrap_or_default().to_string())
+            .collect();
+        answers += texts.len();
+        let expected: Vec<&str> = (0..kills).flat_map(chaos_answers).collect();
+        let first_wrong =
+            (0..texts.len().max(expected.len())).find(|&i| match (texts.get(i), expected.get(i)) {
+                (Some(text), Some(words)) => !text.contains(words),
+                _ => true,
+            });
+        if let Some(i) = first_wrong {
+            answered_wrong.push(format!(
+                "{}: {} answers for {} expected, the first wrong is #{i} (answer {} of round {}): {:?}",
+                client.first_name,
+                texts.len(),
+                expected.len(),
+                i % 5,
+                i / 5,
+                texts.get(i)
+            ));
+        }
+    }
+    eprintln!(
+        "{} kills on {}: {} messages, {answers} answers to clients, {} messages at staff; lost {}, stored twice {}, \
+         not at staff as expected {}, clients answered wrongly {}; {:.0?}",
+        kills,
+        db.db.backend_name(),
+        sent.len(),
+        staff.len(),
+        lost.len(),
+        stored_twice.len(),
+        at_staff_wrongly.len(),
+        answered_wrong.len(),
+        started.elapsed()
+    );
+    assert!(lost.is_empty(), "messages never stored: {lost:?}");
     // Each update's effects are committed with its inbox mark, so handling it again after a kill stores nothing.
-    assert_eq!(duplicated, 0, "messages stored twice");
+    assert!(
+        stored_twice.is_empty(),
+        "messages stored twice: {stored_twice:?}"
+    );
+    assert!(
+        at_staff_wrongly.is_empty(),
+        "not at staff as expected: {at_staff_wrongly:?}"
+    );
+    assert!(answered_wrong.is_empty(), "{}", answered_wrong.join("\n"));
 }
 
 #[tokio::test]

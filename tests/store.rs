@@ -16,6 +16,7 @@ const STAFF_CHAT: i64 = -100_555;
 
 contract_tests!(
     migrating_again_changes_nothing,
+    a_reminder_round_is_counted_once_by_racing_instances,
     upsert_creates_then_updates_a_client,
     clients_are_found_by_username_telegram_id_or_name,
     the_latest_treatment_date_is_the_current_one,
@@ -1024,6 +1025,39 @@ async fn reminders_fall_due_for_unacknowledged_urgent_escalations(db: &Db) {
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
     );
+}
+
+/// Instances sharing a database all look for due reminders: a round is counted by the first that notes it, and
+/// one that read the report before that (or after it was acknowledged) counts nothing, so it queues nothing.
+async fn a_reminder_round_is_counted_once_by_racing_instances(db: &Db) {
+    let urgent = alerted_escalation(db, 1, "urgent").await;
+    let note = async |round, minute| {
+        let mut tx = db.write().await.expect("begin");
+        let noted = tx
+            .note_reminder_round(urgent.id, round, at(minute))
+            .await
+            .expect("note");
+        tx.commit().await.expect("commit");
+        noted
+    };
+    assert!(note(1, 10).await, "the first instance counts round 1");
+    assert!(
+        !note(1, 10).await,
+        "the second, having read round 0, counts nothing"
+    );
+    let reminded = db
+        .escalation(urgent.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (reminded.reminder_count, reminded.last_alert_at),
+        (1, Some(at(10)))
+    );
+    db.acknowledge(urgent.id, 9, "Ana", at(12))
+        .await
+        .expect("ack");
+    assert!(!note(2, 20).await, "no round once acknowledged");
 }
 
 /// A dialogue state or an outbox kind this version does not know (a newer version wrote it, sharing the database)

@@ -57,6 +57,31 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Counts reminder round `round` of a report and restarts its reminder clock, only if the round before it is
+    /// the last one counted and the report is still open. False: another instance (or an earlier tick) counted
+    /// it already, and this transaction must queue no reminder. On PostgreSQL the row lock makes a racing
+    /// instance wait for this transaction, and then find the count moved on.
+    pub async fn note_reminder_round(
+        &mut self,
+        escalation: ReportId,
+        round: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let rows_affected = on_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE escalations SET reminder_count = $2, last_alert_at = $3
+                 WHERE id = $1 AND reminder_count = $2 - 1 AND status = 'open'",
+            )
+            .bind(escalation)
+            .bind(i32::try_from(round).unwrap_or(i32::MAX))
+            .bind(millis(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows_affected == 1)
+    }
+
     /// Marks a stored update handled, only if nobody has yet (a second attempt after a crash, or another
     /// instance). False: it was handled already, and this transaction must change nothing. Its content is
     /// emptied as it is marked (see [`Db::finish_updates`]). On PostgreSQL the row lock makes a racing attempt

@@ -208,6 +208,10 @@ async fn answered_in_time<T>(
         .await
         .unwrap_or(false);
     if !reachable {
+        tracing::warn!(
+            update = update.id.0,
+            "handling is slow and the database does not answer: answered from the intents meanwhile"
+        );
         inbox.answer_offline(std::slice::from_ref(update)).await;
     }
     handling.await

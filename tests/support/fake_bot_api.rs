@@ -227,6 +227,10 @@ struct State_ {
     down: bool,
     /// Until this instant, every call but getUpdates fails so (see [`FakeBotApi::fail_for`]).
     failing: Option<(Instant, Failure)>,
+    /// Sends are held, unanswered, until released (see [`FakeBotApi::hold_sends`]).
+    holding_sends: bool,
+    /// Sends let through and not yet recorded in `calls`.
+    sends_in_flight: usize,
     members: HashMap<(i64, i64), MemberStatus>,
     /// Chat JSON by chat id, learnt from pushed updates.
     chats: HashMap<i64, Value>,
@@ -236,6 +240,8 @@ struct State_ {
 
 struct Shared {
     state: Mutex<State_>,
+    /// Bumped whenever held sends are released.
+    released_tx: watch::Sender<u64>,
     /// Bumped whenever an update is pushed.
     updates_tx: watch::Sender<u64>,
     /// Bumped whenever a call is recorded.
@@ -309,8 +315,10 @@ impl FakeBotApi {
         };
         let (updates_tx, _) = watch::channel(0u64);
         let (calls_tx, _) = watch::channel(0u64);
+        let (released_tx, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
+            released_tx,
             updates_tx,
             calls_tx,
         });
@@ -529,6 +537,26 @@ impl FakeBotApi {
     /// bot and its answers meet the failure.
     pub fn fail_for(&self, failure: Failure, window: Duration) {
         self.shared.lock().failing = Some((Instant::now() + window, failure));
+    }
+
+    /// Telegram stops taking sends until [`FakeBotApi::release_sends`]: a send (see [`SEND_METHODS`]) that
+    /// arrives meanwhile waits unanswered, and is then dropped with a connection reset, never delivered, as if the
+    /// network had lost it on its way. A chaos test holds sends across a kill, so that no send is accepted by
+    /// Telegram in the instant its sender dies (a send accepted and not yet recorded by the bot would go again
+    /// after a restart: no Bot API method lets a bot find out whether it was delivered).
+    pub fn hold_sends(&self) {
+        self.shared.lock().holding_sends = true;
+    }
+
+    /// Sends let through before [`FakeBotApi::hold_sends`] and not yet answered.
+    pub fn sends_in_flight(&self) -> usize {
+        self.shared.lock().sends_in_flight
+    }
+
+    /// Ends [`FakeBotApi::hold_sends`]: the sends held are dropped, later ones are answered again.
+    pub fn release_sends(&self) {
+        self.shared.lock().holding_sends = false;
+        self.shared.released_tx.send_modify(|v| *v += 1);
     }
 
     /// While down, every method answers HTTP 502 immediately (teloxide then sleeps 10 s).
@@ -997,7 +1025,31 @@ async fn handle(
         *shared.lock().asked.entry(method.clone()).or_default() += 1;
         shared.calls_tx.send_modify(|v| *v += 1);
     }
-    let answer = if token != FAKE_TOKEN {
+    let is_send = token == FAKE_TOKEN && SEND_METHODS.contains(&method.as_str());
+    let held = is_send && {
+        let mut released = shared.released_tx.subscribe();
+        let was_held = {
+            // Checked and counted under one lock: a send let through is in flight until it is recorded.
+            let mut st = shared.lock();
+            if !st.holding_sends {
+                st.sends_in_flight += 1;
+            }
+            st.holding_sends
+        };
+        while was_held && shared.lock().holding_sends {
+            if released.changed().await.is_err() {
+                break;
+            }
+        }
+        was_held
+    };
+    let answer = if held {
+        connection.reset();
+        Answer {
+            failed: true,
+            ..Answer::ok(json!("held while the bot was killed, never delivered"))
+        }
+    } else if token != FAKE_TOKEN {
         Answer::error(401, "Unauthorized")
     } else {
         let (down, failure) = {
@@ -1047,7 +1099,13 @@ async fn handle(
         failed: answer.failed,
         response: answer.body.clone(),
     };
-    shared.lock().calls.push(call);
+    {
+        let mut st = shared.lock();
+        st.calls.push(call);
+        if is_send && !held {
+            st.sends_in_flight -= 1;
+        }
+    }
     shared.calls_tx.send_modify(|v| *v += 1);
     respond(answer)
 }
