@@ -674,3 +674,31 @@ fn not_after_a_verb(text: &str, name: &str) -> usize {
     .expect("regex");
     text.matches(name).count() - after_verb.find_iter(text).count()
 }
+
+#[test]
+fn a_caption_is_not_a_cold_sore_and_painkillers_that_do_nothing_or_a_growing_bruise_are_urgent() {
+    let e = engine();
+    let t = e.analyse(
+        "here's my forehead today - bit sandpapery and flaky",
+        Some(3),
+        None,
+    );
+    assert_eq!(t.escalation, Level::None, "'heres' is no herpes: {t:#?}");
+    for (message, day) in [
+        (
+            "Mum is in a lot of pain. She's had paracetamol and ibuprofen and neither is touching it",
+            Some(2),
+        ),
+        (
+            "The bruise on my cheek is getting bigger by the hour, it's tight, swollen and very painful",
+            Some(1),
+        ),
+        (
+            "I have little bolhinhas on my eyelid and my eye is red",
+            Some(2),
+        ),
+    ] {
+        let t = e.analyse(message, day, None);
+        assert!(t.escalation >= Level::Urgent, "{message}: {t:#?}");
+    }
+}
