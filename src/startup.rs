@@ -186,18 +186,22 @@ async fn serve_webhook(
     let tcp = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (AFTERCARE_WEBHOOK_LISTEN)"))?;
-    let mut register = bot
-        .set_webhook(url.clone())
-        .allowed_updates(telegram::HANDLED_UPDATES);
-    if let Some(secret) = &settings.webhook_secret {
-        register = register.secret_token(secret.clone());
-    }
-    register.await.context("Telegram refused the webhook")?;
+    // Without a configured secret, one is made for this start: a webhook that accepted any caller would let
+    // anyone who finds its URL post updates as a client or as staff.
+    let secret = match &settings.webhook_secret {
+        Some(secret) => secret.clone(),
+        None => random_secret().context("no randomness for the webhook's secret token")?,
+    };
+    bot.set_webhook(url.clone())
+        .allowed_updates(telegram::HANDLED_UPDATES)
+        .secret_token(secret.clone())
+        .await
+        .context("Telegram refused the webhook")?;
     let router = axum::Router::new()
         .route(url.path(), axum::routing::post(telegram::on_webhook_call))
         .with_state(Webhook {
             inbox,
-            secret: settings.webhook_secret.clone(),
+            secret: Some(secret),
         });
     tracing::info!(%address, "receiving updates by webhook");
     axum::serve(tcp, router)
@@ -230,4 +234,11 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// 32 random bytes as 64 hexadecimal digits: a secret token Telegram accepts (1-256 of A-Z, a-z, 0-9, _ and -).
+fn random_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

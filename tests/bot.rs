@@ -389,6 +389,51 @@ async fn a_failing_handler_apologises_and_the_bot_keeps_going() {
     .await;
 }
 
+/// Without `AFTERCARE_WEBHOOK_SECRET` a secret is made for the start: a webhook that took any caller would let
+/// anyone who finds its URL post updates as a client or as staff.
+#[tokio::test]
+async fn webhook_mode_without_a_configured_secret_makes_one_and_refuses_calls_without_it() {
+    within(async {
+        let fake = FakeBotApi::start().await;
+        let db = sqlite().await;
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}/telegram");
+        let listen = format!("127.0.0.1:{port}");
+        let env = [("AFTERCARE_WEBHOOK_LISTEN", listen.as_str())];
+        let _bot =
+            start_bot_with(&fake, &db.url, &env, &["--webhook-url", &url], "setwebhook").await;
+        let registered = &fake.calls_to("setwebhook")[0];
+        let secret = registered
+            .str_field("secret_token")
+            .expect("a secret token is registered")
+            .to_string();
+        assert!(
+            secret.len() == 64 && secret.chars().all(|c| c.is_ascii_hexdigit()),
+            "{secret}"
+        );
+        let jane = client();
+        let (update_id, _) = fake.client_text(&jane, "/start");
+        let update = fake.update_json(update_id).expect("update json");
+        let http = reqwest::Client::new();
+        let unsigned = http
+            .post(&url)
+            .json(&update)
+            .send()
+            .await
+            .expect("webhook answers");
+        assert_eq!(unsigned.status().as_u16(), 401);
+        let signed = http
+            .post(&url)
+            .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+            .json(&update)
+            .send()
+            .await
+            .expect("webhook answers");
+        assert!(signed.status().is_success());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn webhook_mode_checks_telegrams_secret_token() {
     within(async {
