@@ -114,20 +114,13 @@ pub fn alert_text(
         ),
         None => "Day since treatment: unknown\n".to_string(),
     });
-    if !escalation.red_flags.is_empty() {
-        // Each once, however many messages or flags found it.
-        let mut named: Vec<&str> = Vec::new();
-        for flag in &escalation.red_flags {
-            if !named.contains(&flag.as_str()) {
-                named.push(flag);
-            }
-        }
-        text.push_str(&format!("Red flags: {}\n", named.join("; ")));
-    }
     let inbound: Vec<&StoredMessage> = messages
         .iter()
         .filter(|m| m.direction == Direction::In && m.escalation_id == Some(escalation.id))
         .collect();
+    if let Some(why) = why_level(escalation, &inbound) {
+        text.push_str(&format!("Why {}: {why}\n", escalation.level));
+    }
     let shown = inbound.len().min(5);
     for m in inbound.iter().take(5) {
         let body = m.text.as_deref().unwrap_or(if m.photo_file_id.is_some() {
@@ -155,6 +148,40 @@ pub fn alert_text(
     text.push_str(&status_line(escalation, zone));
     text.push_str("\nReply to this message to answer the client.");
     text
+}
+
+/// Why the report has its level, in one line: its red flags in the clinic's words, each once however many
+/// messages found it; without one, what the first message that called for the level was (a topic the client
+/// reports, or a description of their skin nothing curated answers), or a photo.
+fn why_level(escalation: &Escalation, inbound: &[&StoredMessage]) -> Option<String> {
+    let mut named: Vec<&str> = Vec::new();
+    for flag in &escalation.red_flags {
+        if !named.contains(&flag.as_str()) {
+            named.push(flag);
+        }
+    }
+    if !named.is_empty() {
+        return Some(format!("red flags: {}", named.join("; ")));
+    }
+    let decided = inbound.iter().find_map(|m| {
+        m.triage
+            .as_ref()
+            .filter(|t| t.escalation == escalation.level)
+            .map(|t| (m, t))
+    });
+    let reason = match decided {
+        Some((_, triage)) if triage.intent.is_some() => format!(
+            "the message reports \"{}\" (a match of {:.2})",
+            triage.intent.as_deref().unwrap_or_default(),
+            triage.confidence
+        ),
+        Some(_) => "nothing curated answers what the client describes".to_string(),
+        None if inbound.iter().any(|m| m.photo_file_id.is_some()) => {
+            "a photo (photos always go to staff)".to_string()
+        }
+        None => return None,
+    };
+    Some(reason)
 }
 
 pub fn status_line(escalation: &Escalation, zone: Tz) -> String {
@@ -385,6 +412,44 @@ mod tests {
     }
 
     #[test]
+    fn an_alert_says_in_one_line_why_the_level_was_chosen() {
+        let today = at().date_naive();
+        let why = |report: &Escalation, messages: &[StoredMessage]| -> Vec<String> {
+            alert_text(report, &client("Jane"), None, today, messages, 0, Tz::UTC)
+                .lines()
+                .filter(|l| l.starts_with("Why "))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(why(&escalation(), &[]), ["Why urgent: red flags: pus"]);
+        let mut topic = escalation();
+        topic.red_flags.clear();
+        let mut reported = message(1, "my eye is really sore");
+        reported.triage = Some(crate::store::TriageRecord {
+            intent: Some("eye-symptoms".into()),
+            category: "abnormal-reaction".into(),
+            escalation: "urgent".into(),
+            confidence: 1.0,
+            red_flags: Vec::new(),
+        });
+        assert_eq!(
+            why(&topic, &[reported]),
+            ["Why urgent: the message reports \"eye-symptoms\" (a match of 1.00)"]
+        );
+        let mut photo = message(2, "");
+        photo.text = None;
+        photo.photo_file_id = Some("file".into());
+        let mut routine = escalation();
+        routine.level = "routine".into();
+        routine.red_flags.clear();
+        assert_eq!(
+            why(&routine, &[photo]),
+            ["Why routine: a photo (photos always go to staff)"]
+        );
+        assert!(why(&topic, &[]).is_empty(), "no reason is made up");
+    }
+
+    #[test]
     fn an_alert_names_each_red_flag_once() {
         let mut report = escalation();
         report.red_flags = vec![
@@ -395,7 +460,7 @@ mod tests {
         let today = at().date_naive();
         let text = alert_text(&report, &client("Jane"), None, today, &[], 0, Tz::UTC);
         assert!(
-            text.contains("Red flags: yellow or honey-coloured crust; pus\n"),
+            text.contains("Why urgent: red flags: yellow or honey-coloured crust; pus\n"),
             "{text}"
         );
     }
