@@ -50,6 +50,12 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The output of a run that must have succeeded (its stderr shown when it did not).
+fn succeeded(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    stdout(o)
+}
+
 #[test]
 fn check_passes_on_the_shipped_intents() {
     let out = aftercare(
@@ -490,12 +496,7 @@ fn chat_runs_the_bots_conversation_in_the_terminal() {
     let url = format!("sqlite://{}", dir.path().join("chat.db").display());
     let input = "1\n/day 0\ncan i wear makeup tomorrow\n/nonsense\nmy tongue is swelling and i cant breathe\n/quit\n";
     let out = aftercare_with(&["chat"], &[("DATABASE_URL", &url)], input);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = stdout(&out);
+    let text = succeeded(&out);
     assert!(
         text.contains("Is that OK?"),
         "consent is asked first: {text}"
@@ -525,12 +526,7 @@ fn chat_with_nothing_configured_runs_as_a_named_demo_clinic_and_welcomes_once() 
         &[("DATABASE_URL", &url), ("USER", "maria")],
         input,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = stdout(&out);
+    let text = succeeded(&out);
     assert!(text.contains("demo clinic"), "{text}");
     assert_eq!(
         text.matches("Is that OK?").count(),
@@ -566,12 +562,7 @@ i have a fever and feel awful
         ],
         input,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = stdout(&out);
+    let text = succeeded(&out);
     assert!(text.contains("(day 2)"), "{text}");
     assert!(
         text.contains("Day since treatment: 2"),

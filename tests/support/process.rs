@@ -208,17 +208,7 @@ pub async fn onboard_via(fake: &FakeBotApi, user: &User, deliver: impl AsyncFn(i
     let before = sent_count(fake, user.id);
     deliver(fake.client_text(user, "/start").0).await;
     let welcome = &messages_to(fake, user.id, before, 1).await[0];
-    let text = welcome.text().unwrap_or_default();
-    assert!(text.contains("can't diagnose"), "{text}");
-    assert!(
-        text.contains("112"),
-        "the welcome names the emergency number: {text}"
-    );
-    assert!(
-        welcome
-            .callback_data()
-            .contains(&"v1:consent:yes".to_string())
-    );
+    super::assert_is_the_welcome(welcome.text().unwrap_or_default(), &welcome.callback_data());
     let welcome_id = welcome.response_message_id.expect("message id");
 
     deliver(fake.callback(user, user.id, welcome_id, "v1:consent:yes")).await;

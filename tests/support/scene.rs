@@ -642,17 +642,7 @@ impl Scene {
         let before = self.sent_count(who.chat_id);
         self.client_text(who, "/start").await;
         let welcome = &self.messages_after(who.chat_id, before)[0];
-        let text = welcome.text();
-        assert!(text.contains("can't diagnose"), "{text}");
-        assert!(
-            text.contains("112"),
-            "the welcome names the emergency number: {text}"
-        );
-        assert!(
-            welcome
-                .callback_data()
-                .contains(&"v1:consent:yes".to_string())
-        );
+        super::assert_is_the_welcome(welcome.text(), &welcome.callback_data());
 
         self.press(who, welcome.id(), "v1:consent:yes").await;
         let asked = self.messages_after(who.chat_id, before + 1);
