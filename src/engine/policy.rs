@@ -118,7 +118,10 @@ impl ContactInstruction {
     /// Judged on the answer as written in the intent file (placeholders not yet filled in).
     pub fn in_text(&self, text: &str) -> bool {
         text.split(['.', '!', '?', '\n']).any(|sentence| {
-            let unconditional = |at: usize| !self.condition.is_match(&sentence[..at]);
+            // "Please contact the clinic (the next working day is fine unless it is getting worse) and send a
+            // photo": a condition inside brackets qualifies the bracket, not the instruction.
+            let unconditional =
+                |at: usize| !self.condition.is_match(&outside_brackets(&sentence[..at]));
             let call_soon = self
                 .contact
                 .find(sentence)
@@ -130,6 +133,24 @@ impl ContactInstruction {
             call_soon || be_seen
         })
     }
+}
+
+/// `text` without what stands inside round brackets.
+fn outside_brackets(text: &str) -> String {
+    let mut depth = 0usize;
+    text.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -202,6 +223,9 @@ mod tests {
         assert!(c.in_text("Please send us a photo."));
         assert!(c.in_text("The clinic would like to see it."));
         assert!(c.in_text("Call {clinic_phone} straight away."));
+        assert!(c.in_text(
+            "Please contact the clinic (the next working day is fine unless it is getting worse) and send a photo."
+        ));
         assert!(!c.in_text("If you're unsure, ask the clinic on {clinic_phone}."));
     }
 }
