@@ -494,15 +494,8 @@ fn chat(cli: &Cli, args: &ChatArgs) -> Result<ExitCode, String> {
         .block_on(async {
             let db = crate::store::Db::connect(&url).await?;
             db.migrate().await?;
-            let service = crate::flows::Service {
-                db: db.clone(),
-                engine: std::sync::Arc::new(engine),
-                clinic,
-                // Nothing is sent anywhere: the terminal prints what staff would get.
-                staff_chat: 0,
-                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
-                turns: crate::store::TurnLog::start(db.clone()),
-            };
+            // Nothing is sent anywhere: the terminal prints what staff would get (staff chat 0).
+            let service = crate::flows::Service::start(db.clone(), engine, clinic, 0);
             let result = crate::chat::run(service, args.day, demo).await;
             db.close().await;
             result

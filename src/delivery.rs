@@ -271,10 +271,7 @@ async fn record(
     let stale = now - item.created_at >= GIVE_UP_AFTER;
     let db = &service.db;
     let result = match outcome {
-        Outcome::Sent(message_id) => db
-            .outbox_sent_all(&[(item.id, message_id)], now)
-            .await
-            .map(|_| ()),
+        Outcome::Sent(message_id) => service.sent.sent(item.id, message_id, now).await,
         Outcome::Later(wait, why) => db.outbox_retry(item.id, now + wait, &why).await,
         Outcome::Failed(SendError::RetryAfter(seconds)) if !stale => {
             tracing::warn!(

@@ -11,7 +11,7 @@ use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::*;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 pub async fn migrate(database_url: &str) -> anyhow::Result<String> {
     let db = Db::connect(database_url)
@@ -36,15 +36,13 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     );
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let wake = Arc::new(Notify::new());
-    let service = Service {
-        db: db.clone(),
-        engine: Arc::new(engine),
-        clinic: settings.clinic.clone(),
-        staff_chat: settings.staff_chat,
-        wake: wake.clone(),
-        turns: crate::store::TurnLog::start(db.clone()),
-    };
+    let service = Service::start(
+        db.clone(),
+        engine,
+        settings.clinic.clone(),
+        settings.staff_chat,
+    );
+    let wake = service.wake.clone();
     let mut bot = Bot::new(&settings.telegram_token);
     if let Some(url) = &settings.telegram_api_url {
         bot = bot.set_api_url(

@@ -15,7 +15,7 @@ use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level};
 use crate::store::{
     Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, Priority,
-    StoreError, Turn, TurnCommitted, TurnLog, UpdateId,
+    SentLog, StoreError, Turn, TurnCommitted, TurnLog, UpdateId,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
@@ -155,6 +155,8 @@ pub struct Service {
     pub wake: Arc<tokio::sync::Notify>,
     /// Commits the common turns of concurrent conversations together.
     pub turns: TurnLog,
+    /// Records the sends Telegram took at the same moment together.
+    pub sent: SentLog,
 }
 
 /// How often a decision is made again when what it was based on changed before it was stored.
@@ -178,6 +180,19 @@ enum Committed {
 }
 
 impl Service {
+    /// The service over `db`, with its group-commit writers started on the current Tokio runtime.
+    pub fn start(db: Db, engine: Engine, clinic: ClinicSettings, staff_chat: i64) -> Service {
+        Service {
+            turns: TurnLog::start(db.clone()),
+            sent: SentLog::start(db.clone()),
+            db,
+            engine: Arc::new(engine),
+            clinic,
+            staff_chat,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
     /// Tells the outbox worker that something is waiting to be sent.
     fn outbox_filled(&self) {
         self.wake.notify_one();

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::columns::millis;
+use super::group_commit::{GroupCommit, shared};
 use super::{Db, StoreError};
 use crate::clock::Clock;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
 
 /// An update as received, to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,7 +176,7 @@ impl Db {
 /// marked in its own transaction, see [`super::WriteTx::finish_update`].)
 #[derive(Clone)]
 pub struct InboxLog {
-    jobs: mpsc::Sender<(i64, oneshot::Sender<Result<(), StoreError>>)>,
+    writer: GroupCommit<i64, ()>,
 }
 
 /// At most this many updates share a statement.
@@ -186,37 +186,15 @@ impl InboxLog {
     /// Starts the writer on the current Tokio runtime; `clock` says when the updates were finished. It stops
     /// when every `InboxLog` clone is dropped.
     pub fn start(db: Db, clock: Arc<dyn Clock>) -> InboxLog {
-        let (jobs, mut queue) =
-            mpsc::channel::<(i64, oneshot::Sender<Result<(), StoreError>>)>(MAX_FINISHED);
-        tokio::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_FINISHED {
-                    match queue.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-                let result = db.finish_updates(&ids, clock.now()).await;
-                for (_, done) in batch {
-                    let _ = done.send(match &result {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(StoreError::Batch(e.to_string())),
-                    });
-                }
-            }
+        let writer = GroupCommit::start(MAX_FINISHED, move |ids: Vec<i64>| {
+            let (db, now) = (db.clone(), clock.now());
+            async move { shared(ids.len(), db.finish_updates(&ids, now).await) }
         });
-        InboxLog { jobs }
+        InboxLog { writer }
     }
 
     /// Marks the update handled, once committed.
     pub async fn finish(&self, update_id: i64) -> Result<(), StoreError> {
-        let (done, committed) = oneshot::channel();
-        self.jobs
-            .send((update_id, done))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        committed.await.map_err(|_| StoreError::Closed)?
+        self.writer.write(update_id).await
     }
 }

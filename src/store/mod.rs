@@ -71,6 +71,7 @@ mod clients;
 mod columns;
 mod error;
 mod escalations;
+mod group_commit;
 mod ids;
 mod inbox;
 mod messages;
@@ -87,7 +88,7 @@ pub use escalations::{
 pub use ids::{ClientId, OutboxId, ReportId, UpdateId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
-pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus, Priority};
+pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus, Priority, SentLog};
 pub use stats::Stats;
 pub use turn_log::{Turn, TurnCommitted, TurnLog};
 pub use write::WriteTx;

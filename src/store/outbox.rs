@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::clients::expect_one;
 use super::columns::{instant, json, millis, optional_instant};
+use super::group_commit::{GroupCommit, shared};
 use super::{ClientId, Db, OutboxId, ReportId, StoreError};
 
 text_enum! {
@@ -396,6 +397,48 @@ impl Db {
                 .await?
         });
         Ok(count)
+    }
+}
+
+/// Group commit for [`Db::outbox_sent_all`]: the sends Telegram took at the same moment are recorded in one
+/// statement. Each caller waits until its own send is recorded.
+#[derive(Clone)]
+pub struct SentLog {
+    writer: GroupCommit<(OutboxId, Option<i64>, DateTime<Utc>), ()>,
+}
+
+/// At most this many sends share a statement.
+const MAX_SENT: usize = 256;
+
+impl SentLog {
+    /// Starts the writer on the current Tokio runtime. It stops when every `SentLog` clone is dropped.
+    pub fn start(db: Db) -> SentLog {
+        let writer = GroupCommit::start(
+            MAX_SENT,
+            move |sent: Vec<(OutboxId, Option<i64>, DateTime<Utc>)>| {
+                let db = db.clone();
+                async move {
+                    let at = sent.iter().map(|(_, _, at)| *at).max().unwrap_or_default();
+                    let rows: Vec<(OutboxId, Option<i64>)> = sent
+                        .iter()
+                        .map(|(id, message, _)| (*id, *message))
+                        .collect();
+                    shared(sent.len(), db.outbox_sent_all(&rows, at).await.map(|_| ()))
+                }
+            },
+        );
+        SentLog { writer }
+    }
+
+    /// Records that `id` was sent `at`, as Telegram's message `result_message_id`. A row gone meanwhile (the client
+    /// used /forget) is not an error.
+    pub async fn sent(
+        &self,
+        id: OutboxId,
+        result_message_id: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.writer.write((id, result_message_id, at)).await
     }
 }
 

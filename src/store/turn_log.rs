@@ -6,10 +6,10 @@
 //! Every statement is a hand-off to SQLite's one connection, so statements per update bound the bot's throughput
 //! (benches/bot_throughput.rs): one transaction per turn took five.
 
+use super::group_commit::{GroupCommit, shared};
 use super::{Db, NewMessage, NewOutbox, StoreError, UpdateId};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-use tokio::sync::{mpsc, oneshot};
 
 /// What one turn stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,71 +29,47 @@ pub enum TurnCommitted {
     AlreadyHandled,
 }
 
-struct Job {
-    turn: Turn,
-    done: oneshot::Sender<Result<TurnCommitted, StoreError>>,
-}
-
 /// At most this many turns share a transaction (far below both databases' parameter limits for the rows).
 const MAX_TURNS: usize = 64;
 
 #[derive(Clone)]
 pub struct TurnLog {
-    jobs: mpsc::Sender<Job>,
+    writer: GroupCommit<Turn, TurnCommitted>,
 }
 
 impl TurnLog {
     /// Starts the writer on the current Tokio runtime. It stops when every `TurnLog` clone is dropped.
     pub fn start(db: Db) -> TurnLog {
-        let (jobs, mut queue) = mpsc::channel::<Job>(4 * MAX_TURNS);
-        tokio::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_TURNS {
-                    match queue.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                write(&db, batch).await;
-            }
+        let writer = GroupCommit::start(MAX_TURNS, move |turns: Vec<Turn>| {
+            let db = db.clone();
+            async move { write(&db, turns).await }
         });
-        TurnLog { jobs }
+        TurnLog { writer }
     }
 
     /// Stores the turn and marks its update handled, once committed.
     pub async fn commit(&self, turn: Turn) -> Result<TurnCommitted, StoreError> {
-        let (done, committed) = oneshot::channel();
-        self.jobs
-            .send(Job { turn, done })
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        committed.await.map_err(|_| StoreError::Closed)?
+        self.writer.write(turn).await
     }
 }
 
-async fn write(db: &Db, batch: Vec<Job>) {
-    let turns: Vec<&Turn> = batch.iter().map(|job| &job.turn).collect();
-    match commit(db, &turns).await {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.done.send(Ok(outcome));
-            }
-        }
+async fn write(db: &Db, turns: Vec<Turn>) -> Vec<Result<TurnCommitted, StoreError>> {
+    let all: Vec<&Turn> = turns.iter().collect();
+    match commit(db, &all).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         // One bad turn must not fail the others: each on its own.
-        Err(_) if batch.len() > 1 => {
-            for job in batch {
-                let outcome = commit(db, &[&job.turn]).await;
-                let _ = job
-                    .done
-                    .send(outcome.map(|mut outcomes| outcomes.remove(0)));
+        Err(_) if turns.len() > 1 => {
+            let mut results = Vec::with_capacity(turns.len());
+            for turn in &turns {
+                results.push(
+                    commit(db, &[turn])
+                        .await
+                        .map(|mut outcomes| outcomes.remove(0)),
+                );
             }
+            results
         }
-        Err(error) => {
-            for job in batch {
-                let _ = job.done.send(Err(StoreError::Batch(error.to_string())));
-            }
-        }
+        Err(error) => shared(turns.len(), Err(error)),
     }
 }
 

@@ -22,10 +22,10 @@ use aftercare::delivery::{self, Buttons, Messenger, SendError};
 use aftercare::engine::Engine;
 use aftercare::flows::{Button, ClientInput, Origin, Person, Quoted, Service};
 use aftercare::front::{Front, MAX_MESSAGE_UTF16};
-use aftercare::store::{Db, MessageKind, ReceivedUpdate, TurnLog, UpdateId};
+use aftercare::store::{Db, MessageKind, ReceivedUpdate, UpdateId};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The clinic's staff chat.
 pub const STAFF: i64 = -1_001_234_567;
@@ -369,14 +369,7 @@ impl Scene {
         let start = DateTime::parse_from_rfc3339(START)
             .expect("start time")
             .to_utc();
-        let service = Service {
-            db: db.db.clone(),
-            engine: Arc::new(engine),
-            clinic,
-            staff_chat: STAFF,
-            wake: Arc::new(tokio::sync::Notify::new()),
-            turns: TurnLog::start(db.db.clone()),
-        };
+        let service = Service::start(db.db.clone(), engine, clinic, STAFF);
         Scene {
             db,
             service,
