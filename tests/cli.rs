@@ -246,6 +246,26 @@ fn ask_json_answers_one_line_per_input_line_even_when_one_is_malformed() {
 }
 
 #[test]
+fn ask_names_the_red_flags_of_an_escalation_only_when_there_are_some() {
+    let escalation_line = |words: &[&str]| {
+        let out = aftercare(&[&["ask"], words].concat(), "");
+        assert!(out.status.success());
+        stdout(&out)
+            .lines()
+            .find(|line| line.starts_with("[escalation:"))
+            .map(String::from)
+    };
+    assert_eq!(
+        escalation_line(&["there is something strange on my skin"]).as_deref(),
+        Some("[escalation: routine]")
+    );
+    assert_eq!(
+        escalation_line(&["--day", "4", "there is pus on my chin"]).as_deref(),
+        Some("[escalation: urgent — pus or yellow/green discharge]")
+    );
+}
+
+#[test]
 fn ask_with_text_and_day() {
     let out = aftercare(
         &["ask", "--day", "12", "my", "face", "is", "still", "red"],
