@@ -1,6 +1,6 @@
 //! Reads intent files and says exactly what is wrong with them: `file:line: message`.
 
-use super::messages::{Key, format_problem, longest_filled};
+use super::messages::{Key, QUOTE, format_problem, longest_filled};
 use super::model::{
     ConceptsFile, IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders,
 };
@@ -253,6 +253,13 @@ fn check_messages(
             && let Some(problem) = format_problem(text.get_ref().trim())
         {
             push(errors, source, at, format!("{}: {problem}", key.name()));
+        }
+        if text.get_ref().lines().any(|line| line.starts_with(QUOTE)) {
+            let message = format!(
+                "{}: a line may not start with {QUOTE:?}: it marks a client's own words",
+                key.name()
+            );
+            push(errors, source, at, message);
         }
         let longest = longest_filled(text.get_ref().trim());
         if longest > key.max_chars() {

@@ -7,6 +7,10 @@ use std::collections::HashMap;
 /// Telegram's limit for one message, in characters.
 pub const TELEGRAM_MAX_CHARS: usize = 4_096;
 
+/// Starts every line of a client's words quoted in a staff message; the bot's own lines never start with it, so
+/// a client's words can never pass for them.
+pub const QUOTE: &str = "│ ";
+
 /// Telegram's limit for a command's description in its menu, in characters.
 pub const MENU_MAX_CHARS: usize = 256;
 

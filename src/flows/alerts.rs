@@ -7,14 +7,12 @@
 
 use super::texts::{Key, Texts};
 use super::{Button, Buttons};
+use crate::engine::messages::QUOTE;
 use crate::store::{
     Client, Direction, Escalation, EscalationStatus, ReportId, Stats, StoredMessage,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-
-/// Starts every line of a client's words in an alert; the bot's own lines never start with it.
-const QUOTE: &str = "│ ";
 
 /// Characters of a client's words shown in one alert, shared by its messages: the alert stays within
 /// Telegram's 4,096 characters, header and status included.
