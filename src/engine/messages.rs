@@ -104,6 +104,7 @@ keys! {
     NoClientMatches = "no_client_matches" ["query"],
     StaffActionFailed = "staff_action_failed" ["error"],
     UpdateSetAside = "update_set_aside" ["first_name", "chat_id", "error"],
+    UnnamedClient = "unnamed_client" [],
     // A treatment date that cannot be used.
     DateUnreadable = "date_unreadable" [],
     DateInFuture = "date_in_future" [],

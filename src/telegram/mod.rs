@@ -255,7 +255,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let who = update
         .from()
         .map(|user| user.first_name.clone())
-        .unwrap_or_else(|| "a client".to_string());
+        .unwrap_or_else(|| app.service.engine.texts().get(texts::Key::UnnamedClient));
     let notice = texts::update_set_aside(app.service.engine.texts(), &who, chat.0, failure);
     let notice = [Say::text(notice)];
     if let Err(e) = front::send_says(&messenger, app.staff_chat.0, None, &notice).await {
