@@ -48,8 +48,7 @@ pub fn report_named(texts: &Texts, text: &str) -> Option<ReportId> {
         .find_map(|line| {
             markers
                 .iter()
-                .filter_map(|(before, after)| last_number_between(line, before, after))
-                .next_back()
+                .find_map(|(before, after)| last_number_between(line, before, after))
         })
 }
 
