@@ -419,13 +419,14 @@ fn answer_line(
 fn print_triage(out: &mut impl Write, triage: &Triage, explain: bool) {
     let _ = writeln!(out, "{}", triage.reply);
     if triage.escalation > engine::Level::None {
+        // The red flags it names, when there are any: "[escalation: urgent — pus]", "[escalation: routine]".
         let labels = triage.flag_labels();
-        let _ = writeln!(
-            out,
-            "[escalation: {} — {}]",
-            triage.escalation,
-            labels.join(", ")
-        );
+        let named = if labels.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", labels.join(", "))
+        };
+        let _ = writeln!(out, "[escalation: {}{named}]", triage.escalation);
     }
     if explain {
         let _ = writeln!(

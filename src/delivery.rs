@@ -3,7 +3,7 @@
 //! queued. After a crash or restart, pending sends resume.
 
 use crate::clock::Clock;
-use crate::flows::{Outbound, Service, alerts};
+use crate::flows::{Outbound, Service};
 use crate::store::{
     AlertKind, Client, Escalation, EscalationStatus, OutboxId, OutboxItem, OutboxKind, Priority,
     StoreError,
@@ -330,13 +330,9 @@ async fn give_up(
     let (Some(report), Some(client)) = (report, db.client(client).await?) else {
         return Ok(());
     };
-    let notice = alerts::client_unreachable(
-        &client,
-        report,
-        item.created_at,
-        service.clinic.time_zone,
-        error,
-    );
+    let notice = service
+        .staff_words()
+        .client_unreachable(&client, report, item.created_at, error);
     let mut queued = Outbound::Client { text: notice }.queue(
         service.staff_chat,
         Some(report),
@@ -500,14 +496,13 @@ impl Report {
         let db = &service.db;
         let messages = db.escalation_messages(self.escalation.id).await?;
         let treated = db.current_treatment(self.client.id).await?;
-        Ok(alerts::alert_text(
+        Ok(service.staff_words().alert_text(
             &self.escalation,
             &self.client,
             treated,
             service.today(now),
             &messages,
             reminder,
-            service.clinic.time_zone,
         ))
     }
 }
@@ -540,7 +535,7 @@ async fn alert<M: Messenger>(
         .send_text(
             item.chat_id,
             &text,
-            &alerts::alert_buttons(escalation),
+            &service.staff_words().alert_buttons(escalation),
             reply_to,
         )
         .await
@@ -580,7 +575,10 @@ async fn under_alert<M: Messenger>(
     };
     let (result, kind) = match beneath {
         Beneath::Photo { file_id, caption } => {
-            let caption = alerts::photo_caption(client, caption.as_deref(), escalation_id);
+            let caption =
+                service
+                    .staff_words()
+                    .photo_caption(client, caption.as_deref(), escalation_id);
             let result = messenger
                 .send_photo(chat, &file_id, &caption, Some(alert_id))
                 .await;
@@ -593,7 +591,7 @@ async fn under_alert<M: Messenger>(
             let result = messenger
                 .send_text(
                     chat,
-                    &alerts::followup_text(client, &message, service.clinic.time_zone),
+                    &service.staff_words().followup_text(client, &message),
                     &Vec::new(),
                     Some(alert_id),
                 )
@@ -629,7 +627,7 @@ async fn alert_update<M: Messenger>(
             chat,
             alert_id,
             &text,
-            &alerts::alert_buttons(&report.escalation),
+            &service.staff_words().alert_buttons(&report.escalation),
         )
         .await
     {

@@ -80,7 +80,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         }
         delay = (delay * 2).min(Duration::from_secs(60));
     }
-    telegram::register_commands(&bot, ChatId(settings.staff_chat)).await;
+    telegram::register_commands(&bot, ChatId(settings.staff_chat), service.engine.texts()).await;
 
     let outbox = tokio::spawn(delivery::run_outbox(
         service.clone(),

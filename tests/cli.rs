@@ -125,8 +125,8 @@ fn check_reports_file_and_line_for_broken_messages() {
     let makeup = std::fs::read_to_string(format!("{intents}/makeup.toml")).expect("makeup intent");
     std::fs::write(dir.path().join("makeup.toml"), makeup).expect("write");
     let shipped = std::fs::read_to_string(format!("{intents}/messages.toml")).expect("messages");
-    // A placeholder the welcome cannot fill, a text left out, one too long for Telegram, and a key the bot
-    // never says.
+    // A placeholder the welcome cannot fill, a text left out, one too long for Telegram, a time format chrono
+    // cannot render, and a key the bot never says.
     let ask_date = shipped
         .lines()
         .position(|line| line.starts_with("ask_date = "))
@@ -136,6 +136,11 @@ fn check_reports_file_and_line_for_broken_messages() {
     let broken = lines
         .join("\n")
         .replacen("Hello {first_name}!", "Hello {client_name}!", 1)
+        .replacen(
+            "time_format = \"%a %d %b %H:%M\"",
+            "time_format = \"%a %d %b %H:%Q\"",
+            1,
+        )
         .replacen(
             "consent_thanks = \"Thank you.\"",
             &format!("consent_thanks = \"{}\"", "Thank you. ".repeat(400)),
@@ -171,6 +176,13 @@ fn check_reports_file_and_line_for_broken_messages() {
         text.contains(&format!(
             "messages.toml:{}: unknown text \"greeting\"",
             line_of("greeting = ")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "messages.toml:{}: time_format: \"%a %d %b %H:%Q\" is not a format chrono can render",
+            line_of("time_format = ")
         )),
         "{text}"
     );
@@ -243,6 +255,26 @@ fn ask_json_answers_one_line_per_input_line_even_when_one_is_malformed() {
             .is_some_and(|f| !f.is_empty())
     );
     assert_eq!(lines[3]["category"], "small-talk");
+}
+
+#[test]
+fn ask_names_the_red_flags_of_an_escalation_only_when_there_are_some() {
+    let escalation_line = |words: &[&str]| {
+        let out = aftercare(&[&["ask"], words].concat(), "");
+        assert!(out.status.success());
+        stdout(&out)
+            .lines()
+            .find(|line| line.starts_with("[escalation:"))
+            .map(String::from)
+    };
+    assert_eq!(
+        escalation_line(&["there is something strange on my skin"]).as_deref(),
+        Some("[escalation: routine]")
+    );
+    assert_eq!(
+        escalation_line(&["--day", "4", "there is pus on my chin"]).as_deref(),
+        Some("[escalation: urgent — pus or yellow/green discharge]")
+    );
 }
 
 #[test]

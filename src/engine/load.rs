@@ -1,6 +1,6 @@
 //! Reads intent files and says exactly what is wrong with them: `file:line: message`.
 
-use super::messages::{Key, TELEGRAM_MAX_CHARS, longest_filled};
+use super::messages::{Key, QUOTE, format_problem, longest_filled};
 use super::model::{
     ConceptsFile, IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders,
 };
@@ -230,8 +230,8 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
     }
 }
 
-/// `messages.toml`: every key known and present, each text non-empty, with only its own placeholders, and
-/// short enough for one Telegram message once filled.
+/// `messages.toml`: every key known and present, each text non-empty, with only its own placeholders, short
+/// enough for one Telegram message once filled, and each date or time format one chrono can render.
 fn check_messages(
     errors: &mut Vec<CheckError>,
     source: &Source,
@@ -249,11 +249,24 @@ fn check_messages(
         };
         let at = text.span().start;
         check_text_with(errors, source, at, text.get_ref(), key.placeholders());
-        let longest = longest_filled(text.get_ref().trim());
-        if longest > TELEGRAM_MAX_CHARS {
+        if key.is_format()
+            && let Some(problem) = format_problem(text.get_ref().trim())
+        {
+            push(errors, source, at, format!("{}: {problem}", key.name()));
+        }
+        if text.get_ref().lines().any(|line| line.starts_with(QUOTE)) {
             let message = format!(
-                "{}: up to {longest} characters once filled; Telegram takes {TELEGRAM_MAX_CHARS}",
+                "{}: a line may not start with {QUOTE:?}: it marks a client's own words",
                 key.name()
+            );
+            push(errors, source, at, message);
+        }
+        let longest = longest_filled(text.get_ref().trim());
+        if longest > key.max_chars() {
+            let message = format!(
+                "{}: up to {longest} characters once filled; Telegram takes {}",
+                key.name(),
+                key.max_chars()
             );
             push(errors, source, at, message);
         }

@@ -7,6 +7,13 @@ use std::collections::HashMap;
 /// Telegram's limit for one message, in characters.
 pub const TELEGRAM_MAX_CHARS: usize = 4_096;
 
+/// Starts every line of a client's words quoted in a staff message; the bot's own lines never start with it, so
+/// a client's words can never pass for them.
+pub const QUOTE: &str = "│ ";
+
+/// Telegram's limit for a command's description in its menu, in characters.
+pub const MENU_MAX_CHARS: usize = 256;
+
 macro_rules! keys {
     ($($variant:ident = $key:literal [$($placeholder:literal),*]),* $(,)?) => {
         /// A text of `messages.toml`.
@@ -97,12 +104,109 @@ keys! {
     NoClientMatches = "no_client_matches" ["query"],
     StaffActionFailed = "staff_action_failed" ["error"],
     UpdateSetAside = "update_set_aside" ["first_name", "chat_id", "error"],
+    UnnamedClient = "unnamed_client" [],
+    // A treatment date that cannot be used.
+    DateUnreadable = "date_unreadable" [],
+    DateInFuture = "date_in_future" [],
+    DateTooOld = "date_too_old" [],
+    // Alerts: what staff read about a report.
+    AlertReminder = "alert_reminder" ["round"],
+    LevelEmergency = "level_emergency" [],
+    LevelUrgent = "level_urgent" [],
+    LevelRoutine = "level_routine" [],
+    AlertHeading = "alert_heading" ["heading", "report"],
+    AlertClient = "alert_client" ["client"],
+    AlertDay = "alert_day" ["day", "date"],
+    AlertDayUnknown = "alert_day_unknown" [],
+    AlertWhy = "alert_why" ["level", "reason"],
+    WhyRedFlags = "why_red_flags" ["flags"],
+    WhyTopic = "why_topic" ["topic", "confidence"],
+    WhyUncurated = "why_uncurated" [],
+    WhyPhoto = "why_photo" [],
+    AlertMessage = "alert_message" ["time"],
+    AlertPhotoMessage = "alert_photo_message" ["time"],
+    PhotoWithoutWords = "photo_without_words" [],
+    AlertMore = "alert_more" ["count"],
+    AlertReplyHint = "alert_reply_hint" [],
+    StatusOpen = "status_open" ["time"],
+    StatusAcknowledged = "status_acknowledged" ["staff", "time"],
+    StatusResolved = "status_resolved" ["staff", "time"],
+    SomeoneOnStaff = "someone_on_staff" [],
+    AcknowledgeButton = "acknowledge_button" [],
+    ResolveButton = "resolve_button" [],
+    ClientWithUsername = "client_with_username" ["first_name", "username"],
+    ClientWithoutUsername = "client_without_username" ["first_name", "telegram_id"],
+    ClientUnreachable = "client_unreachable" ["client", "report", "time", "error"],
+    Followup = "followup" ["first_name", "time", "text"],
+    NoText = "no_text" [],
+    PhotoFrom = "photo_from" ["client", "report"],
+    PhotoFromWithCaption = "photo_from_with_caption" ["client", "report", "caption"],
+    // Staff commands' answers.
+    NoOpenReports = "no_open_reports" [],
+    OpenReports = "open_reports" ["count"],
+    OpenReport = "open_report" ["report", "level", "client", "time", "status"],
+    OpenNotAcknowledged = "open_not_acknowledged" [],
+    OpenAcknowledged = "open_acknowledged" ["staff"],
+    History = "history" ["client", "count"],
+    HistoryMessage = "history_message" ["time", "arrow", "text"],
+    HistoryMessageLevel = "history_message_level" ["time", "arrow", "text", "level"],
+    FromClient = "from_client" [],
+    ToClient = "to_client" [],
+    ClientChoices = "client_choices" [],
+    ClientChoice = "client_choice" ["client", "telegram_id"],
+    NoUnanswered = "no_unanswered" [],
+    Unanswered = "unanswered" [],
+    UnansweredQuestion = "unanswered_question" ["time", "first_name", "text"],
+    Stats = "stats" ["clients", "messages", "reports", "open", "median"],
+    StatsLevel = "stats_level" ["level", "count"],
+    StatsNoReports = "stats_no_reports" [],
+    StatsMedian = "stats_median" ["minutes"],
+    StatsNoMedian = "stats_no_median" [],
+    // Telegram's menu of commands.
+    MenuStart = "menu_start" [],
+    MenuTreatment = "menu_treatment" [],
+    MenuHelp = "menu_help" [],
+    MenuForget = "menu_forget" [],
+    MenuOpen = "menu_open" [],
+    MenuHistory = "menu_history" [],
+    MenuUnanswered = "menu_unanswered" [],
+    MenuStats = "menu_stats" [],
+    // Date and time formats (chrono's strftime): no placeholders.
+    TimeFormat = "time_format" [],
+    ShortDateFormat = "short_date_format" [],
+    LongDateFormat = "long_date_format" [],
+    ReopensFormat = "reopens_format" [],
 }
 
 impl Key {
     pub fn from_name(name: &str) -> Option<Key> {
         Key::ALL.iter().copied().find(|key| key.name() == name)
     }
+
+    /// A date or time format (chrono's strftime), not words: used as it is, with no placeholders.
+    pub fn is_format(self) -> bool {
+        self.name().ends_with("_format")
+    }
+
+    /// The most characters it may have once filled: a command's description in Telegram's menu takes 256.
+    pub fn max_chars(self) -> usize {
+        if self.name().starts_with("menu_") {
+            MENU_MAX_CHARS
+        } else {
+            TELEGRAM_MAX_CHARS
+        }
+    }
+}
+
+/// Why a date or time format cannot be used, if it cannot: chrono would fail to render it.
+pub fn format_problem(format: &str) -> Option<String> {
+    use chrono::format::{Item, StrftimeItems};
+    if format.contains('{') {
+        return Some("a format takes no placeholders".into());
+    }
+    StrftimeItems::new(format)
+        .any(|item| matches!(item, Item::Error))
+        .then(|| format!("{format:?} is not a format chrono can render (see chrono's strftime)"))
 }
 
 /// The longest value a placeholder can take, for the length check: a clinic's settings as long as a clinic
@@ -110,11 +214,14 @@ impl Key {
 /// (`{text}`, sent in parts when it is long).
 pub fn longest_value(placeholder: &str) -> usize {
     match placeholder {
-        "first_name" | "staff_first_name" | "clinic_name" => 64,
-        "clinic_phone" | "chat_id" | "date" | "reopens" | "what" => 40,
-        "emergency_number" | "day" => 6,
-        "opening_hours" | "booking_link" | "out_of_hours" | "query" => 200,
-        "error" => 500,
+        "first_name" | "staff_first_name" | "clinic_name" | "topic" | "username" => 64,
+        "clinic_phone" | "chat_id" | "date" | "reopens" | "what" | "time" | "heading" => 40,
+        "level" | "report" | "telegram_id" | "median" | "minutes" => 20,
+        "emergency_number" | "day" | "round" | "confidence" | "arrow" => 6,
+        "count" | "clients" | "messages" | "open" => 10,
+        "client" | "staff" => 200,
+        "opening_hours" | "booking_link" | "out_of_hours" | "query" | "status" | "reports" => 200,
+        "error" | "flags" | "reason" => 500,
         _ => 0,
     }
 }
@@ -166,5 +273,11 @@ impl Texts {
     pub fn fill(&self, key: Key, args: &[(&str, &str)]) -> String {
         let template = self.templates.get(&key).map_or("", String::as_str);
         self.clinic.render_with(template, args)
+    }
+
+    /// A text as written, placeholders and all: a date or time format (validation made sure chrono can render
+    /// it), or the words around a placeholder, to read a number back from a copy of the bot's message.
+    pub fn template(&self, key: Key) -> &str {
+        self.templates.get(&key).map_or("", String::as_str)
     }
 }

@@ -1,5 +1,7 @@
 //! The commands clients and staff type, each read in one place, and the menus Telegram shows for them.
 
+use super::texts::Key;
+
 /// A command in a client's private chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientCommand {
@@ -17,12 +19,12 @@ pub enum ClientCommand {
 }
 
 impl ClientCommand {
-    /// The client's commands in Telegram's menu: (command, description).
-    pub const MENU: [(&'static str, &'static str); 4] = [
-        ("start", "start, or see the welcome again"),
-        ("treatment", "set or change your treatment date"),
-        ("help", "what I can do"),
-        ("forget", "delete everything stored about you"),
+    /// The client's commands in Telegram's menu: (command, its description in `messages.toml`).
+    pub const MENU: [(&'static str, Key); 4] = [
+        ("start", Key::MenuStart),
+        ("treatment", Key::MenuTreatment),
+        ("help", Key::MenuHelp),
+        ("forget", Key::MenuForget),
     ];
 
     /// Reads a message that starts with '/'.
@@ -54,15 +56,12 @@ pub enum StaffCommand {
 }
 
 impl StaffCommand {
-    /// The staff's commands in Telegram's menu (in the staff chat): (command, description).
-    pub const MENU: [(&'static str, &'static str); 4] = [
-        ("open", "open reports"),
-        (
-            "history",
-            "a client's messages: /history <name, @username or id>",
-        ),
-        ("unanswered", "questions without a curated answer"),
-        ("stats", "the last 7 days"),
+    /// The staff's commands in Telegram's menu (in the staff chat): (command, its description).
+    pub const MENU: [(&'static str, Key); 4] = [
+        ("open", Key::MenuOpen),
+        ("history", Key::MenuHistory),
+        ("unanswered", Key::MenuUnanswered),
+        ("stats", Key::MenuStats),
     ];
 
     /// Reads a message that starts with '/'; `None` for anything that is not a staff command.

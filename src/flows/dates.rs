@@ -1,21 +1,37 @@
 //! Reads a treatment date typed in any common form. Day-first, as written in the UK and most of the world.
 
+use super::texts::Key;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
-/// The date meant, or a reason it cannot be a treatment date.
-pub fn parse_treatment_date(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+/// Why a date typed cannot be a treatment date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateProblem {
+    Unreadable,
+    InFuture,
+    TooOld,
+}
+
+impl DateProblem {
+    /// What the client is told (`messages.toml`).
+    pub fn key(self) -> Key {
+        match self {
+            DateProblem::Unreadable => Key::DateUnreadable,
+            DateProblem::InFuture => Key::DateInFuture,
+            DateProblem::TooOld => Key::DateTooOld,
+        }
+    }
+}
+
+/// The date meant, or why it cannot be a treatment date.
+pub fn parse_treatment_date(input: &str, today: NaiveDate) -> Result<NaiveDate, DateProblem> {
     let text = input.trim().to_lowercase().replace(['.', ','], " ");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let date = parse(&text, today).ok_or_else(|| {
-        "I couldn't read that date. Try for example \"today\", \"yesterday\", \"3 days ago\" or \"21/11\".".to_string()
-    })?;
+    let date = parse(&text, today).ok_or(DateProblem::Unreadable)?;
     if date > today {
-        return Err("That date is in the future. When did you have your treatment?".into());
+        return Err(DateProblem::InFuture);
     }
     if today - date > Duration::days(365) {
-        return Err(
-            "That's over a year ago. Please send the date of your latest treatment.".into(),
-        );
+        return Err(DateProblem::TooOld);
     }
     Ok(date)
 }
@@ -134,21 +150,10 @@ mod tests {
     #[test]
     fn nonsense_future_and_ancient_dates_are_refused_with_a_reason() {
         let today = date(2026, 11, 24);
-        assert!(
-            parse_treatment_date("purple", today)
-                .unwrap_err()
-                .contains("couldn't read")
-        );
-        assert!(
-            parse_treatment_date("2026-12-01", today)
-                .unwrap_err()
-                .contains("future")
-        );
-        assert!(
-            parse_treatment_date("2020-01-01", today)
-                .unwrap_err()
-                .contains("over a year")
-        );
+        let problem = |input: &str| parse_treatment_date(input, today).unwrap_err();
+        assert_eq!(problem("purple"), DateProblem::Unreadable);
+        assert_eq!(problem("2026-12-01"), DateProblem::InFuture);
+        assert_eq!(problem("2020-01-01"), DateProblem::TooOld);
         assert!(parse_treatment_date("99999999 days ago", today).is_err());
     }
 }

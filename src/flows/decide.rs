@@ -219,7 +219,7 @@ impl Conversation<'_> {
                     staff, message_id, ..
                 },
                 Context::Staff(view),
-            ) => Decision::answer(staff.chat_id, Some(*message_id), self.staff_view(view, now)),
+            ) => Decision::answer(staff.chat_id, Some(*message_id), self.staff_view(view)),
             (
                 Input::StrangerCommand {
                     chat_id,
@@ -332,9 +332,9 @@ impl Conversation<'_> {
                 let today = self.today(now);
                 match dates::parse_treatment_date(given, today) {
                     Ok(date) if !given.is_empty() => self.save_date(date, today, d),
-                    Err(reason) if !given.is_empty() => {
+                    Err(problem) if !given.is_empty() => {
                         d.state = Some(State::AwaitingDate);
-                        d.replies.push(Say::text(reason));
+                        d.replies.push(Say::text(self.texts().get(problem.key())));
                         d.replies.push(self.ask_date());
                     }
                     _ => {
@@ -469,8 +469,8 @@ impl Conversation<'_> {
         if client.state == State::AwaitingDate {
             match dates::parse_treatment_date(text, today) {
                 Ok(date) => return self.save_date(date, today, d),
-                Err(reason) if looks_like_a_date(text) => {
-                    d.replies.push(Say::text(reason));
+                Err(problem) if looks_like_a_date(text) => {
+                    d.replies.push(Say::text(self.texts().get(problem.key())));
                     d.replies.push(self.ask_date());
                     return;
                 }
@@ -599,7 +599,10 @@ impl Conversation<'_> {
             .clinic
             .hours
             .next_opening(&local)
-            .map(|t| t.format("%A at %H:%M").to_string())
+            .map(|t| {
+                t.format(self.texts().template(Key::ReopensFormat))
+                    .to_string()
+            })
             .unwrap_or_else(|| self.texts().get(Key::NextWorkingDay));
         texts::next_steps(self.texts(), level, photo, open, &reopens)
     }
@@ -694,10 +697,10 @@ impl Conversation<'_> {
         }
     }
 
-    fn staff_view(&self, view: &StaffView, now: DateTime<Utc>) -> String {
-        let zone = self.clinic.time_zone;
+    fn staff_view(&self, view: &StaffView) -> String {
+        let words = alerts::StaffWords::new(self.texts(), self.clinic.time_zone);
         match view {
-            StaffView::Open(open) => alerts::open_list(open, self.today(now), zone),
+            StaffView::Open(open) => words.open_list(open),
             StaffView::History { query, .. } if query.is_empty() => {
                 self.texts().get(Key::HistoryUsage)
             }
@@ -707,11 +710,11 @@ impl Conversation<'_> {
                 messages,
             } => match found.as_slice() {
                 [] => texts::no_client_matches(self.texts(), query),
-                [client] => alerts::history(client, messages, zone),
-                many => alerts::client_choices(many),
+                [client] => words.history(client, messages),
+                many => words.client_choices(many),
             },
-            StaffView::Unanswered(items) => alerts::unanswered(items, zone),
-            StaffView::Stats(stats) => alerts::stats(stats),
+            StaffView::Unanswered(items) => words.unanswered(items),
+            StaffView::Stats(stats) => words.stats(stats),
             StaffView::Help => self.texts().get(Key::StaffHelp),
         }
     }

@@ -103,18 +103,10 @@ pub struct Quoted {
 }
 
 impl Quoted {
-    /// The report an alert names ("🔴 URGENT — report #12", "📷 Photo from … (report #12)").
-    /// Only the bot's own lines count: a client's quoted words could say "report #5" too.
-    fn report_number(&self) -> Option<ReportId> {
-        self.text
-            .as_deref()?
-            .lines()
-            .filter(|line| !alerts::is_client_line(line))
-            .find_map(|line| {
-                let (_, after) = line.split_once("report #")?;
-                let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().ok().map(ReportId)
-            })
+    /// The report an alert names ("🔴 URGENT — report #12", "📷 Photo from … (report #12)"), in the bot's own
+    /// lines only (see [`alerts::report_named`]).
+    fn report_number(&self, texts: &texts::Texts) -> Option<ReportId> {
+        alerts::report_named(texts, self.text.as_deref()?)
     }
 }
 
@@ -193,6 +185,11 @@ impl Service {
         }
     }
 
+    /// What staff read, in the clinic's words and time zone.
+    pub fn staff_words(&self) -> alerts::StaffWords<'_> {
+        alerts::StaffWords::new(self.engine.texts(), self.clinic.time_zone)
+    }
+
     /// Tells the outbox worker that something is waiting to be sent.
     fn outbox_filled(&self) {
         self.wake.notify_one();
@@ -255,7 +252,7 @@ impl Service {
                     .await?;
                 // A copy of an alert (Telegram sent it but its answer was lost, so it went again) is not
                 // recorded: the report is named in its text.
-                let report = match (recorded, replied_to.report_number()) {
+                let report = match (recorded, replied_to.report_number(self.engine.texts())) {
                     (Some(escalation), _) => Some(escalation.id),
                     (None, Some(number)) => Some(number),
                     (None, None) => None,
@@ -593,18 +590,21 @@ mod tests {
 
     #[test]
     fn a_copy_of_an_alert_names_its_report_in_the_bots_own_lines_only() {
+        let engine =
+            crate::engine::Engine::embedded(&crate::engine::Clinic::default()).expect("intents");
+        let texts = engine.texts();
         let alert = "🔴 URGENT — report #12\nClient: Jane\n[Mon 01 Dec 10:00]\n│ see report #5\nStatus: OPEN";
         let replied = |text: &str| Quoted {
             message_id: 1,
             text: Some(text.to_string()),
         };
-        assert_eq!(replied(alert).report_number(), Some(ReportId(12)));
+        assert_eq!(replied(alert).report_number(texts), Some(ReportId(12)));
         assert_eq!(
-            replied("➕ Jane added at 10:00:\n│ about report #5").report_number(),
+            replied("➕ Jane added at 10:00:\n│ about report #5").report_number(texts),
             None
         );
         assert_eq!(
-            replied("📷 Photo from Jane (report #7):\n│ my cheek").report_number(),
+            replied("📷 Photo from Jane (report #7):\n│ my cheek").report_number(texts),
             Some(ReportId(7))
         );
         assert_eq!(
@@ -612,7 +612,7 @@ mod tests {
                 message_id: 1,
                 text: None
             }
-            .report_number(),
+            .report_number(texts),
             None
         );
     }

@@ -16,7 +16,7 @@ pub fn welcome_back(t: &Texts, first_name: &str) -> String {
 
 pub fn date_saved(t: &Texts, date: NaiveDate, today: NaiveDate) -> String {
     let day = (today - date).num_days().to_string();
-    let date = date.format("%A %-d %B").to_string();
+    let date = date.format(t.template(Key::LongDateFormat)).to_string();
     t.fill(Key::DateSaved, &[("date", &date), ("day", &day)])
 }
 

@@ -8,6 +8,7 @@ pub use inbox::{Inbox, Webhook, on_webhook_call, poll};
 pub use lanes::Lanes;
 
 use crate::delivery::{Buttons, Messenger, SendError};
+use crate::engine::messages::{Key, Texts};
 use crate::flows::{
     Button, ClientCommand, ClientInput, Origin, Person, Quoted, Say, Service, StaffCommand, texts,
 };
@@ -254,7 +255,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let who = update
         .from()
         .map(|user| user.first_name.clone())
-        .unwrap_or_else(|| "a client".to_string());
+        .unwrap_or_else(|| app.service.engine.texts().get(texts::Key::UnnamedClient));
     let notice = texts::update_set_aside(app.service.engine.texts(), &who, chat.0, failure);
     let notice = [Say::text(notice)];
     if let Err(e) = front::send_says(&messenger, app.staff_chat.0, None, &notice).await {
@@ -635,11 +636,11 @@ impl Messenger for TelegramMessenger {
 }
 
 /// The commands shown in Telegram's menu: the client's everywhere, the staff's in the staff chat.
-pub async fn register_commands(bot: &Bot, staff_chat: ChatId) {
-    let menu = |commands: &[(&str, &str)]| -> Vec<BotCommand> {
+pub async fn register_commands(bot: &Bot, staff_chat: ChatId, texts: &Texts) {
+    let menu = |commands: &[(&str, Key)]| -> Vec<BotCommand> {
         commands
             .iter()
-            .map(|(name, description)| BotCommand::new(*name, *description))
+            .map(|(name, description)| BotCommand::new(*name, texts.get(*description)))
             .collect()
     };
     let client = menu(&ClientCommand::MENU);
