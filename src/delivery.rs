@@ -80,6 +80,8 @@ const CHATS_AT_ONCE: usize = 32;
 /// is too old to matter, and for a client's answer about a report, staff are told instead.
 pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+/// Passes in flight at once: a new one starts when something is queued while the others still wait on Telegram.
+const PASSES_AT_ONCE: usize = 4;
 
 enum Outcome {
     Sent(Option<i64>),
@@ -88,9 +90,13 @@ enum Outcome {
     Failed(SendError),
 }
 
-/// Sends what is due until `stop` turns true. `wake` shortens the wait when something new is queued. An item
-/// being sent is reserved for `lease` (several instances may share a PostgreSQL database); after a crash,
-/// what was in flight is sent again once its lease has passed.
+/// Sends what is due until `stop` turns true. `wake` starts a pass at once when something new is queued, even
+/// while earlier passes are still sending: a reply queued now does not wait for the round trips of sends claimed
+/// before it (a chat whose send is in flight has nothing due meanwhile, see [`Db::due_outbox`], so each chat still
+/// gets its sends in order). An item being sent is reserved for `lease` (several instances may share a PostgreSQL
+/// database); after a crash, what was in flight is sent again once its lease has passed.
+///
+/// [`Db::due_outbox`]: crate::store::Db::due_outbox
 pub async fn run_outbox<M: Messenger>(
     service: Service,
     messenger: Arc<M>,
@@ -99,27 +105,31 @@ pub async fn run_outbox<M: Messenger>(
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let sent_any = match deliver_due(&service, messenger.as_ref(), clock.as_ref(), lease).await
-        {
-            Ok(n) => n > 0,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox: database error; retrying");
-                false
-            }
-        };
-        if sent_any {
-            continue;
+    let mut passes = futures::stream::FuturesUnordered::new();
+    let mut pass_wanted = true;
+    while !*stop.borrow() {
+        if pass_wanted && passes.len() < PASSES_AT_ONCE {
+            passes.push(deliver_due(
+                &service,
+                messenger.as_ref(),
+                clock.as_ref(),
+                lease,
+            ));
+            pass_wanted = false;
         }
         tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(IDLE_POLL) => {}
+            Some(pass) = passes.next() => match pass {
+                // More may be due behind what was sent.
+                Ok(handled) => pass_wanted |= handled > 0,
+                Err(e) => tracing::error!(error = %e, "outbox: database error; retrying"),
+            },
+            _ = wake.notified() => pass_wanted = true,
+            _ = tokio::time::sleep(IDLE_POLL), if passes.is_empty() => pass_wanted = true,
             _ = stop.changed() => {}
         }
     }
+    // What is in flight is recorded before stopping.
+    while passes.next().await.is_some() {}
 }
 
 /// One pass over what is due now by `clock` ("deliver what is due now"). Returns how many items were handled.

@@ -73,6 +73,19 @@ struct ClientTurnRow {
     open_escalation_id: Option<ReportId>,
 }
 
+impl ClientTurnRow {
+    fn into_turn(self) -> Result<ClientTurn, StoreError> {
+        Ok(ClientTurn {
+            client: self.client.try_into()?,
+            treated_on: self
+                .current_treated_on
+                .map(|text| date("treatments.treated_on", &text))
+                .transpose()?,
+            open_escalation: self.open_escalation_id,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
     id: ClientId,
@@ -191,10 +204,11 @@ impl Db {
         Ok(turn.client)
     }
 
-    /// [`Db::upsert_client`] for a conversation turn, in one statement: also returns the current treatment date
-    /// and the open escalation. (One statement per turn: each is a hand-off to SQLite's worker thread and a
-    /// commit, which bounded the bot's throughput; see benches/bot_throughput.rs.) A Telegram update delivered
-    /// twice is recognised earlier, by the inbox.
+    /// [`Db::upsert_client`] for a conversation turn: also returns the current treatment date and the open
+    /// escalation. A known client whose chat and names are unchanged costs one read; otherwise one write. (Each
+    /// statement is a hand-off to SQLite's worker thread, and each write a commit, which bound the bot's
+    /// throughput; see benches/bot_throughput.rs.) `updated_at` is when the chat or names last changed. A Telegram
+    /// update delivered twice is recognised earlier, by the inbox.
     pub async fn client_turn(
         &self,
         telegram_user_id: i64,
@@ -203,6 +217,28 @@ impl Db {
         username: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ClientTurn, StoreError> {
+        // Most turns are from a client already known under the same names: a read, no write to commit.
+        let known: Option<ClientTurnRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT *,
+                     (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
+                      ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
+                     (SELECT e.id FROM escalations e WHERE e.client_id = clients.id AND e.status <> 'resolved'
+                      ORDER BY e.id DESC LIMIT 1) AS open_escalation_id
+                 FROM clients WHERE telegram_user_id = $1",
+            )
+            .bind(telegram_user_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let unchanged = |row: &ClientTurnRow| {
+            row.client.chat_id == chat_id
+                && row.client.first_name == first_name
+                && row.client.username.as_deref() == username
+        };
+        if let Some(row) = known.filter(unchanged) {
+            return row.into_turn();
+        }
         let row: ClientTurnRow = on_pool!(self, pool => {
             sqlx::query_as(
                 "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at)
@@ -226,14 +262,7 @@ impl Db {
             .fetch_one(pool)
             .await?
         });
-        Ok(ClientTurn {
-            client: row.client.try_into()?,
-            treated_on: row
-                .current_treated_on
-                .map(|text| date("treatments.treated_on", &text))
-                .transpose()?,
-            open_escalation: row.open_escalation_id,
-        })
+        row.into_turn()
     }
 
     pub async fn client(&self, client_id: ClientId) -> Result<Option<Client>, StoreError> {
