@@ -126,6 +126,9 @@ pub struct Triage {
     pub red_flags: Vec<Finding>,
     pub day: Option<u32>,
     pub day_source: DaySource,
+    /// Whether the reply ends by asking how many days ago the treatment was (the answer depends on the day, and
+    /// the day is unknown).
+    pub asks_day: bool,
     /// How the result came about, for staff and for whoever edits the intents.
     pub why: Vec<String>,
 }
@@ -528,12 +531,14 @@ impl Engine {
         if level == Level::Emergency {
             reply.push_str(&self.messages.emergency_preamble);
         }
+        let mut asks_day = false;
         let (category, intent) = match (speakers.primary, primary_answer) {
             (Some(index), Some(answer)) => {
                 let intent = &self.intents[index];
                 push_paragraph(&mut reply, &answer.text);
                 if day.is_none() && !intent.by_day.is_empty() {
                     push_paragraph(&mut reply, &self.messages.ask_day);
+                    asks_day = true;
                 }
                 (intent.category, Some(intent.id.clone()))
             }
@@ -560,6 +565,7 @@ impl Engine {
             red_flags: found.findings,
             day,
             day_source,
+            asks_day,
             why,
         }
     }

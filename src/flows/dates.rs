@@ -50,6 +50,16 @@ fn parse(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         _ => {}
     }
     let words: Vec<&str> = text.split(' ').collect();
+    // "day 3", "day 3 today", "3 days": the day since treatment, as the bot asks for it.
+    let days_since = match words.as_slice() {
+        ["day", n] | ["day", n, "today"] => Some(n),
+        ["its" | "it's", "day", n] | ["its" | "it's", "day", n, "today"] => Some(n),
+        [n, "day" | "days"] => Some(n),
+        _ => None,
+    };
+    if let Some(days) = days_since.and_then(|n| n.parse::<i64>().ok()) {
+        return today.checked_sub_signed(Duration::try_days(days)?);
+    }
     // "3 days ago", "a week ago", "2 weeks ago"
     if words.len() == 3 && words[2] == "ago" {
         let n: i64 = match words[0] {
@@ -63,10 +73,10 @@ fn parse(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         };
         let days = match words[1].trim_end_matches('s') {
             "day" => n,
-            "week" => n * 7,
+            "week" => n.checked_mul(7)?,
             _ => return None,
         };
-        return today.checked_sub_signed(Duration::days(days));
+        return today.checked_sub_signed(Duration::try_days(days)?);
     }
     // "monday", "last monday"
     if let Ok(weekday) = words.last()?.parse::<Weekday>()
@@ -132,6 +142,9 @@ mod tests {
             ("today", date(2026, 11, 24)),
             ("Yesterday", date(2026, 11, 23)),
             ("3 days ago", date(2026, 11, 21)),
+            ("day 3", date(2026, 11, 21)),
+            ("it's day 3 today", date(2026, 11, 21)),
+            ("3 days", date(2026, 11, 21)),
             ("a week ago", date(2026, 11, 17)),
             ("21/11", date(2026, 11, 21)),
             ("21/11/2026", date(2026, 11, 21)),
@@ -155,5 +168,8 @@ mod tests {
         assert_eq!(problem("2026-12-01"), DateProblem::InFuture);
         assert_eq!(problem("2020-01-01"), DateProblem::TooOld);
         assert!(parse_treatment_date("99999999 days ago", today).is_err());
+        for huge in ["9223372036854775807 weeks ago", "day 9223372036854775807"] {
+            assert!(parse_treatment_date(huge, today).is_err(), "{huge}");
+        }
     }
 }

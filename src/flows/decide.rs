@@ -486,9 +486,14 @@ impl Conversation<'_> {
             photo: None,
             message_id,
         };
+        let answer = d.replies.len();
         self.report(turn, &triage, report, now, d);
         if client.state == State::AwaitingDate {
-            d.replies.push(self.ask_date());
+            // An answer that already asks for the day gets the date buttons; any other, the question after it.
+            match d.replies.get_mut(answer).filter(|_| triage.asks_day) {
+                Some(answer) => answer.buttons = self.ask_date().buttons,
+                None => d.replies.push(self.ask_date()),
+            }
         } else if client.state != State::Ready {
             d.state = Some(State::Ready);
         }
@@ -1116,6 +1121,41 @@ mod tests {
         let garbled = decide(&awaiting, &writes("the 45th"));
         assert_eq!(garbled.treated_on, None, "{garbled:#?}");
         assert_eq!(garbled.replies.len(), 2, "why, and the question again");
+    }
+
+    #[test]
+    fn an_answer_that_asks_for_the_day_carries_the_date_buttons_instead_of_a_second_question() {
+        // Just agreed, no date yet.
+        let awaiting = Context::Client(ClientTurn {
+            client: client(Some(true), State::AwaitingDate),
+            treated_on: None,
+            open_escalation: None,
+        });
+        let date_buttons = |say: &Say| {
+            say.buttons
+                .iter()
+                .flatten()
+                .any(|(_, b)| *b == Button::Treated(TreatedOn::Today))
+        };
+        let redness = decide(&awaiting, &writes("is this redness normal?"));
+        assert_eq!(redness.replies.len(), 1, "{redness:#?}");
+        assert!(redness.replies[0].text.contains("How many days ago"));
+        assert!(date_buttons(&redness.replies[0]), "{redness:#?}");
+        assert_eq!(redness.state, None, "still waiting for the date");
+
+        let price = decide(&awaiting, &writes("how much is the next session?"));
+        let [answer, question] = price.replies.as_slice() else {
+            panic!("the answer, then the date question: {price:#?}");
+        };
+        assert!(!answer.text.contains("How many days ago") && !date_buttons(answer));
+        assert!(question.text.contains("When was your treatment") && date_buttons(question));
+
+        let told = decide(&awaiting, &writes("day 3"));
+        assert_eq!(
+            told.treated_on,
+            Some(now().date_naive() - Duration::days(3)),
+            "the day, as the answer asked for it"
+        );
     }
 
     #[test]
