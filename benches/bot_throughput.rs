@@ -131,8 +131,19 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Resident and peak resident memory of process `pid`, in MB (`VmRSS`, `VmHWM` in /proc/PID/status).
-fn resident_mb(pid: u32) -> (f64, f64) {
+/// Resident memory of process `pid`, in MB, as /proc/PID/status tells it.
+struct Resident {
+    /// `VmRSS`: all of it.
+    total: f64,
+    /// `VmHWM`: the most it ever was.
+    peak: f64,
+    /// `RssAnon`: the process's own memory (heap, stacks).
+    anonymous: f64,
+    /// `RssFile`: pages of files it maps (the binary's code and data), shared and given back under pressure.
+    file: f64,
+}
+
+fn resident_mb(pid: u32) -> Resident {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -147,7 +158,12 @@ fn resident_mb(pid: u32) -> (f64, f64) {
             })
             .map_or(0.0, |kb| kb / 1024.0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    Resident {
+        total: field("VmRSS:"),
+        peak: field("VmHWM:"),
+        anonymous: field("RssAnon:"),
+        file: field("RssFile:"),
+    }
 }
 
 /// A database at `url` holding `count` clients who have consented and given a treatment date: the steady state.
@@ -205,7 +221,7 @@ async fn memory(fake: &FakeBotApi, url: &str, texts: &[String]) {
     let clients = seed_clients(url, MEMORY_CLIENTS).await;
     let mut bot = start_bot(fake, url).await;
     tokio::time::sleep(SETTLE).await;
-    let (idle, _) = resident_mb(bot.id());
+    let idle = resident_mb(bot.id());
     let mut answered = 0;
     for round in 0..2 {
         // The second message of each client is another question than its first.
@@ -223,12 +239,19 @@ async fn memory(fake: &FakeBotApi, url: &str, texts: &[String]) {
     }
     // The load is handled: the last sends recorded, the bot back to waiting.
     tokio::time::sleep(SETTLE).await;
-    let (resident, peak) = resident_mb(bot.id());
+    let after = resident_mb(bot.id());
     println!(
-        "serve resident: {idle:.1} MB idle; {resident:.1} MB after {} clients sent 2 messages each \
-         ({answered} of {} answered, {MEMORY_RATE}/s); peak {peak:.1} MB",
+        "serve resident: {:.1} MB idle ({:.1} anonymous, {:.1} file); {:.1} MB after {} clients sent 2 messages \
+         each ({:.1} anonymous, {:.1} file; {answered} of {} answered, {MEMORY_RATE}/s); peak {:.1} MB",
+        idle.total,
+        idle.anonymous,
+        idle.file,
+        after.total,
         clients.len(),
+        after.anonymous,
+        after.file,
         clients.len() * 2,
+        after.peak,
     );
     let _ = bot.kill();
     let _ = bot.wait();

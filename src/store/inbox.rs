@@ -50,7 +50,7 @@ impl Db {
                     .push_bind(millis(now));
             });
             query.push(" ON CONFLICT (update_id) DO NOTHING RETURNING update_id");
-            query.build_query_scalar::<i64>().fetch_all(pool).await?
+            query.build_query_scalar::<i64>().persistent(false).fetch_all(pool).await?
         });
         let stored: std::collections::HashSet<i64> = stored.into_iter().collect();
         Ok(batch
@@ -100,7 +100,7 @@ impl Db {
                 ids.push_bind(*id);
             }
             query.push(")");
-            query.build().execute(pool).await?;
+            query.build().persistent(false).execute(pool).await?;
         });
         Ok(())
     }

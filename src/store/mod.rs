@@ -7,6 +7,10 @@
 //! Portable conventions: instants are BIGINT Unix epoch milliseconds (so ordering and arithmetic behave the same
 //! on both databases; the API takes and returns `DateTime<Utc>` truncated to the millisecond), calendar dates are
 //! TEXT `YYYY-MM-DD`, JSON is TEXT.
+//!
+//! Statements whose text grows with the rows they carry (the group commits, built with `QueryBuilder`) are run
+//! with `persistent(false)`: kept prepared, each batch size would be one more cached statement on the
+//! connection, megabytes of SQLite's memory after a busy minute.
 
 use std::str::FromStr;
 use std::time::Duration;

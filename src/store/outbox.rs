@@ -240,7 +240,7 @@ impl Db {
                 ids.push_bind(*id);
             }
             query.push(")");
-            query.build().execute(pool).await?.rows_affected()
+            query.build().persistent(false).execute(pool).await?.rows_affected()
         }))
     }
 
@@ -340,7 +340,7 @@ impl Db {
                 separated.push_bind(*id);
             }
             query.push(") RETURNING id");
-            query.build_query_scalar::<OutboxId>().fetch_all(pool).await?
+            query.build_query_scalar::<OutboxId>().persistent(false).fetch_all(pool).await?
         }))
     }
 
@@ -364,7 +364,7 @@ impl Db {
                 separated.push_bind(*id);
             }
             query.push(")");
-            query.build().execute(pool).await?;
+            query.build().persistent(false).execute(pool).await?;
         });
         Ok(())
     }

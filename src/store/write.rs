@@ -111,7 +111,7 @@ impl WriteTx {
                 ids.push_bind(*update);
             }
             query.push(") RETURNING update_id");
-            query.build_query_scalar::<UpdateId>().fetch_all(&mut *conn).await?
+            query.build_query_scalar::<UpdateId>().persistent(false).fetch_all(&mut *conn).await?
         }))
     }
 
@@ -204,7 +204,7 @@ impl WriteTx {
                     .push_bind(millis(message.at));
             });
             query.push(" RETURNING id");
-            query.build_query_scalar::<i64>().fetch_all(&mut *conn).await?
+            query.build_query_scalar::<i64>().persistent(false).fetch_all(&mut *conn).await?
         });
         // RETURNING order is unspecified, but one statement assigns increasing ids in VALUES order.
         ids.sort_unstable();
@@ -384,7 +384,7 @@ impl WriteTx {
                     .push_bind(millis(item.at));
             });
             query.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id");
-            query.build_query_scalar::<OutboxId>().fetch_all(&mut *conn).await?
+            query.build_query_scalar::<OutboxId>().persistent(false).fetch_all(&mut *conn).await?
         });
         // One statement assigns increasing ids in VALUES order.
         ids.sort_unstable();
