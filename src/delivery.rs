@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{Notify, watch};
 
 /// Why a send failed, as far as retrying is concerned.
@@ -70,6 +70,36 @@ pub trait Messenger: Send + Sync + 'static {
         callback_id: &str,
         text: Option<&str>,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// The chats this process is sending to right now. However many passes overlap, one chat is sent to by one of
+/// them at a time: a send that takes longer than its claim can be claimed again by a later pass, and must not go
+/// out twice (the claim itself keeps other instances out).
+#[derive(Clone, Default)]
+pub struct ChatsInFlight(Arc<Mutex<HashSet<i64>>>);
+
+/// A chat taken by a pass; given back when dropped.
+struct ChatTaken {
+    chats: ChatsInFlight,
+    chat: i64,
+}
+
+impl ChatsInFlight {
+    /// The chat for this pass, or `None` while another pass is sending to it.
+    fn take(&self, chat: i64) -> Option<ChatTaken> {
+        let mut chats = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        chats.insert(chat).then(|| ChatTaken {
+            chats: self.clone(),
+            chat,
+        })
+    }
+}
+
+impl Drop for ChatTaken {
+    fn drop(&mut self) {
+        let mut chats = self.chats.0.lock().unwrap_or_else(PoisonError::into_inner);
+        chats.remove(&self.chat);
+    }
 }
 
 /// Sends read per pass.
@@ -153,44 +183,62 @@ pub async fn deliver_due<M: Messenger>(
         .await?
         .into_iter()
         .collect();
-    let mut chats: Vec<Vec<OutboxItem>> = Vec::new();
+    let mut chats: Vec<(ChatTaken, Vec<OutboxItem>)> = Vec::new();
     let mut chat_of: HashMap<i64, usize> = HashMap::new();
-    // A chat whose next send another worker holds waits for it; what this pass got of that chat goes back.
+    // A chat whose next send another worker holds, or another pass of this one is sending to, waits for it; what
+    // this pass got of that chat goes back.
     let mut held: HashSet<i64> = HashSet::new();
     let mut untried: Vec<OutboxId> = Vec::new();
     for item in due {
-        if held.contains(&item.chat_id) || !claimed.contains(&item.id) {
-            held.insert(item.chat_id);
-            if claimed.contains(&item.id) {
-                untried.push(item.id);
+        let place = if held.contains(&item.chat_id) || !claimed.contains(&item.id) {
+            None
+        } else if let Some(place) = chat_of.get(&item.chat_id) {
+            Some(*place)
+        } else {
+            service.chats_in_flight.take(item.chat_id).map(|taken| {
+                chats.push((taken, Vec::new()));
+                chat_of.insert(item.chat_id, chats.len() - 1);
+                chats.len() - 1
+            })
+        };
+        match place {
+            Some(place) => chats[place].1.push(item),
+            None => {
+                held.insert(item.chat_id);
+                if claimed.contains(&item.id) {
+                    untried.push(item.id);
+                }
             }
-            continue;
         }
-        let next = chats.len();
-        let place = *chat_of.entry(item.chat_id).or_insert(next);
-        if place == next {
-            chats.push(Vec::new());
-        }
-        chats[place].push(item);
     }
     // The most pressing chats first, the others once those are done: an emergency answer does not race routine
     // sends to Telegram, it goes before them. If Telegram failed it, the others wait behind it (see `due_outbox`).
-    let most_pressing = chats.iter().map(|items| pressing(items)).max();
+    let most_pressing = chats.iter().map(|(_, items)| pressing(items)).max();
     let (first, then): (Vec<_>, Vec<_>) = chats
         .into_iter()
-        .partition(|items| Some(pressing(items)) == most_pressing);
+        .partition(|(_, items)| Some(pressing(items)) == most_pressing);
     let mut passes = Vec::new();
     for chats in [first, then] {
         let telegram_failed = passes.iter().any(|pass: &Result<ChatPass, StoreError>| {
             pass.as_ref().is_ok_and(|p| p.telegram_failed)
         });
         if telegram_failed {
-            untried.extend(chats.into_iter().flatten().map(|item| item.id));
+            untried.extend(
+                chats
+                    .into_iter()
+                    .flat_map(|(_, items)| items)
+                    .map(|item| item.id),
+            );
             continue;
         }
         passes.extend(
             futures::stream::iter(chats)
-                .map(|items| deliver_chat(service, messenger, clock, items))
+                .map(|(taken, items)| async move {
+                    let pass = deliver_chat(service, messenger, clock, items).await;
+                    // Given back once its sends are recorded.
+                    drop(taken);
+                    pass
+                })
                 .buffer_unordered(CHATS_AT_ONCE)
                 .collect::<Vec<Result<ChatPass, StoreError>>>()
                 .await,
@@ -756,6 +804,17 @@ pub async fn run_reminders(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chat_is_sent_to_by_one_pass_at_a_time() {
+        let chats = ChatsInFlight::default();
+        let first = chats.take(7).expect("free");
+        assert!(chats.take(7).is_none(), "taken by the first pass");
+        let other = chats.take(8).expect("another chat is free");
+        drop(first);
+        assert!(chats.take(7).is_some(), "given back when the pass is done");
+        drop(other);
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

@@ -149,6 +149,8 @@ pub struct Service {
     pub turns: TurnLog,
     /// Records the sends Telegram took at the same moment together.
     pub sent: SentLog,
+    /// The chats this process's delivery is sending to now.
+    pub chats_in_flight: crate::delivery::ChatsInFlight,
 }
 
 /// How often a decision is made again when what it was based on changed before it was stored.
@@ -177,6 +179,7 @@ impl Service {
         Service {
             turns: TurnLog::start(db.clone()),
             sent: SentLog::start(db.clone()),
+            chats_in_flight: Default::default(),
             db,
             engine: Arc::new(engine),
             clinic,
