@@ -352,6 +352,21 @@ const OTHER_PERSON: &[&str] = &[
 ];
 
 const PSEUDO: &[&str] = &[
+    // "my lips have swollen up in the past hour": recent, not history.
+    "in the past hour",
+    "in the past half hour",
+    "in the past few hours",
+    "in the past couple of hours",
+    "in the past couple hours",
+    "in the past two hours",
+    "in the past 2 hours",
+    "in the past 24 hours",
+    "in the past day",
+    "in the past few days",
+    "in the past couple of days",
+    "in the past few minutes",
+    "in the past minutes",
+    "in the past while",
     // "prob nothing, its just a bit more red today": a minimiser, not a denial.
     "probably nothing",
     "maybe nothing",
@@ -1078,6 +1093,30 @@ impl ContextRules {
                 {
                     continue;
                 }
+                // "swollen up in the past hour": recent, not history.
+                let recent = || {
+                    words[(position + phrase.len()).min(words.len())..]
+                        .iter()
+                        .take(4)
+                        .any(|w| {
+                            matches!(
+                                *w,
+                                "hour"
+                                    | "hours"
+                                    | "minute"
+                                    | "minutes"
+                                    | "mins"
+                                    | "day"
+                                    | "days"
+                                    | "while"
+                                    | "night"
+                                    | "week"
+                            )
+                        })
+                };
+                if phrase.last().is_some_and(|w| w == "past") && recent() {
+                    continue;
+                }
                 let closes = words.get(position + phrase.len()).is_none_or(|w| {
                     matches!(*w, "." | "," | "!" | "?" | ";" | "and" | "but" | "so")
                 });
@@ -1382,6 +1421,20 @@ mod tests {
         assert_eq!(
             qualify("burning feeling hasnt gone away", "burning"),
             Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn the_past_hour_is_recent_and_the_past_is_history() {
+        for recent in [
+            "my lips have swollen up in the past hour",
+            "in the past few hours my lips swelled",
+        ] {
+            assert_eq!(qualify(recent, "lips"), Qualifier::Affirmed, "{recent}");
+        }
+        assert_eq!(
+            qualify("i have had cold sores in the past", "cold sores"),
+            Qualifier::Historical
         );
     }
 

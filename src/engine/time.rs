@@ -194,10 +194,15 @@ impl DayPhrases {
                 number_value(&c[2])? * days_in(&c[3]) + number_value(&c[4])? * days_in(&c[5]);
             return Some((total, c[0].to_string()));
         }
-        // "hurting more than the first day" compares with that day; it does not date the message.
+        // "hurting more than the first day", "still red like the first day", "as swollen as on the first day"
+        // compare with that day; they do not date the message.
         if let Some(c) = self.ordinal_day.captures(text).filter(|c| {
             let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
-            !(before.ends_with("than") || before.ends_with("than the"))
+            let before = before.strip_suffix(" the").unwrap_or(before);
+            let before = before.strip_suffix(" on").unwrap_or(before);
+            !["than", "like", "as"]
+                .iter()
+                .any(|word| before == *word || before.ends_with(&format!(" {word}")))
         }) {
             let word = c.get(1).or(c.get(2))?.as_str();
             let n = number_value(word)?;
@@ -382,6 +387,9 @@ mod tests {
         assert_eq!(day("day 1 was ok, now its worse"), None);
         assert_eq!(day("got a cold sore two days after"), Some(2));
         assert_eq!(day("more red than the first day"), None);
+        assert_eq!(day("still red like the first day"), None);
+        assert_eq!(day("as swollen as on the first day"), None);
+        assert_eq!(day("on the first day it was red"), Some(0));
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
         assert_eq!(day("can i book in 2 weeks and 3 days"), None);
     }
