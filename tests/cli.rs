@@ -444,6 +444,14 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind18.jsonl",
             at("1.0", "0.97", "0.98", "0.02", "0.98"),
         ),
+        (
+            "tests/eval/blind19.jsonl",
+            at("1.0", "1.0", "0.95", "0.02", "0.96"),
+        ),
+        (
+            "tests/eval/blind20.jsonl",
+            at("1.0", "0.98", "0.97", "0.02", "0.97"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(
