@@ -352,21 +352,6 @@ const OTHER_PERSON: &[&str] = &[
 ];
 
 const PSEUDO: &[&str] = &[
-    // "my lips have swollen up in the past hour": recent, not history.
-    "in the past hour",
-    "in the past half hour",
-    "in the past few hours",
-    "in the past couple of hours",
-    "in the past couple hours",
-    "in the past two hours",
-    "in the past 2 hours",
-    "in the past 24 hours",
-    "in the past day",
-    "in the past few days",
-    "in the past couple of days",
-    "in the past few minutes",
-    "in the past minutes",
-    "in the past while",
     // "prob nothing, its just a bit more red today": a minimiser, not a denial.
     "probably nothing",
     "maybe nothing",
@@ -525,6 +510,27 @@ impl Default for ContextRules {
                 .collect(),
         }
     }
+}
+
+/// Whether `phrase` is "in the past" followed, at `next`, by a recent span of time: "swollen up in the past
+/// hour", "in the past few hours my lips swelled": recent, not history.
+fn the_recent_past(phrase: &[String], words: &[&str], next: usize) -> bool {
+    phrase.last().is_some_and(|w| w == "past")
+        && words[next.min(words.len())..].iter().take(4).any(|w| {
+            matches!(
+                *w,
+                "hour"
+                    | "hours"
+                    | "minute"
+                    | "minutes"
+                    | "mins"
+                    | "day"
+                    | "days"
+                    | "while"
+                    | "night"
+                    | "week"
+            )
+        })
 }
 
 /// Phrases that make a whole message a question in general: "is blistering a side effect? I don't have any,
@@ -1001,6 +1007,11 @@ impl ContextRules {
                 let shown = Some(*written);
                 match *trigger {
                     Trigger::Pseudo => return Some((Qualifier::Affirmed, shown)),
+                    Trigger::Qualifies(Qualifier::Historical)
+                        if the_recent_past(phrase, words, end) =>
+                    {
+                        continue;
+                    }
                     Trigger::Qualifies(Qualifier::Negated)
                         if phrase.len() == 1
                             && phrase[0] == "no"
@@ -1093,28 +1104,7 @@ impl ContextRules {
                 {
                     continue;
                 }
-                // "swollen up in the past hour": recent, not history.
-                let recent = || {
-                    words[(position + phrase.len()).min(words.len())..]
-                        .iter()
-                        .take(4)
-                        .any(|w| {
-                            matches!(
-                                *w,
-                                "hour"
-                                    | "hours"
-                                    | "minute"
-                                    | "minutes"
-                                    | "mins"
-                                    | "day"
-                                    | "days"
-                                    | "while"
-                                    | "night"
-                                    | "week"
-                            )
-                        })
-                };
-                if phrase.last().is_some_and(|w| w == "past") && recent() {
+                if the_recent_past(phrase, words, position + phrase.len()) {
                     continue;
                 }
                 let closes = words.get(position + phrase.len()).is_none_or(|w| {

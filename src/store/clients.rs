@@ -73,6 +73,17 @@ struct ClientTurnRow {
     open_escalation_id: Option<ReportId>,
 }
 
+/// The select list of a [`ClientTurnRow`]: the client with its current treatment date and open escalation.
+macro_rules! client_turn_columns {
+    () => {
+        "*,
+         (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
+          ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
+         (SELECT e.id FROM escalations e WHERE e.client_id = clients.id AND e.status <> 'resolved'
+          ORDER BY e.id DESC LIMIT 1) AS open_escalation_id"
+    };
+}
+
 impl ClientTurnRow {
     fn into_turn(self) -> Result<ClientTurn, StoreError> {
         Ok(ClientTurn {
@@ -219,14 +230,11 @@ impl Db {
     ) -> Result<ClientTurn, StoreError> {
         // Most turns are from a client already known under the same names: a read, no write to commit.
         let known: Option<ClientTurnRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT *,
-                     (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
-                      ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
-                     (SELECT e.id FROM escalations e WHERE e.client_id = clients.id AND e.status <> 'resolved'
-                      ORDER BY e.id DESC LIMIT 1) AS open_escalation_id
-                 FROM clients WHERE telegram_user_id = $1",
-            )
+            sqlx::query_as(concat!(
+                "SELECT ",
+                client_turn_columns!(),
+                " FROM clients WHERE telegram_user_id = $1"
+            ))
             .bind(telegram_user_id)
             .fetch_optional(pool)
             .await?
@@ -240,7 +248,7 @@ impl Db {
             return row.into_turn();
         }
         let row: ClientTurnRow = on_pool!(self, pool => {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "INSERT INTO clients (telegram_user_id, chat_id, first_name, username, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $5)
                  ON CONFLICT (telegram_user_id) DO UPDATE SET
@@ -248,12 +256,9 @@ impl Db {
                      first_name = excluded.first_name,
                      username = excluded.username,
                      updated_at = excluded.updated_at
-                 RETURNING *,
-                     (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
-                      ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
-                     (SELECT e.id FROM escalations e WHERE e.client_id = clients.id AND e.status <> 'resolved'
-                      ORDER BY e.id DESC LIMIT 1) AS open_escalation_id",
-            )
+                 RETURNING ",
+                client_turn_columns!()
+            ))
             .bind(telegram_user_id)
             .bind(chat_id)
             .bind(first_name)
