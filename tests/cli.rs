@@ -452,6 +452,10 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind20.jsonl",
             at("1.0", "0.99", "0.97", "0.02", "0.97"),
         ),
+        (
+            "tests/eval/blind21.jsonl",
+            at("1.0", "1.0", "0.98", "0.02", "0.96"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(

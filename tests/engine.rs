@@ -725,3 +725,43 @@ fn a_caption_is_not_a_cold_sore_and_painkillers_that_do_nothing_or_a_growing_bru
         assert!(t.escalation >= Level::Urgent, "{message}: {t:#?}");
     }
 }
+
+#[test]
+fn sight_lost_in_plain_words_is_an_emergency_whoever_it_happens_to() {
+    let e = engine();
+    for text in [
+        "suddenly cannot see from my left eye, everything black on that side",
+        "my sister has suddenly gone blind in one eye",
+        "she dont know where she is and keeled over in the kitchen",
+    ] {
+        let t = e.analyse(text, Some(2), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // Someone else's past is still not a report.
+    let t = e.analyse(
+        "my friend went blind in one eye from filler years ago, is needling safe?",
+        Some(2),
+        None,
+    );
+    assert!(t.escalation < Level::Emergency, "{:#?}", t.why);
+}
+
+#[test]
+fn a_reaction_that_settled_and_came_back_is_urgent_and_long_unhealed_scabs_are_routine() {
+    let e = engine();
+    let t = e.analyse(
+        "The redness was reducing but since yesterday it has increased again and there is some warmth.",
+        Some(4),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+    // Seen by someone else on the client's own skin.
+    let t = e.analyse(
+        "my husband has spotted a couple of tiny scabs on my cheek that haven't healed, 12 days now",
+        Some(12),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
+    let t = e.analyse("a couple of tiny scabs on my cheek", Some(4), None);
+    assert_eq!(t.escalation, Level::None, "{:#?}", t.why);
+}

@@ -989,7 +989,23 @@ impl ContextRules {
             crossed_new_clause |= words[position] == "and"
                 && matches!(
                     words.get(position + 1),
-                    Some(&("my" | "now" | "it" | "its" | "the" | "this" | "today" | "i"))
+                    Some(
+                        &("my"
+                            | "now"
+                            | "it"
+                            | "its"
+                            | "the"
+                            | "this"
+                            | "today"
+                            | "i"
+                            | "theres"
+                            | "there"
+                            | "his"
+                            | "her"
+                            | "hes"
+                            | "shes"
+                            | "their")
+                    )
                 );
             for (phrase, trigger, written) in self
                 .before
@@ -1021,7 +1037,8 @@ impl ContextRules {
                     }
                     Trigger::Qualifies(Qualifier::OtherPerson)
                         if person == Person::Anyone
-                            || words[end..first].iter().any(|w| FIRST_PERSON.contains(w)) =>
+                            || words[end..first].iter().any(|w| FIRST_PERSON.contains(w))
+                            || observes_the_writer(&words[end..first]) =>
                     {
                         continue;
                     }
@@ -1344,6 +1361,21 @@ const CLOSE_PERSON: &[&str] = &[
 ];
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];
+
+/// What another person does when they look at the writer: "my husband has spotted a couple of scabs",
+/// "mum noticed a rash" report the writer's skin, not theirs.
+const OBSERVER_VERBS: &[&str] = &[
+    "spotted", "noticed", "saw", "seen", "says", "said", "thinks", "thought", "reckons", "pointed",
+    "told", "tells", "noticing", "spotting",
+];
+
+/// Whether the words right after another person are them observing (within two words: "has just spotted").
+fn observes_the_writer(after_person: &[&str]) -> bool {
+    after_person
+        .iter()
+        .take(3)
+        .any(|word| OBSERVER_VERBS.contains(word))
+}
 
 /// "no" is an answer, not a negation, when a pronoun or punctuation follows: "no, i cant breathe".
 fn negates_what_follows(words: &[&str], after: usize) -> bool {
