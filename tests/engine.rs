@@ -765,3 +765,31 @@ fn a_reaction_that_settled_and_came_back_is_urgent_and_long_unhealed_scabs_are_r
     let t = e.analyse("a couple of tiny scabs on my cheek", Some(4), None);
     assert_eq!(t.escalation, Level::None, "{:#?}", t.why);
 }
+
+#[test]
+fn what_is_over_pages_nobody_but_what_came_back_does() {
+    let e = engine();
+    for (text, day) in [
+        (
+            "had a tiny bit of bleeding last night when i scratched but it stopped straight away and looks fine today",
+            2,
+        ),
+        (
+            "skin was pink til day 3 then fine, now day 7 totally normal",
+            7,
+        ),
+        (
+            "i was worried it was getting infected but its looking loads better today",
+            3,
+        ),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert_eq!(t.escalation, Level::None, "{text:?}: {:#?}", t.why);
+    }
+    let t = e.analyse(
+        "redness came back after it had totally gone and now its sore",
+        Some(5),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+}

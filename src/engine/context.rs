@@ -98,6 +98,15 @@ const HYPOTHETICAL: &[&str] = &[
     "look for",
     "worry if",
     "worried if",
+    // A fear that was not borne out is not a sign that was there: "i was worried it was getting infected
+    // but its looking loads better".
+    "was worried",
+    "were worried",
+    "was scared",
+    "was afraid",
+    "was concerned",
+    "thought it was",
+    "i thought",
     "when should i worry",
     "when to worry",
     "how do i know",
@@ -213,13 +222,6 @@ const HISTORICAL: &[&str] = &[
     "i occasionally get",
     "i suffer from",
     "i suffer with",
-    "was worried",
-    "were worried",
-    "was scared",
-    "was afraid",
-    "was concerned",
-    "thought it was",
-    "i thought",
     "in the past",
     "previously had",
     "previous",
@@ -612,6 +614,25 @@ const IN_GENERAL_AT_END: &[&str] = &["just wondering", "just checking", "wonderi
 
 /// Resolved past events: "went lightheaded yesterday, fine now".
 const RESOLVED: &[&str] = &[
+    // Bleeding that stopped by itself at once is the expected pinpoint bleeding, over.
+    "stopped straight away",
+    "stopped right away",
+    "stopped after a minute",
+    "stopped after a few minutes",
+    "stopped quickly",
+    "stopped by itself",
+    "stopped on its own",
+    "stop already",
+    "stopped already",
+    "calmed down",
+    "calmed right down",
+    "settled down",
+    "then fine",
+    "totally normal",
+    "back to normal",
+    "totally gone",
+    "completely gone",
+    "now gone",
     "fine now",
     "ok now",
     "okay now",
@@ -1264,7 +1285,11 @@ impl ContextRules {
         let other_subject = window[at.saturating_sub(2)..at]
             .iter()
             .any(|w| matches!(*w, "rest" | "else" | "other" | "others"));
-        (!other_subject).then_some(phrase)
+        // "came back after it had totally gone", "it had calmed down": the pluperfect is before, not now.
+        let earlier = window[at.saturating_sub(3)..at]
+            .iter()
+            .any(|w| matches!(*w, "had" | "after"));
+        (!other_subject && !earlier).then_some(phrase)
     }
 }
 
@@ -1548,9 +1573,10 @@ mod tests {
                 Qualifier::Affirmed,
             ),
             (
+                // A fear not borne out, not a sign there before.
                 "i was worried it was infected but its better",
                 "infected",
-                Qualifier::Historical,
+                Qualifier::Hypothetical,
             ),
             (
                 "ive had a fever since last night",
