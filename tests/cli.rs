@@ -335,8 +335,8 @@ fn eval_shows_the_level_confusion_and_reply_level_disagreements() {
 #[test]
 fn eval_meets_the_quality_bar_on_the_labelled_sets() {
     // Each set's floors: emergency recall, urgent recall, routine recall, false alarms (at most), staff noise
-    // (at most), answers. Sets below a bar are held at the figures they reached (see the README), so that what
-    // they measure cannot slip back unseen.
+    // (at most), answers. Every set meets the bars (1.0, 0.97, 0.90, 0.03, 0.03, 0.95); where a set does better,
+    // its floor is the figure it reached, so that what it measures cannot slip back unseen.
     struct Floors {
         emergency: &'static str,
         urgent: &'static str,
@@ -364,97 +364,91 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
     for (file, floors) in [
         (
             "tests/eval/clients.jsonl",
-            at("1.0", "0.97", "0.90", "0.04", "0.95"),
+            at("1.0", "1.0", "1.0", "0.011", "1.0"),
         ),
         (
             "tests/eval/holdout.jsonl",
-            at("1.0", "0.97", "0.90", "0.06", "0.94"),
+            at("1.0", "1.0", "1.0", "0.019", "0.98"),
         ),
         (
             "tests/eval/blind2.jsonl",
-            at("1.0", "0.97", "0.90", "0.06", "0.95"),
+            at("1.0", "1.0", "1.0", "0.011", "0.96"),
         ),
         (
             "tests/eval/blind3.jsonl",
-            at("1.0", "0.97", "0.90", "0.03", "0.95"),
+            at("1.0", "1.0", "1.0", "0.02", "0.97"),
         ),
         (
             "tests/eval/blind4.jsonl",
-            // 0.93 before blind13: one routine label there (a friend treated elsewhere) is `none` in blind13.
-            at("1.0", "0.97", "0.92", "0.02", "0.94"),
+            at("1.0", "1.0", "0.95", "0.014", "0.95"),
         ),
         (
             "tests/eval/blind5.jsonl",
-            at("1.0", "0.97", "0.94", "0.03", "0.92"),
+            at("1.0", "1.0", "0.94", "0.02", "0.95"),
         ),
         (
             "tests/eval/blind6.jsonl",
-            at("1.0", "1.0", "0.95", "0.07", "0.93"),
+            at("1.0", "1.0", "0.95", "0.027", "0.95"),
         ),
         (
             "tests/eval/blind7.jsonl",
-            at("1.0", "0.99", "0.92", "0.03", "0.96"),
+            at("1.0", "1.0", "0.94", "0.02", "0.96"),
         ),
         (
             "tests/eval/blind8.jsonl",
-            at("1.0", "0.99", "0.94", "0.04", "0.94"),
+            at("1.0", "0.99", "0.94", "0.02", "0.95"),
         ),
         (
             "tests/eval/blind9.jsonl",
-            at("1.0", "0.99", "0.91", "0.03", "0.96"),
+            at("1.0", "1.0", "0.91", "0.014", "0.97"),
         ),
         (
             "tests/eval/blind10.jsonl",
-            at("1.0", "1.0", "0.98", "0.01", "0.97"),
+            at("1.0", "1.0", "0.97", "0.007", "0.98"),
         ),
         (
             "tests/eval/blind11.jsonl",
-            at("1.0", "0.99", "0.94", "0.01", "0.97"),
+            at("1.0", "0.99", "0.94", "0.0", "0.97"),
         ),
         (
             "tests/eval/blind12.jsonl",
-            at("1.0", "1.0", "0.97", "0.01", "0.93"),
+            at("1.0", "1.0", "0.98", "0.007", "0.95"),
         ),
         (
             "tests/eval/blind13.jsonl",
-            at("1.0", "1.0", "1.0", "0.01", "0.97"),
+            at("1.0", "1.0", "1.0", "0.0", "0.97"),
         ),
         (
             "tests/eval/blind14.jsonl",
-            // Staff noise: a diabetic asking about exercise is `none` there; the engine keeps the clinic's
-            // conditions `routine` (see README).
-            at("1.0", "0.99", "0.97", "0.03", "0.96"),
+            at("1.0", "0.99", "0.97", "0.014", "0.96"),
         ),
         (
             "tests/eval/blind15.jsonl",
-            // Staff noise: a son's isotretinoin course is `none` there; the clinic decides on it (routine).
-            at("1.0", "1.0", "0.98", "0.01", "0.99"),
+            at("1.0", "1.0", "0.98", "0.0", "0.99"),
         ),
         (
             "tests/eval/blind16.jsonl",
-            at("1.0", "1.0", "1.0", "0.021", "0.97"),
+            at("1.0", "1.0", "1.0", "0.007", "0.97"),
         ),
         (
             "tests/eval/blind17.jsonl",
-            // Staff noise: a well-controlled diabetic asking whether they heal slower is `none` there and
-            // `routine` in blind10; the engine keeps healing questions with a condition `routine`.
-            at("1.0", "1.0", "0.98", "0.01", "0.98"),
+            at("1.0", "1.0", "1.0", "0.007", "0.98"),
         ),
         (
             "tests/eval/blind18.jsonl",
-            at("1.0", "0.97", "0.98", "0.02", "0.98"),
+            at("1.0", "1.0", "0.98", "0.007", "0.98"),
         ),
         (
             "tests/eval/blind19.jsonl",
-            at("1.0", "1.0", "0.95", "0.02", "0.96"),
+            at("1.0", "1.0", "0.95", "0.007", "0.96"),
         ),
         (
             "tests/eval/blind20.jsonl",
-            at("1.0", "0.99", "0.97", "0.02", "0.97"),
+            at("1.0", "0.99", "0.97", "0.007", "0.97"),
         ),
         (
             "tests/eval/blind21.jsonl",
-            at("1.0", "1.0", "0.98", "0.02", "0.96"),
+            at("1.0", "1.0", "1.0", "0.014", "0.97"),
         ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -98,6 +98,17 @@ const HYPOTHETICAL: &[&str] = &[
     "look for",
     "worry if",
     "worried if",
+    // What the treatment may help with is a wish, not a reaction: "will it help the brown patches?".
+    "will it help",
+    "does it help",
+    "can it help",
+    "would it help",
+    "does microneedling help",
+    "does needling help",
+    "will microneedling help",
+    "will needling help",
+    // A risk to be careful about is not a report of it: "do i need to be more careful about pigmentation?".
+    "careful about",
     // A fear that was not borne out is not a sign that was there: "i was worried it was getting infected
     // but its looking loads better".
     "was worried",
@@ -585,6 +596,19 @@ const IN_GENERAL: &[&str] = &[
 /// Asking in general, only when it closes the message: "just wondering" opens many real reports.
 /// Questions about a risk, not reports of it (they keep the intent's answer, not its level).
 const RISK_QUESTION: &[&str] = &[
+    // Benefits asked about are not reports either: "does microneedling help dark spots?", "will it help the
+    // brown patches?", "do i need to be more careful about pigmentation?".
+    "does microneedling help",
+    "does needling help",
+    "does it help",
+    "will it help",
+    "can it help",
+    "would it help",
+    "will microneedling help",
+    "will needling help",
+    "can we target",
+    "more careful about",
+    "careful about",
     "how to avoid",
     "how do i avoid",
     "how i avoid",
@@ -1002,7 +1026,10 @@ impl ContextRules {
         let mut crossed_new_clause = false;
         while end > 0 && distance <= SCOPE {
             let position = end - 1;
-            if TERMINATORS.contains(&words[position]) {
+            // "no fever no pus nothing like that, just feels tight": what follows ", just" is affirmed.
+            let just_after_comma =
+                words[position] == "just" && position > 0 && words[position - 1] == ",";
+            if TERMINATORS.contains(&words[position]) || just_after_comma {
                 return None;
             }
             crossed_comma |= words[position] == ",";

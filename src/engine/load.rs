@@ -171,7 +171,20 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
         match base_name(&source.name) {
             WORDS_FILE => words = source.text.clone(),
             LEXICON_FILE => match toml::from_str::<LexiconFile>(&source.text) {
-                Ok(parsed) => lexicon = parsed,
+                Ok(parsed) => {
+                    // A longer phrase would never be matched: say so rather than ignore it.
+                    for key in parsed.replace.keys() {
+                        if key.split_whitespace().count() > super::normalize::MAX_PHRASE_WORDS {
+                            let at = source.text.find(&format!("\"{key}\"")).unwrap_or(0);
+                            let message = format!(
+                                "lexicon key {key:?} has more than {} words: it would never match",
+                                super::normalize::MAX_PHRASE_WORDS
+                            );
+                            err(&mut errors, at, message);
+                        }
+                    }
+                    lexicon = parsed;
+                }
                 Err(e) => toml_error(&mut errors, e),
             },
             CONCEPTS_FILE => match toml::from_str::<ConceptsFile>(&source.text) {
@@ -530,5 +543,28 @@ fn check_unique(errors: &mut Vec<CheckError>, intents: &[(Source, IntentFile)]) 
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lexicon_key_longer_than_the_normaliser_reads_is_refused_with_its_line() {
+        let text = "[replace]\n\"u\" = \"you\"\n\"as if i got burnt badly\" = \"sunburn\"\n";
+        let sources = [Source {
+            name: LEXICON_FILE.into(),
+            text: text.into(),
+        }];
+        let Err(CheckErrors(errors)) = parse(&sources) else {
+            panic!("a six-word key passed the check");
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.line == 3 && e.message.contains("as if i got burnt badly")),
+            "{errors:?}"
+        );
     }
 }

@@ -47,7 +47,8 @@ impl Normalized {
 }
 
 const MAX_INPUT_CHARS: usize = 4_096;
-const MAX_PHRASE_WORDS: usize = 4;
+/// The longest lexicon key, in words (`aftercare check` refuses a longer one).
+pub const MAX_PHRASE_WORDS: usize = 5;
 
 pub struct Normalizer {
     /// Lexicon entries keyed by their words; the value is the replacement's words (possibly none).
