@@ -793,3 +793,14 @@ fn what_is_over_pages_nobody_but_what_came_back_does() {
     );
     assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
 }
+
+#[test]
+fn stroke_signs_happening_now_to_someone_else_are_an_emergency() {
+    // "just now happen!!" says it is happening, not that it happened to someone once.
+    let t = engine().analyse(
+        "my mother face one side drop down and she speak cannot clear, arm also no power, just now happen!!",
+        Some(1),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
+}

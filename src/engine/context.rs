@@ -851,7 +851,11 @@ impl ContextRules {
                         "years" | "year" | "months" | "month" | "while" | "ages",
                         "ago"
                     ]
-                    | ["happen" | "happens", _]
+                    // "will it happen to me?", "can that happen?"; not "just now happen!!" (it is happening).
+                    | [
+                        "happen" | "happens",
+                        "to" | "?" | "again" | "after" | "with" | "for"
+                    ]
                     | ["happened", "to"]
                     | ["said", "she" | "he" | "her" | "his" | "they"]
                     | ["ended", "up"]
