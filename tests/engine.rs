@@ -804,3 +804,34 @@ fn stroke_signs_happening_now_to_someone_else_are_an_emergency() {
     );
     assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
 }
+
+#[test]
+fn code_switching_dialects_and_drawn_lines_still_escalate() {
+    let e = engine();
+    for (text, day, level) in [
+        (
+            "Hala si tita, biglang nag-slur yung speech niya tapos yung isang side ng face niya naka-droop",
+            Some(0),
+            Level::Emergency,
+        ),
+        (
+            "cyan breathe good, lips swell up bad",
+            Some(0),
+            Level::Emergency,
+        ),
+        (
+            "Red patch on my cheek is bigger than this morning, I drew round it with a biro and it's gone past the line",
+            Some(3),
+            Level::Urgent,
+        ),
+        ("woken up with a raging temp", Some(2), Level::Urgent),
+        (
+            "Ma face is a lot mair swalt the day than it wis yesterday an it's affa het an sair. Third day noo",
+            Some(3),
+            Level::Urgent,
+        ),
+    ] {
+        let t = e.analyse(text, day, None);
+        assert_eq!(t.escalation, level, "{text:?}: {:#?}", t.why);
+    }
+}

@@ -684,6 +684,24 @@ const VERB_NEGATIONS: &[&str] = &[
     "wasnt", "werent", "never", "couldnt", "wouldnt", "instead",
 ];
 
+/// What gets better, negated in "not calming down", "isnt healing", "not getting any better".
+const IMPROVEMENT_VERBS: &[&str] = &[
+    "calming",
+    "settling",
+    "improving",
+    "healing",
+    "fading",
+    "clearing",
+    "budging",
+    "healed",
+    "settled",
+    "improved",
+    "calmed",
+    "cleared",
+    "faded",
+    "better",
+];
+
 /// Degree words that soften a severity finding next to them: "throbbing a little bit", "a bit puffy".
 const MILD_DEGREE: &[&str] = &[
     "a little",
@@ -1098,6 +1116,15 @@ impl ContextRules {
                     // (a "no" may run on through a list: "no pus, swelling or fever").
                     Trigger::Qualifies(Qualifier::Negated)
                         if crossed_comma && VERB_NEGATIONS.contains(&phrase[0].as_str()) =>
+                    {
+                        continue;
+                    }
+                    // "its not calming down, some are big sore ones": a negated improvement is a finding of
+                    // its own ("not getting better"), not a denial of what follows it.
+                    Trigger::Qualifies(Qualifier::Negated)
+                        if words
+                            .get(end)
+                            .is_some_and(|next| IMPROVEMENT_VERBS.contains(next)) =>
                     {
                         continue;
                     }
