@@ -835,3 +835,33 @@ fn code_switching_dialects_and_drawn_lines_still_escalate() {
         assert_eq!(t.escalation, level, "{text:?}: {:#?}", t.why);
     }
 }
+
+#[test]
+fn fevers_as_bare_figures_and_confusion_in_plain_words_count() {
+    let e = engine();
+    for (text, level) in [
+        ("101.5 tonight. face is fine tho", Level::Urgent),
+        (
+            "red patch spreading fast down my neck, 38.9, heart going like the clappers",
+            Level::Emergency,
+        ),
+        (
+            "temp 103.2F, cant really think straight, keep forgetting what im doing",
+            Level::Emergency,
+        ),
+        (
+            "Suddenly I am not able to see anything from left eye",
+            Level::Emergency,
+        ),
+    ] {
+        let t = e.analyse(text, Some(2), None);
+        assert_eq!(t.escalation, level, "{text:?}: {:#?}", t.why);
+    }
+    // The writer's own cold sore, in a message written for the client, is not the client's.
+    let t = e.analyse(
+        "I'm her carer and I've got a cold sore myself, is it ok for me to help her put her moisturiser on?",
+        Some(1),
+        None,
+    );
+    assert_eq!(t.escalation, Level::None, "{:#?}", t.why);
+}

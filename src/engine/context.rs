@@ -1430,7 +1430,18 @@ const CLOSE_PERSON: &[&str] = &[
     "son",
     "sons",
     "sister",
+    "sisters",
     "brother",
+    "brothers",
+    "grandad",
+    "grandads",
+    "grandpa",
+    "grandmas",
+    "nans",
+    "auntie",
+    "aunties",
+    "uncle",
+    "uncles",
     "grandma",
     "gran",
     "nan",
@@ -1444,6 +1455,21 @@ const CLOSE_PERSON: &[&str] = &[
 ];
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];
+
+/// Whether the writer says the finding at `first..=last` is their own ("a cold sore myself"), within four words.
+pub fn the_writers_own(words: &[&str], first: usize, last: usize) -> bool {
+    let before = &words[first.saturating_sub(4)..first.min(words.len())];
+    let after = &words[(last + 1).min(words.len())..(last + 5).min(words.len())];
+    before.contains(&"myself") || after.contains(&"myself")
+}
+
+/// Whether the message speaks of someone besides the writer ("her", "his", "mum"): only then can "myself" set the
+/// writer apart from the client.
+pub fn names_someone_else(words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        matches!(*w, "she" | "he" | "her" | "his" | "shes" | "hes") || CLOSE_PERSON.contains(w)
+    })
+}
 
 /// What another person does when they look at the writer: "my husband has spotted a couple of scabs",
 /// "mum noticed a rash" report the writer's skin, not theirs.

@@ -783,6 +783,11 @@ impl Engine {
         first: usize,
         last: usize,
     ) -> (Qualifier, Option<&'static str>) {
+        // "I'm her carer and I've got a cold sore myself": in a message written for the client, what the writer
+        // says they have themselves is theirs.
+        if context::the_writers_own(words, first, last) && context::names_someone_else(words) {
+            return (Qualifier::OtherPerson, Some("the writer's own (myself)"));
+        }
         match (
             self.context.qualify(words, first, last),
             &reading.in_general,
