@@ -462,6 +462,10 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             "tests/eval/blind24.jsonl",
             at("1.0", "1.0", "0.97", "0.021", "0.96"),
         ),
+        (
+            "tests/eval/blind25.jsonl",
+            at("1.0", "1.0", "0.97", "0.028", "0.96"),
+        ),
     ] {
         let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let out = aftercare(

@@ -865,3 +865,21 @@ fn fevers_as_bare_figures_and_confusion_in_plain_words_count() {
     );
     assert_eq!(t.escalation, Level::None, "{:#?}", t.why);
 }
+
+#[test]
+fn spelling_correction_never_invents_an_emergency_and_bleeding_that_wont_quit_is_one() {
+    let e = engine();
+    // "aint" had been corrected to "faint".
+    let t = e.analyse(
+        "can i touch me face? its proper itchy but i aint scratchin",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+    let t = e.analyse(
+        "My husband's bleedin from his cheek and it won't quit. I been holdin a rag on it hard goin on twenty five minutes now and it's still a-comin",
+        Some(0),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
+}
