@@ -883,3 +883,26 @@ fn spelling_correction_never_invents_an_emergency_and_bleeding_that_wont_quit_is
     );
     assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
 }
+
+#[test]
+fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
+    let e = engine();
+    for text in [
+        "shes got hives all over her chest and arms now and she just said she feels faint and went white",
+        "I have short breath, cannot walk to kitchen without stop, lips little blue",
+        "Carer here. she is very drowsy, I can hardly wake her, she mumbles and goes straight back off",
+        "my arm's gone heavy and weak and I can't grip my cup properly. My husband says my words are coming out funny",
+        "My partner says I had a full shaking fit on the sofa ten minutes ago and I've bitten my tongue",
+        "eyeball is pushing out little, moving eye is very pain, fever also 38.8",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // A dizzy spell that passed: "fine now" in a later sentence closes it.
+    let t = e.analyse(
+        "went a bit dizzy in the chair, had a cup of tea. Feel totally fine now",
+        Some(1),
+        None,
+    );
+    assert_eq!(t.escalation, Level::None, "{:#?}", t.why);
+}

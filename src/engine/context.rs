@@ -639,6 +639,9 @@ const IN_GENERAL_AT_END: &[&str] = &["just wondering", "just checking", "wonderi
 /// Resolved past events: "went lightheaded yesterday, fine now".
 const RESOLVED: &[&str] = &[
     // Bleeding that stopped by itself at once is the expected pinpoint bleeding, over.
+    "right as rain",
+    "was grand after",
+    "ok after",
     "stopped straight away",
     "stopped right away",
     "stopped after a minute",
@@ -861,7 +864,19 @@ impl ContextRules {
     /// "my sister had needling last year … will it happen to me?", "a friend said she ended up in A&E":
     /// someone else's experience, over or told at second hand, asked about for the client's own sake.
     pub fn about_someone_elses_past(&self, words: &[&str]) -> bool {
-        words.windows(2).any(|pair| {
+        // "she just said she feels faint": what someone says of themselves now is not a story told at second hand.
+        let says_it_now = |at: usize| {
+            words.get(at + 2).is_some_and(|next| {
+                matches!(
+                    *next,
+                    "feels" | "feel" | "is" | "has" | "cant" | "cannot" | "needs"
+                )
+            })
+        };
+        words.windows(2).enumerate().any(|(at, pair)| {
+            if pair[0] == "said" && says_it_now(at) {
+                return false;
+            }
             matches!(
                 pair,
                 ["last", "year" | "time" | "summer" | "month"]
@@ -1455,6 +1470,31 @@ const CLOSE_PERSON: &[&str] = &[
 ];
 
 const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "myself"];
+
+/// Said after a passing state, in the same sentence or a later one: the client is fine again.
+const FINE_AGAIN: &[&str] = &[
+    "fine now",
+    "fine after",
+    "totally fine",
+    "perfectly fine",
+    "absolutely fine",
+    "back to normal",
+    "normal now",
+    "ok now",
+    "okay now",
+    "fine all day",
+    "grand now",
+    "all good now",
+];
+
+/// The phrase after `last` saying the client is fine again, if any ("… had a biscuit. Feel totally fine now").
+pub fn fine_now_later(words: &[&str], last: usize) -> Option<&'static str> {
+    let rest = &words[(last + 1).min(words.len())..];
+    FINE_AGAIN
+        .iter()
+        .copied()
+        .find(|phrase| contains_phrase(rest, phrase))
+}
 
 /// Whether the writer says the finding at `first..=last` is their own ("a cold sore myself"), within four words.
 pub fn the_writers_own(words: &[&str], first: usize, last: usize) -> bool {

@@ -63,6 +63,7 @@ struct CompiledFlag {
     concepts: Vec<Vec<usize>>,
     scope: model::Scope,
     unless_mild: bool,
+    passing: bool,
     of_the_body: bool,
     even_if_past: bool,
     request: bool,
@@ -370,6 +371,7 @@ impl Engine {
                         .collect(),
                     scope: f.scope,
                     unless_mild: f.unless_mild,
+                    passing: f.passing,
                     of_the_body: f.of_the_body,
                     even_if_past: f.even_if_past,
                     request: f.request,
@@ -869,6 +871,17 @@ impl Engine {
             if let Some(degree) = degree {
                 why.push(format!(
                     "red flag {} not counted: softened by {degree:?}",
+                    flag.id
+                ));
+                return true;
+            }
+            let over = flag
+                .passing
+                .then(|| context::fine_now_later(words, last))
+                .flatten();
+            if let Some(phrase) = over {
+                why.push(format!(
+                    "red flag {} not counted: passed ({phrase:?})",
                     flag.id
                 ));
                 return true;

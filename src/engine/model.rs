@@ -152,6 +152,11 @@ pub struct RedFlagSpec {
     /// like 40 degrees", "the sauna was 90 degrees").
     #[serde(default)]
     pub of_the_body: bool,
+    /// A passing state (a dizzy spell, feeling faint): a later sentence saying the client is fine now takes it
+    /// back ("went a bit dizzy in the chair, had a biscuit. Feel totally fine now"). Signs of the skin are not
+    /// passing: "pus on my cheek. I feel fine though" still counts.
+    #[serde(default)]
+    pub passing: bool,
     /// Counts even when told as past or resolved: after an adrenaline pen, "fine now" is not safe.
     #[serde(default)]
     pub even_if_past: bool,
