@@ -906,3 +906,23 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
     );
     assert_eq!(t.escalation, Level::None, "{:#?}", t.why);
 }
+
+#[test]
+fn a_fall_with_confused_speech_and_sight_gone_dark_on_one_side_are_emergencies() {
+    let e = engine();
+    for text in [
+        "my sister fell down in the bathroom and she is talking anyhow, she is not understanding what we are saying",
+        "My sister just fall down for bathroom, she dey wake small but she no dey talk well at all",
+        "suddenly I am not seeing anything from my right eye, it is all dark that side",
+    ] {
+        let t = e.analyse(text, Some(0), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // "totally normal" is said of her breathing: the lips are not over.
+    let t = e.analyse(
+        "her lips have swollen up a bit since she got home, she's breathing and talking totally normal",
+        Some(1),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+}

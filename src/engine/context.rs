@@ -655,7 +655,6 @@ const RESOLVED: &[&str] = &[
     "calmed right down",
     "settled down",
     "then fine",
-    "totally normal",
     "back to normal",
     "totally gone",
     "completely gone",
