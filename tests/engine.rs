@@ -926,3 +926,20 @@ fn a_fall_with_confused_speech_and_sight_gone_dark_on_one_side_are_emergencies()
     );
     assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
 }
+
+#[test]
+fn an_adrenaline_pen_used_is_an_emergency_one_carried_is_not() {
+    let e = engine();
+    let t = e.analyse(
+        "used my epi pen 10 mins ago, feel better now",
+        Some(0),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Emergency, "{:#?}", t.why);
+    let t = e.analyse(
+        "my daughter carries an epi pen for a nut allergy, is she ok to have the skin needling?",
+        None,
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+}
