@@ -639,9 +639,6 @@ const IN_GENERAL_AT_END: &[&str] = &["just wondering", "just checking", "wonderi
 /// Resolved past events: "went lightheaded yesterday, fine now".
 const RESOLVED: &[&str] = &[
     // Bleeding that stopped by itself at once is the expected pinpoint bleeding, over.
-    "right as rain",
-    "was grand after",
-    "ok after",
     "stopped straight away",
     "stopped right away",
     "stopped after a minute",
