@@ -943,3 +943,69 @@ fn an_adrenaline_pen_used_is_an_emergency_one_carried_is_not() {
     );
     assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
 }
+
+#[test]
+fn melanesian_pidgin_and_chest_pain_that_spreads_to_the_arm() {
+    let e = engine();
+    for text in [
+        "plis helpim!! maus bilong mi na nek i solap nau, mi no inap pulim win gut",
+        "chest blong mi hem barava soa tumas distaem, hem go daon lo left hand blong mi tu",
+        "my chest is really sore and it goes down to my left arm",
+    ] {
+        let t = e.analyse(text, Some(0), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    let t = e.analyse(
+        "wara yelo i kam aut long liklik sua long cheek",
+        Some(4),
+        None,
+    );
+    assert_eq!(t.escalation, Level::Urgent, "{:#?}", t.why);
+    // Soreness where the chest was treated is expected.
+    let t = e.analyse(
+        "my chest and neck were done yesterday, the chest is a bit sore, is that normal?",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+}
+
+#[test]
+fn nettle_rash_on_the_body_yellow_stuff_and_a_proxys_product_reaction_are_urgent() {
+    let e = engine();
+    for (text, day) in [
+        (
+            "red plaques everywhere on my neck and arms, it itch like nettle",
+            2,
+        ),
+        (
+            "skin on my chin open and wet all the time, yellow stuff on top",
+            4,
+        ),
+        (
+            "my mums lips have swelled up quite a lot since she put the leftover numbing cream on, her breathing is fine",
+            1,
+        ),
+        (
+            "there are led lines going from my cheek down to my neck, that side is swollen",
+            3,
+        ),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert_eq!(t.escalation, Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+}
+
+#[test]
+fn a_day_told_as_when_something_happened_does_not_replace_the_known_day() {
+    let e = engine();
+    let t = e.analyse(
+        "tiny bumps came up on my chin day 5 and they are itchy, still there now",
+        Some(8),
+        None,
+    );
+    assert_eq!(t.day, Some(8), "{:#?}", t.why);
+    // Said to be today's, the client's count wins.
+    let t = e.analyse("its day 5 and my face is still pink", Some(8), None);
+    assert_eq!(t.day, Some(5), "{:#?}", t.why);
+}

@@ -963,13 +963,17 @@ impl ContextRules {
                     )
                 })
         });
-        // "her lips are swelling after applying the serum": a reaction to the aftercare product.
+        // "her lips are swelling after applying the serum", "since she put the leftover numbing cream on": a
+        // reaction to the aftercare product.
         let product_reaction = |sentence: &[&str]| {
             sentence.windows(3).any(|w| {
-                w[0] == "after"
+                matches!(w[0], "after" | "since")
                     && matches!(w[1], "applying" | "using" | "putting" | "she" | "he")
                     && sentence.iter().any(|x| {
-                        matches!(*x, "serum" | "cream" | "product" | "gel" | "balm" | "mask")
+                        matches!(
+                            *x,
+                            "serum" | "cream" | "product" | "gel" | "balm" | "mask" | "numbing"
+                        )
                     })
             })
         };
@@ -1646,6 +1650,9 @@ mod tests {
         assert!(writes_for("mum collapsed after her facial needling"));
         assert!(writes_for(
             "my wife is struggling to breathe and her lips are swelling after applying the serum"
+        ));
+        assert!(writes_for(
+            "im worried my mums lips have swelled up since she put the leftover numbing cream on"
         ));
         assert!(!writes_for("my husband has a fever, can i still come in"));
         assert!(!writes_for("mum fainted last year"));

@@ -580,11 +580,10 @@ impl Engine {
         why: &mut Vec<String>,
     ) -> (Option<u32>, DaySource) {
         match self.days.find(text, today) {
-            // "it went down on day 2 but now it's back" on day 4: an earlier day than the record's is a day
-            // the client looks back on.
+            // "it went down on day 2 but now it's back", "bumps came up on my chin day 5, still there" on day 8:
+            // an earlier day than the record's, told as when something happened, is a day looked back on.
             Some((day, phrase))
-                if record_day.is_some_and(|r| r > day)
-                    && text.contains(&format!("on {phrase}")) =>
+                if record_day.is_some_and(|r| r > day) && looks_back_on(text, &phrase) =>
             {
                 why.push(format!("{phrase:?} is a day looked back on"));
                 (record_day, DaySource::Record)
@@ -1350,6 +1349,28 @@ impl PatternSet {
             })
             .as_ref()
     }
+}
+
+/// "it went down on day 2", "bumps came up on my chin day 5": the day something happened, told a few
+/// words after it.
+fn looks_back_on(text: &str, phrase: &str) -> bool {
+    const ONSET: [&str; 9] = [
+        "came up",
+        "come up",
+        "appeared",
+        "started",
+        "began",
+        "noticed",
+        "showed up",
+        "popped up",
+        "went down",
+    ];
+    let Some(at) = text.find(phrase) else {
+        return false;
+    };
+    let before: Vec<&str> = text[..at].split_whitespace().rev().take(5).collect();
+    let before: String = before.into_iter().rev().collect::<Vec<_>>().join(" ");
+    text.contains(&format!("on {phrase}")) || ONSET.iter().any(|verb| before.contains(verb))
 }
 
 fn push_paragraph(reply: &mut String, text: &str) {
