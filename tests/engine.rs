@@ -1009,3 +1009,50 @@ fn a_day_told_as_when_something_happened_does_not_replace_the_known_day() {
     let t = e.analyse("its day 5 and my face is still pink", Some(8), None);
     assert_eq!(t.day, Some(5), "{:#?}", t.why);
 }
+
+#[test]
+fn sepsis_collapse_and_confusion_in_learner_and_creole_words_are_emergencies() {
+    let e = engine();
+    for (text, day) in [
+        (
+            "now she is cold cold and shivering, her skin is grey and patchy colour, she not done pee since morning",
+            1,
+        ),
+        (
+            "she has very high fever, she is shaking and she say strange things, she don't know where is she",
+            3,
+        ),
+        (
+            "help oh! mi sista don fodom na grong afta di face needling, i nor de tok, i nor de wek op",
+            0,
+        ),
+        (
+            "my sister fell down on the ground, she not talk, she not wake up",
+            0,
+        ),
+        (
+            "nek blong mi i stap solap, tang tu i kam bigwan, mi no save swalem wota",
+            0,
+        ),
+        (
+            "she burnin up with fever, talkin real stupidness, doh know where she is",
+            3,
+        ),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    for (text, day) in [
+        (
+            "I'm running a hundred and one, is that from the needling?",
+            3,
+        ),
+        (
+            "now the treated skin has small bubbles and it is burning like fire",
+            1,
+        ),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+}

@@ -1134,6 +1134,15 @@ impl ContextRules {
                     {
                         continue;
                     }
+                    // "she not talk, not wake up": a finding told as a negation ("not wake") is one item of a
+                    // list of them, not denied by the one before the comma.
+                    Trigger::Qualifies(Qualifier::Negated)
+                        if crossed_comma
+                            && (matches!(words[first], "not" | "no")
+                                || VERB_NEGATIONS.contains(&words[first])) =>
+                    {
+                        continue;
+                    }
                     // "its not calming down, some are big sore ones": a negated improvement is a finding of
                     // its own ("not getting better"), not a denial of what follows it.
                     Trigger::Qualifies(Qualifier::Negated)
@@ -1208,11 +1217,10 @@ impl ContextRules {
                         )
                     })
                 };
-                if lone_before
-                    && (crossed_subject
-                        || position > 0 && words[position - 1] == "than"
-                        || new_since())
-                {
+                // "more brown spots than before the session" compares with then, whatever follows "before".
+                let compared =
+                    phrase[0] == "before" && position > 0 && words[position - 1] == "than";
+                if compared || lone_before && (crossed_subject || new_since()) {
                     continue;
                 }
                 if the_recent_past(phrase, words, position + phrase.len()) {
@@ -1671,6 +1679,33 @@ mod tests {
                 "yellow crust"
             ),
             Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn a_list_of_findings_told_as_negations_is_not_denied_by_its_first_item() {
+        assert_eq!(
+            qualify("she fell down, she not talk, not wake up", "not wake"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("no fever, no pus, swelling", "swelling"),
+            Qualifier::Negated
+        );
+    }
+
+    #[test]
+    fn a_comparison_with_before_the_session_is_not_the_past() {
+        assert_eq!(
+            qualify(
+                "my face now has brown spots more than before the session",
+                "brown spots"
+            ),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("i had brown spots before the session", "brown spots"),
+            Qualifier::Historical
         );
     }
 
