@@ -1056,3 +1056,17 @@ fn sepsis_collapse_and_confusion_in_learner_and_creole_words_are_emergencies() {
         assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
     }
 }
+
+#[test]
+fn a_fear_of_pigmentation_or_whether_it_is_likely_is_a_question_not_a_report() {
+    let e = engine();
+    for text in [
+        "I have darker skin and I'm paranoid about pigmentation, anything I should do this week?",
+        "my friend got dark patches for months after hers, is that likely for me?",
+    ] {
+        let t = e.analyse(text, Some(3), None);
+        assert_eq!(t.escalation, Level::None, "{text:?}: {:#?}", t.why);
+    }
+    let t = e.analyse("dark patches appearing on my cheeks", Some(21), None);
+    assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
+}

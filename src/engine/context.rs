@@ -628,6 +628,11 @@ const RISK_QUESTION: &[&str] = &[
     "risk of",
     "chance of",
     "more likely to",
+    // "my sister got dark patches at a salon, is that likely for her?", "paranoid about pigmentation"
+    "is that likely",
+    "is it likely",
+    "how likely",
+    "paranoid about",
     "will the needling make",
     "will needling make",
     "will microneedling make",
