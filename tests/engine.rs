@@ -1070,3 +1070,23 @@ fn a_fear_of_pigmentation_or_whether_it_is_likely_is_a_question_not_a_report() {
     let t = e.analyse("dark patches appearing on my cheeks", Some(21), None);
     assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
 }
+
+#[test]
+fn the_core_words_of_creoles_and_pidgins_carry_a_report() {
+    let e = engine();
+    for text in [
+        "mi pikin no dey wake, she fall for ground",
+        "meh mudda eh breathing good, she bazodee",
+        "bros i pen tumas, mi laik dai",
+        "mi ago dead, mi cyaan breath",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    let t = e.analyse(
+        "body dey hot since yesterday and the face dey pain me",
+        Some(4),
+        None,
+    );
+    assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+}
