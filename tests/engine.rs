@@ -1090,3 +1090,24 @@ fn the_core_words_of_creoles_and_pidgins_carry_a_report() {
     );
     assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
 }
+
+#[test]
+fn a_nurses_shorthand_and_a_learners_confusion_are_emergencies() {
+    let e = engine();
+    for text in [
+        "RN here with pt. active bleed R temple, firm direct pressure 20 min not controlled, soaking through gauze",
+        "fever very high and she talking not correct, she not know who, very sleepy",
+        "a no de ebul breathe fine, mi chest de whistle wen a pul breath",
+        "naw im jilip en mi gin nomo wekimap im propa, im fes pel en kol",
+    ] {
+        let t = e.analyse(text, Some(0), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    for text in [
+        "glands in neck is swelled and paining, little fever also is there",
+        "my ma right eye swell up so she na able to open it since this morning",
+    ] {
+        let t = e.analyse(text, Some(5), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+}
