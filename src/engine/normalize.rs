@@ -3,7 +3,7 @@
 //! Lower case, apostrophes dropped, emoji removed, sentence punctuation kept as tokens (negation scopes end
 //! there), the curated lexicon applied, and unknown words corrected towards the vocabulary of the intent files.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -53,9 +53,9 @@ pub const MAX_PHRASE_WORDS: usize = 5;
 pub struct Normalizer {
     /// Lexicon entries keyed by their words; the value is the replacement's words (possibly none).
     lexicon: FxHashMap<Vec<String>, Vec<String>>,
-    longest_phrase: usize,
-    /// First words of the lexicon's multi-word entries: only these need the longer lookups.
-    phrase_starts: FxHashSet<String>,
+    /// First words of the lexicon's multi-word entries, each with the most words of a phrase it starts: only
+    /// these need the longer lookups, and no more of them than its phrases are long ("my" starts "my ma" only).
+    phrase_starts: FxHashMap<String, usize>,
     english: WordList,
     domain: Vec<String>,
     /// Longer words cannot be within two edits of a domain word: they are never corrected, so a made-up
@@ -78,13 +78,11 @@ impl Normalizer {
         domain_words: HashMap<String, u32>,
     ) -> Normalizer {
         let mut map = FxHashMap::default();
-        let mut longest_phrase = 1;
         for (from, to) in lexicon {
             let key: Vec<String> = from.split_whitespace().map(str::to_lowercase).collect();
             if key.is_empty() {
                 continue;
             }
-            longest_phrase = longest_phrase.max(key.len()).min(MAX_PHRASE_WORDS);
             map.insert(
                 key,
                 to.split_whitespace()
@@ -92,11 +90,11 @@ impl Normalizer {
                     .collect::<Vec<_>>(),
             );
         }
-        let phrase_starts: FxHashSet<String> = map
-            .keys()
-            .filter(|k| k.len() > 1)
-            .map(|k| k[0].clone())
-            .collect();
+        let mut phrase_starts: FxHashMap<String, usize> = FxHashMap::default();
+        for key in map.keys().filter(|k| k.len() > 1) {
+            let longest = phrase_starts.entry(key[0].clone()).or_insert(1);
+            *longest = (*longest).max(key.len()).min(MAX_PHRASE_WORDS);
+        }
         let english = WordList::new(english_words);
 
         let mut domain: Vec<String> = domain_words
@@ -107,7 +105,6 @@ impl Normalizer {
         domain.sort();
         Normalizer {
             lexicon: map,
-            longest_phrase,
             phrase_starts,
             english,
             longest_domain_word: domain.iter().map(|w| w.chars().count()).max().unwrap_or(0),
@@ -142,11 +139,7 @@ impl Normalizer {
         let mut words: Vec<String> = Vec::with_capacity(raw.len());
         let mut i = 0;
         'outer: while i < raw.len() {
-            let longest = if self.phrase_starts.contains(&raw[i]) {
-                self.longest_phrase
-            } else {
-                1
-            };
+            let longest = self.phrase_starts.get(&raw[i]).copied().unwrap_or(1);
             for len in (1..=longest.min(raw.len() - i)).rev() {
                 if let Some(replacement) = self.lexicon.get(&raw[i..i + len]) {
                     words.extend(replacement.iter().cloned());
