@@ -451,6 +451,13 @@ impl Conversation<'_> {
     ) {
         let client = &turn.client;
         let today = self.today(now);
+        // "yes", "ok that's fine", "no thanks" typed instead of tapped: the answer to the consent question.
+        if client.consent.is_none()
+            && client.state == State::AwaitingConsent
+            && let Some(agreed) = typed_consent(text)
+        {
+            return self.client_button(turn, Button::Consent(agreed), now, d);
+        }
         if client.consent != Some(true) {
             // Nothing is stored without consent, but the client still gets the curated answer: an emergency
             // is never left waiting behind a consent question.
@@ -799,6 +806,72 @@ fn tells_staff_something(triage: &Triage, photo: bool) -> bool {
         )
 }
 
+/// A whole message that only answers a yes-or-no question: `Some(true)` for yes, `Some(false)` for no. Anything
+/// more ("yes, and my lips are swelling") is a message, not an answer.
+fn typed_consent(text: &str) -> Option<bool> {
+    const YES: &[&str] = &[
+        "yes",
+        "y",
+        "yeah",
+        "yea",
+        "yep",
+        "yup",
+        "ya",
+        "yes please",
+        "ok",
+        "okay",
+        "k",
+        "sure",
+        "fine",
+        "thats fine",
+        "yes thats fine",
+        "thats ok",
+        "yes thats ok",
+        "ok thats fine",
+        "i agree",
+        "agree",
+        "agreed",
+        "of course",
+        "go ahead",
+        "yes of course",
+        "yes sure",
+        "ok sure",
+    ];
+    const NO: &[&str] = &[
+        "no",
+        "n",
+        "nope",
+        "nah",
+        "no thanks",
+        "no thank you",
+        "i dont agree",
+        "dont agree",
+        "i do not agree",
+        "no i dont",
+        "not ok",
+        "no its not ok",
+    ];
+    match text.trim() {
+        "👍" => return Some(true),
+        "👎" => return Some(false),
+        _ => {}
+    }
+    // Letters and spaces only: "Ok, that's fine!" and "yes please 👍" are "ok thats fine" and "yes please".
+    let plain: String = text
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if YES.contains(&plain.as_str()) {
+        Some(true)
+    } else if NO.contains(&plain.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1098,6 +1171,14 @@ mod tests {
             treated_on: None,
             open_escalation: None,
         });
+        for typed in ["yes", "Ok, that's fine!", "Yes please 👍"] {
+            let agreed = decide(&fresh, &writes(typed));
+            assert_eq!(agreed.consent, Some(true), "{typed:?}");
+            assert_eq!(agreed.state, Some(State::AwaitingDate), "{typed:?}");
+        }
+        assert_eq!(decide(&fresh, &writes("no thanks")).consent, Some(false));
+        let more = decide(&fresh, &writes("yes my lips are swelling"));
+        assert_eq!(more.consent, None, "a message, not an answer: {more:#?}");
         let agreed = decide(&fresh, &presses(Button::Consent(true)));
         assert_eq!(agreed.consent, Some(true));
         assert_eq!(agreed.state, Some(State::AwaitingDate));
