@@ -4,6 +4,7 @@ use super::messages::{Key, QUOTE, format_problem, longest_filled};
 use super::model::{
     ConceptsFile, IntentFile, LexiconFile, MessagesFile, PLACEHOLDERS, unknown_placeholders,
 };
+use crate::timeline::plan::{self as care_plan, CARE_PLAN_FILE, CarePlan};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -113,7 +114,13 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Source>, CheckErrors> {
             Err(e) => errors.push(error(format!("cannot read: {e}"))),
         }
     }
-    for special in [MESSAGES_FILE, LEXICON_FILE, CONCEPTS_FILE, WORDS_FILE] {
+    for special in [
+        MESSAGES_FILE,
+        LEXICON_FILE,
+        CONCEPTS_FILE,
+        WORDS_FILE,
+        CARE_PLAN_FILE,
+    ] {
         if !sources.iter().any(|s| base_name(&s.name) == special)
             && let Some(embedded) = embedded_sources().into_iter().find(|s| s.name == special)
         {
@@ -142,6 +149,8 @@ pub struct Content {
     pub lexicon: LexiconFile,
     pub concepts: ConceptsFile,
     pub words: String,
+    /// `care-plan.toml`: what the bot writes first, on days after a treatment.
+    pub care_plan: CarePlan,
 }
 
 pub fn line_of(text: &str, offset: usize) -> usize {
@@ -156,6 +165,7 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
     let mut lexicon = LexiconFile::default();
     let mut concepts = None;
     let mut words = String::new();
+    let mut plan = None;
     for source in sources {
         let err = |errors: &mut Vec<CheckError>, offset: usize, message: String| {
             errors.push(CheckError {
@@ -170,6 +180,10 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
         };
         match base_name(&source.name) {
             WORDS_FILE => words = source.text.clone(),
+            CARE_PLAN_FILE => match care_plan::parse(source) {
+                Ok(parsed) => plan = Some(parsed),
+                Err(problems) => errors.extend(problems),
+            },
             LEXICON_FILE => match toml::from_str::<LexiconFile>(&source.text) {
                 Ok(parsed) => {
                     // A longer phrase would never be matched: say so rather than ignore it.
@@ -231,13 +245,21 @@ pub fn parse(sources: &[Source]) -> Result<Content, CheckErrors> {
     check_unique(&mut errors, &intents);
     let concepts = concepts.map(|(_, c)| c).unwrap_or_default();
     check_concepts_known(&mut errors, &intents, &concepts);
-    match messages {
-        Some(messages) if errors.is_empty() => Ok(Content {
+    if plan.is_none() && errors.is_empty() {
+        errors.push(CheckError {
+            file: CARE_PLAN_FILE.into(),
+            line: 0,
+            message: "missing: the care timeline (see README.md in the intents folder)".into(),
+        });
+    }
+    match (messages, plan) {
+        (Some(messages), Some(care_plan)) if errors.is_empty() => Ok(Content {
             intents,
             messages,
             lexicon,
             concepts,
             words,
+            care_plan,
         }),
         _ => Err(CheckErrors(errors)),
     }

@@ -95,6 +95,7 @@ pub struct Engine {
     days: time::DayPhrases,
     messages: Messages,
     texts: messages::Texts,
+    care_plan: crate::timeline::CarePlan,
 }
 
 /// A red flag found in a message and affirmed (not negated, hypothetical, past or someone else's).
@@ -428,7 +429,13 @@ impl Engine {
                 ask_day: texts.get(messages::Key::AskDay),
             },
             texts,
+            care_plan: content.care_plan,
         })
+    }
+
+    /// The care timeline: what the bot writes first, on days after a treatment.
+    pub fn care_plan(&self) -> &crate::timeline::CarePlan {
+        &self.care_plan
     }
 
     /// The bot's own words, for this clinic.
