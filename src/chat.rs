@@ -1,15 +1,57 @@
 //! The local chat: the same conversation as on Telegram (consent, treatment date, answers, escalation), in a
 //! terminal. It is a second adapter over `flows`; what would go to the clinic's staff chat is printed too.
 
-use crate::clock::SystemClock;
+use crate::clock::Clock;
 use crate::delivery::{self, Buttons, Messenger, SendError};
 use crate::flows::{Button, ClientInput, Input, Origin, Person, Service, State};
-use chrono::{Duration, Utc};
-use std::sync::Mutex;
+use crate::timeline;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::{Mutex, PoisonError};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The terminal's user, as a Telegram-like identity.
 const LOCAL_USER: i64 = 1;
+
+/// The furthest `/wait` moves the clock at once.
+const MAX_WAIT_DAYS: i64 = 90;
+
+/// How far the clock moves between two looks at the care timeline while `/wait` passes time: as a running bot
+/// looks every minute, a step is sent at its time, not at the end of the wait.
+const WAIT_STEP: Duration = Duration::minutes(30);
+
+/// The chat's time: the real time, moved on by `/wait` so that a newcomer sees the care timeline's check-ins
+/// arrive on the days after their treatment.
+#[derive(Default)]
+struct ChatClock {
+    ahead: Mutex<Duration>,
+}
+
+impl ChatClock {
+    fn move_on(&self, by: Duration) {
+        *self.ahead.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+}
+
+impl Clock for ChatClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.ahead.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// "1d", "3h", "30m", "2 days": how long `/wait` waits.
+fn wait_length(text: &str) -> Option<Duration> {
+    let text = text.trim().to_lowercase();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let length = match unit.trim() {
+        "d" | "day" | "days" => Duration::days(number),
+        "h" | "hour" | "hours" => Duration::hours(number),
+        "m" | "min" | "mins" | "minute" | "minutes" => Duration::minutes(number),
+        _ => return None,
+    };
+    (length > Duration::zero() && length <= Duration::days(MAX_WAIT_DAYS)).then_some(length)
+}
 
 /// Telegram for the terminal: the bot's messages to the user are printed as the conversation (with their buttons,
 /// numbered); what would go to the clinic's staff chat is printed as such.
@@ -118,7 +160,8 @@ impl Messenger for Terminal {
 pub async fn run(service: Service, day: Option<u32>, demo: bool) -> anyhow::Result<()> {
     out!(
         "Aftercare, local chat for {} (the same conversation as on Telegram). Number keys choose a button; \
-         /day N sets your treatment N days ago; /quit ends.",
+         /day N sets your treatment N days ago; /wait 1d (or 3h) moves the clock on, to see the check-ins after \
+         a treatment arrive; /quit ends.",
         service.clinic.clinic.name
     );
     if demo {
@@ -143,13 +186,14 @@ pub async fn run(service: Service, day: Option<u32>, demo: bool) -> anyhow::Resu
         next_message_id: Mutex::new(0),
         choices: Mutex::new(Vec::new()),
     };
+    let clock = ChatClock::default();
     let welcomed = known.as_ref().and_then(|c| c.consent) != Some(true);
     if welcomed {
-        turn(&service, &terminal, &me, text("/start")).await?;
+        turn(&service, &terminal, &clock, &me, text("/start")).await?;
     }
     // `--day` is applied as soon as the client has agreed to keep their data (a date is data).
     let mut pending_day = day;
-    apply_pending_day(&service, &mut pending_day).await?;
+    apply_pending_day(&service, &clock, &mut pending_day).await?;
     loop {
         out_inline!("you> ");
         use std::io::Write;
@@ -172,8 +216,15 @@ pub async fn run(service: Service, day: Option<u32>, demo: bool) -> anyhow::Resu
         }
         if let Some(days) = line.strip_prefix("/day") {
             match days.trim().parse::<u32>() {
-                Ok(days) => set_day(&service, days).await?,
+                Ok(days) => set_day(&service, &clock, days).await?,
                 Err(_) => out!("usage: /day N, for example /day 3"),
+            }
+            continue;
+        }
+        if let Some(length) = line.strip_prefix("/wait") {
+            match wait_length(length) {
+                Some(length) => wait(&service, &terminal, &clock, length).await?,
+                None => out!("usage: /wait 1d, /wait 3h or /wait 30m (up to {MAX_WAIT_DAYS} days)"),
             }
             continue;
         }
@@ -181,8 +232,8 @@ pub async fn run(service: Service, day: Option<u32>, demo: bool) -> anyhow::Resu
             Some(button) => ClientInput::Button(button),
             None => text(line),
         };
-        turn(&service, &terminal, &me, input).await?;
-        if apply_pending_day(&service, &mut pending_day).await? {
+        turn(&service, &terminal, &clock, &me, input).await?;
+        if apply_pending_day(&service, &clock, &mut pending_day).await? {
             terminal.forget_choices();
         }
     }
@@ -227,6 +278,7 @@ async fn consented(service: &Service) -> anyhow::Result<bool> {
 async fn turn(
     service: &Service,
     terminal: &Terminal,
+    clock: &ChatClock,
     me: &Person,
     event: ClientInput,
 ) -> anyhow::Result<()> {
@@ -235,9 +287,37 @@ async fn turn(
         event,
     };
     terminal.forget_choices();
-    service.handle(Origin::Terminal, &input, Utc::now()).await?;
-    while delivery::deliver_due(service, terminal, &SystemClock, Duration::seconds(30)).await? > 0 {
+    service.handle(Origin::Terminal, &input, clock.now()).await?;
+    deliver(service, terminal, clock).await
+}
+
+async fn deliver(service: &Service, terminal: &Terminal, clock: &ChatClock) -> anyhow::Result<()> {
+    while delivery::deliver_due(service, terminal, clock, Duration::seconds(30)).await? > 0 {}
+    Ok(())
+}
+
+/// `/wait`: the clock moves on by `length`, looking at the care timeline on the way as the bot does, and what
+/// comes due is shown when it does.
+async fn wait(
+    service: &Service,
+    terminal: &Terminal,
+    clock: &ChatClock,
+    length: Duration,
+) -> anyhow::Result<()> {
+    let mut waited = Duration::zero();
+    while waited < length {
+        let next = WAIT_STEP.min(length - waited);
+        clock.move_on(next);
+        waited += next;
+        if timeline::queue_due_steps(service, clock.now()).await? > 0 {
+            let local = clock.now().with_timezone(&service.clinic.time_zone);
+            out!("({})", local.format("%a %d %b %H:%M"));
+            terminal.forget_choices();
+            deliver(service, terminal, clock).await?;
+        }
     }
+    let local = clock.now().with_timezone(&service.clinic.time_zone);
+    out!("(it is now {})", local.format("%a %d %b %H:%M"));
     Ok(())
 }
 
@@ -249,19 +329,23 @@ fn text(text: &str) -> ClientInput {
 }
 
 /// Sets the day given with `--day` once the client has consented. Returns whether it was set now.
-async fn apply_pending_day(service: &Service, pending: &mut Option<u32>) -> anyhow::Result<bool> {
+async fn apply_pending_day(
+    service: &Service,
+    clock: &ChatClock,
+    pending: &mut Option<u32>,
+) -> anyhow::Result<bool> {
     let Some(days) = *pending else {
         return Ok(false);
     };
     if !consented(service).await? {
         return Ok(false);
     }
-    set_day(service, days).await?;
+    set_day(service, clock, days).await?;
     *pending = None;
     Ok(true)
 }
 
-async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {
+async fn set_day(service: &Service, clock: &ChatClock, days: u32) -> anyhow::Result<()> {
     let Some(client) = service
         .db
         .client_by_telegram_id(LOCAL_USER)
@@ -271,10 +355,26 @@ async fn set_day(service: &Service, days: u32) -> anyhow::Result<()> {
         out!("First answer the question above (agree to me keeping your messages).");
         return Ok(());
     };
-    let now = Utc::now();
+    let now = clock.now();
     let date = service.today(now) - Duration::days(days.into());
     service.db.add_treatment(client.id, date, now).await?;
     service.db.set_state(client.id, State::Ready).await?;
     out!("ok: treatment on {date} (day {days})");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_reads_days_hours_and_minutes_within_its_limit() {
+        assert_eq!(wait_length("1d"), Some(Duration::days(1)));
+        assert_eq!(wait_length(" 3h"), Some(Duration::hours(3)));
+        assert_eq!(wait_length("30 m"), Some(Duration::minutes(30)));
+        assert_eq!(wait_length("2 days"), Some(Duration::days(2)));
+        for bad in ["", "d", "0d", "1w", "-1d", "91d", "99999999999999999999d"] {
+            assert_eq!(wait_length(bad), None, "{bad}");
+        }
+    }
 }

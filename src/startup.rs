@@ -104,6 +104,12 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         wake.clone(),
         stopped.clone(),
     ));
+    let care_timeline = tokio::spawn(crate::timeline::run(
+        service.clone(),
+        clock.clone(),
+        wake.clone(),
+        stopped.clone(),
+    ));
 
     let app = Arc::new(App {
         service,
@@ -141,6 +147,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = sweep.await;
     let _ = outbox.await;
     let _ = reminders.await;
+    let _ = care_timeline.await;
     let _ = housekeeping.await;
     let _ = pruning.await;
     db.close().await;

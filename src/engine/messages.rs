@@ -71,6 +71,16 @@ keys! {
     UnknownCommand = "unknown_command" [],
     StaleButton = "stale_button" [],
     InvalidButton = "invalid_button" [],
+    // The care timeline: the buttons under a check-in, their answers, and `/reminders`.
+    CheckInFine = "check_in_fine" [],
+    CheckInWorried = "check_in_worried" [],
+    CheckInStop = "check_in_stop" [],
+    CheckInFineThanks = "check_in_fine_thanks" [],
+    CheckInWorriedAsk = "check_in_worried_ask" [],
+    CareMessagesOff = "care_messages_off" [],
+    CareMessagesOn = "care_messages_on" [],
+    CareMessagesAreOn = "care_messages_are_on" [],
+    CareMessagesAreOff = "care_messages_are_off" [],
     // Reports: what the client is told.
     NotPassedOn = "not_passed_on" [],
     CouldNotPassOn = "could_not_pass_on" [],
@@ -167,6 +177,7 @@ keys! {
     MenuTreatment = "menu_treatment" [],
     MenuHelp = "menu_help" [],
     MenuForget = "menu_forget" [],
+    MenuReminders = "menu_reminders" [],
     MenuOpen = "menu_open" [],
     MenuHistory = "menu_history" [],
     MenuUnanswered = "menu_unanswered" [],
@@ -271,7 +282,11 @@ impl Texts {
     /// A text with its own placeholders filled too, e.g. `[("first_name", "Maria")]`; those it does not use
     /// are left aside (the words may leave one out).
     pub fn fill(&self, key: Key, args: &[(&str, &str)]) -> String {
-        let template = self.templates.get(&key).map_or("", String::as_str);
+        self.render(self.template(key), args)
+    }
+
+    /// A template of the clinic's own (a care-plan step), filled like a text of `messages.toml`.
+    pub fn render(&self, template: &str, args: &[(&str, &str)]) -> String {
         self.clinic.render_with(template, args)
     }
 

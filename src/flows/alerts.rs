@@ -537,6 +537,7 @@ mod tests {
             username: None,
             consent: Some(true),
             consent_at: Some(at()),
+            care_messages: true,
             state: crate::store::State::Ready,
             created_at: at(),
             updated_at: at(),

@@ -7,6 +7,7 @@
 //! button that is out of date.
 
 use crate::store::ReportId;
+use crate::timeline::StepButton;
 
 /// The prefix of the data this version writes.
 const VERSION: &str = "v1:";
@@ -33,6 +34,8 @@ pub enum Button {
     Treated(TreatedOn),
     /// `/forget`'s question: delete everything (`true`) or keep it.
     Forget(bool),
+    /// Under a care-timeline message: all fine, something worries me, or no more of these messages.
+    Care(StepButton),
     /// Staff, under an alert: a nurse has seen the report.
     Acknowledge(ReportId),
     /// Staff, under an alert: the report is dealt with.
@@ -60,6 +63,9 @@ impl Button {
             ("treated", "yesterday") => Button::Treated(TreatedOn::Yesterday),
             ("forget", "yes") => Button::Forget(true),
             ("forget", "no") => Button::Forget(false),
+            ("care", "fine") => Button::Care(StepButton::Fine),
+            ("care", "worried") => Button::Care(StepButton::Worried),
+            ("care", "stop") => Button::Care(StepButton::Stop),
             ("ack", id) => report_id(id).map_or(Button::Unknown, Button::Acknowledge),
             ("res", id) => report_id(id).map_or(Button::Unknown, Button::Resolve),
             _ => Button::Unknown,
@@ -74,6 +80,9 @@ impl Button {
             Button::Treated(TreatedOn::Today) => "treated:today".to_string(),
             Button::Treated(TreatedOn::Yesterday) => "treated:yesterday".to_string(),
             Button::Forget(yes) => format!("forget:{}", yes_no(yes)),
+            Button::Care(StepButton::Fine) => "care:fine".to_string(),
+            Button::Care(StepButton::Worried) => "care:worried".to_string(),
+            Button::Care(StepButton::Stop) => "care:stop".to_string(),
             Button::Acknowledge(id) => format!("ack:{id}"),
             Button::Resolve(id) => format!("res:{id}"),
             // Never shown; written so that it reads back as itself.
@@ -103,6 +112,9 @@ mod tests {
             Button::Treated(TreatedOn::Yesterday),
             Button::Forget(true),
             Button::Forget(false),
+            Button::Care(StepButton::Fine),
+            Button::Care(StepButton::Worried),
+            Button::Care(StepButton::Stop),
             Button::Acknowledge(ReportId(0)),
             Button::Acknowledge(ReportId(42)),
             Button::Acknowledge(ReportId(i64::MAX)),

@@ -12,6 +12,9 @@ pub enum ClientCommand {
     Help,
     /// Delete everything stored about the client (after a confirmation).
     Forget,
+    /// `/reminders on`, `/reminders off`: the care timeline's messages; `None` (no or another argument) asks how
+    /// it stands.
+    Reminders(Option<bool>),
     /// One of the staff's commands: not for clients.
     StaffOnly,
     /// Not a command of the bot's; it may still be a report ("/ my face is swollen").
@@ -20,10 +23,11 @@ pub enum ClientCommand {
 
 impl ClientCommand {
     /// The client's commands in Telegram's menu: (command, its description in `messages.toml`).
-    pub const MENU: [(&'static str, Key); 4] = [
+    pub const MENU: [(&'static str, Key); 5] = [
         ("start", Key::MenuStart),
         ("treatment", Key::MenuTreatment),
         ("help", Key::MenuHelp),
+        ("reminders", Key::MenuReminders),
         ("forget", Key::MenuForget),
     ];
 
@@ -34,6 +38,13 @@ impl ClientCommand {
             "/treatment" => ClientCommand::Treatment,
             "/help" => ClientCommand::Help,
             "/forget" => ClientCommand::Forget,
+            "/reminders" => {
+                ClientCommand::Reminders(match command_argument(text).to_lowercase().as_str() {
+                    "on" | "yes" | "start" => Some(true),
+                    "off" | "no" | "stop" => Some(false),
+                    _ => None,
+                })
+            }
             _ if StaffCommand::parse(text).is_some() => ClientCommand::StaffOnly,
             _ => ClientCommand::Unknown,
         }
@@ -125,6 +136,22 @@ mod tests {
         );
         assert_eq!(ClientCommand::parse("/help me"), ClientCommand::Help);
         assert_eq!(ClientCommand::parse("/forget"), ClientCommand::Forget);
+        assert_eq!(
+            ClientCommand::parse("/reminders OFF"),
+            ClientCommand::Reminders(Some(false))
+        );
+        assert_eq!(
+            ClientCommand::parse("/reminders on"),
+            ClientCommand::Reminders(Some(true))
+        );
+        assert_eq!(
+            ClientCommand::parse("/reminders"),
+            ClientCommand::Reminders(None)
+        );
+        assert_eq!(
+            ClientCommand::parse("/reminders maybe later"),
+            ClientCommand::Reminders(None)
+        );
         for staff in ["/open", "/history jane", "/unanswered", "/stats"] {
             assert_eq!(
                 ClientCommand::parse(staff),

@@ -10,9 +10,10 @@ use crate::configuration::ClinicSettings;
 use crate::engine::messages::{Key, Texts};
 use crate::engine::{Category, Engine, Level, Triage};
 use crate::store::{
-    Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus, MessageKind, NewMessage,
-    ReportId, State, Stats, StoredMessage, TriageRecord,
+    CheckInAnswer, Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus,
+    MessageKind, NewMessage, ReportId, State, Stats, StoredMessage, TriageRecord,
 };
+use crate::timeline::StepButton;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 /// What an update means, for clients and staff alike. Reading Telegram's update into it is the adapter's job.
@@ -159,6 +160,10 @@ pub struct Decision {
     pub sends: Vec<Send>,
     /// Delete everything stored about the client.
     pub forget: bool,
+    /// Turn the care timeline's messages on or off.
+    pub care_messages: Option<bool>,
+    /// The client's answer to their latest check-in.
+    pub check_in: Option<CheckInAnswer>,
     /// What whoever pressed a button is shown (a staff action's outcome).
     pub press_answer: Option<String>,
 }
@@ -358,6 +363,28 @@ impl Conversation<'_> {
                     ]],
                 });
             }
+            ClientCommand::Reminders(Some(on)) if consented => {
+                d.care_messages = Some(on);
+                let key = if on {
+                    Key::CareMessagesOn
+                } else {
+                    Key::CareMessagesOff
+                };
+                d.replies.push(Say::text(self.texts().get(key)));
+            }
+            ClientCommand::Reminders(None) if consented => {
+                let key = if client.care_messages {
+                    Key::CareMessagesAreOn
+                } else {
+                    Key::CareMessagesAreOff
+                };
+                d.replies.push(Say::text(self.texts().get(key)));
+            }
+            // Nothing is sent to a client who did not agree to keep their messages: ask them first.
+            ClientCommand::Reminders(_) => {
+                d.state = Some(State::AwaitingConsent);
+                d.replies.push(self.welcome(client));
+            }
             ClientCommand::StaffOnly => d.replies.push(Say::text(self.texts().get(Key::StaffOnly))),
             ClientCommand::Unknown => {
                 // Not a command we know: it may still be a report ("/ my face is swollen"), so triage it too.
@@ -422,9 +449,25 @@ impl Conversation<'_> {
                 d.replies
                     .push(Say::text(self.texts().get(Key::NotForgotten)));
             }
+            Button::Care(StepButton::Fine) if client.consent == Some(true) => {
+                d.check_in = Some(CheckInAnswer::Fine);
+                d.replies
+                    .push(Say::text(self.texts().get(Key::CheckInFineThanks)));
+            }
+            Button::Care(StepButton::Worried) if client.consent == Some(true) => {
+                d.check_in = Some(CheckInAnswer::Worried);
+                d.replies
+                    .push(Say::text(self.texts().get(Key::CheckInWorriedAsk)));
+            }
+            Button::Care(StepButton::Stop) if client.consent == Some(true) => {
+                d.care_messages = Some(false);
+                d.replies
+                    .push(Say::text(self.texts().get(Key::CareMessagesOff)));
+            }
             // A staff button, a question no longer asked, or data this version does not know.
             Button::Treated(_)
             | Button::Forget(true)
+            | Button::Care(_)
             | Button::Acknowledge(_)
             | Button::Resolve(_)
             | Button::Unknown => d
@@ -629,7 +672,11 @@ impl Conversation<'_> {
         let (id, status) = match button {
             Button::Acknowledge(id) => (id, EscalationStatus::Acknowledged),
             Button::Resolve(id) => (id, EscalationStatus::Resolved),
-            Button::Consent(_) | Button::Treated(_) | Button::Forget(_) | Button::Unknown => {
+            Button::Consent(_)
+            | Button::Treated(_)
+            | Button::Forget(_)
+            | Button::Care(_)
+            | Button::Unknown => {
                 return Decision::press_answer(self.texts().get(Key::InvalidButton));
             }
         };
@@ -947,6 +994,7 @@ mod tests {
             username: Some("jane".into()),
             consent,
             consent_at: None,
+            care_messages: true,
             state,
             created_at: now(),
             updated_at: now(),
@@ -1275,6 +1323,60 @@ mod tests {
             "a confirmation no longer asked for deletes nothing"
         );
         assert_eq!(texts_of(&stale), [said(Key::StaleButton).as_str()]);
+    }
+
+    #[test]
+    fn the_care_timelines_buttons_record_the_answer_or_stop_the_messages() {
+        let fine = decide(
+            &turn(State::Ready, None),
+            &presses(Button::Care(StepButton::Fine)),
+        );
+        assert_eq!(fine.check_in, Some(CheckInAnswer::Fine));
+        assert_eq!(texts_of(&fine), [said(Key::CheckInFineThanks).as_str()]);
+        assert!(fine.sends.is_empty() && fine.report.is_none(), "{fine:?}");
+        let worried = decide(
+            &turn(State::Ready, None),
+            &presses(Button::Care(StepButton::Worried)),
+        );
+        assert_eq!(worried.check_in, Some(CheckInAnswer::Worried));
+        assert_eq!(texts_of(&worried), [said(Key::CheckInWorriedAsk).as_str()]);
+        assert!(worried.report.is_none(), "the words that follow are the report");
+        let stop = decide(
+            &turn(State::Ready, None),
+            &presses(Button::Care(StepButton::Stop)),
+        );
+        assert_eq!(stop.care_messages, Some(false));
+        assert_eq!(stop.check_in, None);
+        // Without consent (withdrawn since the check-in was sent) nothing is recorded.
+        let stranger = Context::Client(ClientTurn {
+            client: client(Some(false), State::New),
+            treated_on: None,
+            open_escalation: None,
+        });
+        let stale = decide(&stranger, &presses(Button::Care(StepButton::Fine)));
+        assert_eq!(stale.check_in, None);
+        assert_eq!(texts_of(&stale), [said(Key::StaleButton).as_str()]);
+    }
+
+    #[test]
+    fn reminders_turns_the_care_messages_on_or_off_or_says_how_they_stand() {
+        let off = decide(&turn(State::Ready, None), &writes("/reminders off"));
+        assert_eq!(off.care_messages, Some(false));
+        assert_eq!(texts_of(&off), [said(Key::CareMessagesOff).as_str()]);
+        let on = decide(&turn(State::Ready, None), &writes("/reminders on"));
+        assert_eq!(on.care_messages, Some(true));
+        let status = decide(&turn(State::Ready, None), &writes("/reminders"));
+        assert_eq!(status.care_messages, None);
+        assert_eq!(texts_of(&status), [said(Key::CareMessagesAreOn).as_str()]);
+        // Not before consent: the welcome asks for it first.
+        let fresh = Context::Client(ClientTurn {
+            client: client(None, State::New),
+            treated_on: None,
+            open_escalation: None,
+        });
+        let asked = decide(&fresh, &writes("/reminders on"));
+        assert_eq!(asked.care_messages, None);
+        assert_eq!(asked.state, Some(State::AwaitingConsent));
     }
 
     #[test]

@@ -355,6 +355,12 @@ impl Service {
             if let Some(state) = decision.state {
                 tx.set_state(client, state).await?;
             }
+            if let Some(on) = decision.care_messages {
+                tx.set_care_messages(client, on).await?;
+            }
+            if let Some(answer) = decision.check_in {
+                tx.answer_check_in(client, answer, now).await?;
+            }
         }
         // The client's message first (a report points at it), then the answers kept: one statement.
         let rows = messages(decision, now);
@@ -541,6 +547,8 @@ fn shares_a_commit(decision: &Decision) -> bool {
         && decision.consent.is_none()
         && decision.treated_on.is_none()
         && decision.state.is_none()
+        && decision.care_messages.is_none()
+        && decision.check_in.is_none()
 }
 
 /// The messages a decision keeps, in order: the client's own first (a report points at it), the answers kept

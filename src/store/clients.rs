@@ -52,6 +52,8 @@ pub struct Client {
     pub consent_at: Option<DateTime<Utc>>,
     /// The dialogue state; [`State::New`] for a client never seen before.
     pub state: State,
+    /// Whether the care timeline's messages (check-ins, rebooking reminders) are sent to them: `/reminders`.
+    pub care_messages: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -107,6 +109,7 @@ pub(crate) struct ClientRow {
     consent: Option<bool>,
     consent_at: Option<i64>,
     state: String,
+    care_messages: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -124,6 +127,7 @@ impl TryFrom<ClientRow> for Client {
             consent: row.consent,
             consent_at: optional_instant("clients.consent_at", row.consent_at)?,
             state: State::from_stored(row.id, &row.state),
+            care_messages: row.care_messages,
             created_at: instant("clients.created_at", row.created_at)?,
             updated_at: instant("clients.updated_at", row.updated_at)?,
         })
@@ -150,6 +154,8 @@ pub(crate) struct JoinedClientRow {
     consent_at: Option<i64>,
     #[sqlx(rename = "c_state")]
     state: String,
+    #[sqlx(rename = "c_care_messages")]
+    care_messages: bool,
     #[sqlx(rename = "c_created_at")]
     created_at: i64,
     #[sqlx(rename = "c_updated_at")]
@@ -169,6 +175,7 @@ impl TryFrom<JoinedClientRow> for Client {
             consent: row.consent,
             consent_at: row.consent_at,
             state: row.state,
+            care_messages: row.care_messages,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -180,7 +187,8 @@ macro_rules! joined_client_columns {
     () => {
         "c.id AS c_id, c.telegram_user_id AS c_telegram_user_id, c.chat_id AS c_chat_id, \
          c.first_name AS c_first_name, c.username AS c_username, c.consent AS c_consent, \
-         c.consent_at AS c_consent_at, c.state AS c_state, c.created_at AS c_created_at, \
+         c.consent_at AS c_consent_at, c.state AS c_state, c.care_messages AS c_care_messages, \
+         c.created_at AS c_created_at, \
          c.updated_at AS c_updated_at"
     };
 }

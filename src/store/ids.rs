@@ -35,6 +35,11 @@ id! {
 }
 
 id! {
+    /// A treatment date recorded for a client: the care timeline is sent once per treatment.
+    TreatmentId
+}
+
+id! {
     /// A queued send in the outbox.
     OutboxId
 }

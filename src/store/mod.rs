@@ -71,6 +71,7 @@ macro_rules! text_enum {
     };
 }
 
+mod care;
 mod clients;
 mod columns;
 mod error;
@@ -84,12 +85,13 @@ mod stats;
 mod turn_log;
 mod write;
 
+pub use care::{CareTimeline, CheckInAnswer};
 pub use clients::{Client, ClientTurn, State};
 pub use error::StoreError;
 pub use escalations::{
     AlertKind, ESCALATION_LEVELS, Escalation, EscalationStatus, Transition, level_rank,
 };
-pub use ids::{ClientId, OutboxId, ReportId, UpdateId};
+pub use ids::{ClientId, OutboxId, ReportId, TreatmentId, UpdateId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus, Priority, SentLog};

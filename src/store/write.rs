@@ -10,7 +10,9 @@ use super::columns::{date_text, json_text, millis};
 use super::escalations::{Escalation, EscalationRow, known_level, level_rank_sql};
 use super::messages::NewMessage;
 use super::outbox::NewOutbox;
-use super::{BeginWrite, ClientId, Db, OutboxId, ReportId, StoreError, UpdateId};
+use super::{
+    BeginWrite, CheckInAnswer, ClientId, Db, OutboxId, ReportId, StoreError, TreatmentId, UpdateId,
+};
 
 /// An open write transaction; dropped without [`WriteTx::commit`], it rolls back.
 pub struct WriteTx(Open);
@@ -162,6 +164,72 @@ impl WriteTx {
                 .rows_affected()
         });
         Ok(())
+    }
+
+    /// Records that the care timeline's `step` was sent for `treatment`, only if it was not yet. False: it was
+    /// (by another instance, or before a crash), and this transaction must not queue it again.
+    pub async fn note_care_step(
+        &mut self,
+        treatment: TreatmentId,
+        client: ClientId,
+        step: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let rows_affected = on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO care_steps (treatment_id, client_id, step, sent_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (treatment_id, step) DO NOTHING",
+            )
+            .bind(treatment)
+            .bind(client)
+            .bind(step)
+            .bind(millis(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows_affected == 1)
+    }
+
+    /// Turns the care timeline's messages on or off for a client (`/reminders`).
+    pub async fn set_care_messages(
+        &mut self,
+        client: ClientId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query("UPDATE clients SET care_messages = $2 WHERE id = $1")
+                .bind(client)
+                .bind(on)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Records a client's answer to their latest check-in, if it has none yet. False: there was none to answer.
+    pub async fn answer_check_in(
+        &mut self,
+        client: ClientId,
+        answer: CheckInAnswer,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let rows_affected = on_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE care_steps SET answer = $2, answered_at = $3
+                 WHERE answer IS NULL AND (treatment_id, step) IN (
+                     SELECT treatment_id, step FROM care_steps WHERE client_id = $1
+                     ORDER BY sent_at DESC LIMIT 1)",
+            )
+            .bind(client)
+            .bind(answer.as_str())
+            .bind(millis(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows_affected == 1)
     }
 
     /// Stores messages in one statement and returns their ids in the order given.
@@ -399,7 +467,7 @@ impl WriteTx {
     /// SQLite's foreign-key enforcement is off.
     pub async fn forget_client(&mut self, client: ClientId) -> Result<bool, StoreError> {
         // Order matters: messages point at escalations and escalations at their first message.
-        const DELETES: [&str; 7] = [
+        const DELETES: [&str; 8] = [
             "DELETE FROM inbox WHERE set_aside AND chat_id = (SELECT chat_id FROM clients WHERE id = $1)",
             "DELETE FROM alert_messages WHERE escalation_id IN (SELECT id FROM escalations WHERE client_id = $1)",
             "DELETE FROM outbox
@@ -407,6 +475,7 @@ impl WriteTx {
             "UPDATE messages SET escalation_id = NULL WHERE client_id = $1",
             "DELETE FROM escalations WHERE client_id = $1",
             "DELETE FROM messages WHERE client_id = $1",
+            "DELETE FROM care_steps WHERE client_id = $1",
             "DELETE FROM treatments WHERE client_id = $1",
         ];
         let deleted = on_tx!(self, conn => {

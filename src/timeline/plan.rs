@@ -93,7 +93,7 @@ pub struct CarePlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeline {
     pub treated_on: NaiveDate,
-    /// When the treatment date was recorded: a step whose time had passed by then is never sent.
+    /// When the treatment date was recorded: a step whose time had come by then is never sent.
     pub known_since: DateTime<Utc>,
     /// The steps already sent for this treatment.
     pub sent: Vec<StepId>,
@@ -133,9 +133,7 @@ impl CarePlan {
                 let last_day = timeline
                     .treated_on
                     .checked_add_days(Days::new(u64::from(step.day + step.late_days)));
-                at <= now
-                    && at >= timeline.known_since
-                    && last_day.is_some_and(|last| today <= last)
+                at <= now && at > timeline.known_since && last_day.is_some_and(|last| today <= last)
             })
             .collect()
     }

@@ -23,6 +23,7 @@ use aftercare::engine::Engine;
 use aftercare::flows::{Button, ClientInput, Origin, Person, Quoted, Service};
 use aftercare::front::{Front, MAX_MESSAGE_UTF16};
 use aftercare::store::{Db, MessageKind, ReceivedUpdate, UpdateId};
+use aftercare::timeline;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -580,7 +581,8 @@ impl Scene {
         handled
     }
 
-    /// Time passes on the scene's clock; then the reminders due are queued and everything due is sent.
+    /// Time passes on the scene's clock; then the reminders and care-timeline steps due are queued and
+    /// everything due is sent.
     pub async fn pass(&self, time: Duration) {
         self.clock.advance(time);
         delivery::queue_reminders(
@@ -590,7 +592,21 @@ impl Scene {
         )
         .await
         .expect("reminders");
+        timeline::queue_due_steps(&self.service, self.now())
+            .await
+            .expect("care timeline");
         self.deliver().await;
+    }
+
+    /// Time passes in steps of `step` up to `time`, each step as [`Scene::pass`]: what a running bot does while
+    /// it looks every so often.
+    pub async fn pass_in_steps(&self, time: Duration, step: Duration) {
+        let mut passed = Duration::zero();
+        while passed < time {
+            let next = step.min(time - passed);
+            self.pass(next).await;
+            passed += next;
+        }
     }
 
     // --- what Telegram saw ---
