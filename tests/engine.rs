@@ -524,6 +524,12 @@ fn every_text(clinic: &Clinic) -> Vec<(String, String)> {
             ));
         }
     }
+    for step in &content.care_plan.steps {
+        texts.push((
+            format!("care-plan.toml {}", step.id),
+            clinic.render_with(&step.text, &[("first_name", "Maria")]),
+        ));
+    }
     let messages = Texts::new(clinic, content.messages);
     let sample = |placeholder: &str| match placeholder {
         "first_name" => "Maria",
@@ -559,6 +565,9 @@ fn every_text(clinic: &Clinic) -> Vec<(String, String)> {
         "open" => "1",
         "median" => "12 min",
         "minutes" => "12",
+        "sent" => "9",
+        "fine" => "6",
+        "step" => "day-3",
         other => panic!("no sample value for {{{other}}}"),
     };
     for key in Key::ALL {
@@ -1110,4 +1119,87 @@ fn a_nurses_shorthand_and_a_learners_confusion_are_emergencies() {
         let t = e.analyse(text, Some(5), None);
         assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
     }
+}
+
+#[test]
+fn blisters_by_their_water_a_line_of_red_spreading_sores_and_bleeding_that_stops_not() {
+    let e = engine();
+    for (text, day) in [
+        (
+            "tiny fluid pockets came up on my cheek after the RF session, they sting",
+            1,
+        ),
+        (
+            "there is a line of red creeping from my chin down towards my neck",
+            5,
+        ),
+        (
+            "crusty punched out sores spreading over my forehead since this morning",
+            3,
+        ),
+        ("the weeping patches are spreading to my neck", 4),
+        ("she skin weep a yellowish matter and feel hot", 5),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+    for text in [
+        "from my lip it bleeds and bleeds, i press with towel 15 minutes, it stops not",
+        "blood coming from the cut on my cheek, holding pressure but it stop not",
+    ] {
+        let t = e.analyse(text, Some(0), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+}
+
+#[test]
+fn throbbing_like_a_sunburn_on_the_first_day_is_not_urgent_from_day_two_it_is() {
+    let e = engine();
+    let text = "my cheeks are throbbing tonight, like a sunburn";
+    let early = e.analyse(text, Some(0), None);
+    assert!(early.escalation < Level::Urgent, "{:#?}", early.why);
+    let later = e.analyse(text, Some(3), None);
+    assert!(later.escalation >= Level::Urgent, "{:#?}", later.why);
+    // Severity still counts on day 0.
+    let severe = e.analyse(
+        "throbbing pain 9 out of 10 and paracetamol does nothing",
+        Some(0),
+        None,
+    );
+    assert!(severe.escalation >= Level::Urgent, "{:#?}", severe.why);
+}
+
+#[test]
+fn asking_whether_a_sign_is_usual_reports_it_and_relaying_a_call_asks_for_none() {
+    let e = engine();
+    let t = e.analyse(
+        "I wish to ask whether it is usual for the treated skin to ooze pus on the fifth day",
+        Some(5),
+        None,
+    );
+    assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+    let relayed = e.analyse(
+        "relaying a call from a client: can she put her normal moisturiser on tonight?",
+        Some(0),
+        None,
+    );
+    assert_eq!(relayed.escalation, Level::None, "{:#?}", relayed.why);
+    let asked = e.analyse(
+        "missed a call from you this morning, can you try me again",
+        None,
+        None,
+    );
+    assert_eq!(asked.escalation, Level::Routine, "{:#?}", asked.why);
+}
+
+#[test]
+fn a_learners_b_for_p_reads_as_meant() {
+    let e = engine();
+    let t = e.analyse("is normal the beeling on my nose?", Some(3), None);
+    assert_eq!(
+        t.intent.as_deref(),
+        Some("dryness-flaking-peeling"),
+        "{:#?}",
+        t.why
+    );
 }

@@ -397,6 +397,17 @@ const PSEUDO: &[&str] = &[
     "not certain",
     "wondering if",
     "wonder if",
+    // "I write to enquire whether it is customary for the skin to weep": asking about what is there.
+    "whether it is normal",
+    "whether its normal",
+    "whether this is normal",
+    "whether that is normal",
+    "whether it is customary",
+    "whether it is usual",
+    "whether it is common",
+    "whether it is expected",
+    "whether it is ok",
+    "whether its ok",
     "cant tell",
     "not only",
     "not just",
@@ -680,6 +691,14 @@ const RESOLVED: &[&str] = &[
     "then it went",
     "then gone",
     "all grand now",
+    // "felt dizzy in the chair, they gave me water and I was fine in 5 minutes"
+    "was fine in",
+    "was fine within",
+    "fine again after",
+    "was ok after",
+    "was okay after",
+    "all good since",
+    "fine ever since",
 ];
 
 /// Negations of a verb: they do not reach past a comma.
@@ -1355,6 +1374,11 @@ fn conditional(words: &[&str], first: usize) -> bool {
     if_before && modal
 }
 
+/// How many words after a finding its resolution may come. Further away it is as likely to be about something
+/// else ("the left cheek is worse each day, whereas the right side has settled down") or to leave a sign that
+/// still needs seeing today ("my throat felt tight for about 10 mins after I put the cream on, it went away").
+const RESOLVED_REACH: usize = 14;
+
 /// "felt faint in the chair yesterday but was totally fine after": a resolved event, within the sentence
 /// that follows the finding (a contrast does not end it here).
 impl ContextRules {
@@ -1363,7 +1387,7 @@ impl ContextRules {
             .iter()
             .position(|w| matches!(*w, "." | "?" | "!" | ";"))
             .map_or(words.len(), |p| last + 1 + p);
-        let window = &words[last + 1..end.min(last + 1 + 14)];
+        let window = &words[last + 1..end.min(last + 1 + RESOLVED_REACH)];
         let phrase = self.resolved.find(window)?;
         // "still red on my jaw, the rest cleared up": something else got better.
         let first = phrase.split(' ').next().unwrap_or(phrase);
