@@ -287,7 +287,9 @@ async fn turn(
         event,
     };
     terminal.forget_choices();
-    service.handle(Origin::Terminal, &input, clock.now()).await?;
+    service
+        .handle(Origin::Terminal, &input, clock.now())
+        .await?;
     deliver(service, terminal, clock).await
 }
 

@@ -8,7 +8,7 @@ use aftercare::timeline;
 use chrono::{DateTime, Duration, Utc};
 use support::db::{TestDb, fresh_postgres, fresh_sqlite};
 use support::deadline::within;
-use support::scene::{STAFF, Scene, Sent, jane};
+use support::scene::{STAFF, Scene, Sent, jane, nurse};
 
 /// Only a hang takes this long: the scene's clock is the test's.
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -289,6 +289,15 @@ async fn all_fine_is_recorded_and_something_worries_me_asks_what_they_see_and_re
                 .await,
             1
         );
+        // Staff see it in /stats: two sent, one all fine, one followed by a report.
+        scene.staff_command(&nurse(), "/stats").await;
+        let stats = scene.last_to(STAFF);
+        assert!(
+            stats.text().contains(
+                "Check-ins and reminders sent: 2, answered all fine: 1, followed by a report within 2 days: 1."
+            ),
+            "{stats:#?}"
+        );
     })
     .await;
 }
@@ -326,6 +335,40 @@ async fn forget_leaves_no_schedule_and_a_client_without_consent_gets_none() {
             .await;
         pass_until(&scene, "2026-03-14T10:00:00Z").await;
         assert!(check_ins(&scene, &bob).is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn staff_see_what_is_due_today_and_tomorrow() {
+    within(DEADLINE, async {
+        let scene = Scene::sqlite().await;
+        scene.staff_command(&nurse(), "/due").await;
+        assert!(scene.last_to(STAFF).text().contains("No check-ins"));
+        let jane = jane();
+        // Treated on Tuesday the 10th: her day-1 check-in is tomorrow at 10:00.
+        treated_today(&scene, &jane).await;
+        scene.staff_command(&nurse(), "/due").await;
+        let due = scene.last_to(STAFF);
+        assert!(due.text().contains("Due today and tomorrow: 1"), "{due:#?}");
+        assert!(
+            due.text().contains("Wed 11 Mar 10:00 — Jane, day-1"),
+            "{due:#?}"
+        );
+        // Once sent, it is no longer due; day 3 is not tomorrow yet.
+        pass_until(&scene, "2026-03-11T10:00:00Z").await;
+        scene.staff_command(&nurse(), "/due").await;
+        assert!(scene.last_to(STAFF).text().contains("No check-ins"));
+        pass_until(&scene, "2026-03-12T08:00:00Z").await;
+        scene.staff_command(&nurse(), "/due").await;
+        assert!(
+            scene
+                .last_to(STAFF)
+                .text()
+                .contains("Fri 13 Mar 10:00 — Jane, day-3"),
+            "{:#?}",
+            scene.last_to(STAFF)
+        );
     })
     .await;
 }

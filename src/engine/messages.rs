@@ -172,6 +172,10 @@ keys! {
     StatsNoReports = "stats_no_reports" [],
     StatsMedian = "stats_median" ["minutes"],
     StatsNoMedian = "stats_no_median" [],
+    StatsCare = "stats_care" ["sent", "fine", "reports"],
+    NothingDue = "nothing_due" [],
+    Due = "due" ["count"],
+    DueStep = "due_step" ["time", "client", "step"],
     // Telegram's menu of commands.
     MenuStart = "menu_start" [],
     MenuTreatment = "menu_treatment" [],
@@ -182,6 +186,7 @@ keys! {
     MenuHistory = "menu_history" [],
     MenuUnanswered = "menu_unanswered" [],
     MenuStats = "menu_stats" [],
+    MenuDue = "menu_due" [],
     // Date and time formats (chrono's strftime): no placeholders.
     TimeFormat = "time_format" [],
     ShortDateFormat = "short_date_format" [],

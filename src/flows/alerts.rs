@@ -109,6 +109,9 @@ fn clip(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// The most lines `/due` lists: Telegram takes 4,096 characters.
+const MAX_DUE_LINES: usize = 60;
+
 /// What staff read, in the clinic's words (`messages.toml`) and its time zone.
 #[derive(Clone, Copy)]
 pub struct StaffWords<'a> {
@@ -463,6 +466,31 @@ impl<'a> StaffWords<'a> {
     }
 
     /// `/stats`: the last 7 days in numbers.
+    /// `/due`: the care timeline's messages due today and tomorrow, at most [`MAX_DUE_LINES`] of them.
+    pub fn due(&self, due: &[(DateTime<Utc>, &str, String)]) -> String {
+        if due.is_empty() {
+            return self.get(Key::NothingDue);
+        }
+        let mut lines = vec![self.fill(Key::Due, &[("count", &due.len().to_string())])];
+        lines.extend(due.iter().take(MAX_DUE_LINES).map(|(at, client, step)| {
+            self.fill(
+                Key::DueStep,
+                &[
+                    ("time", &self.local(*at)),
+                    ("client", client),
+                    ("step", step),
+                ],
+            )
+        }));
+        if due.len() > MAX_DUE_LINES {
+            lines.push(self.fill(
+                Key::AlertMore,
+                &[("count", &(due.len() - MAX_DUE_LINES).to_string())],
+            ));
+        }
+        lines.join("\n")
+    }
+
     pub fn stats(&self, stats: &Stats) -> String {
         let reports = if stats.escalations_by_level.is_empty() {
             self.get(Key::StatsNoReports)
@@ -483,7 +511,7 @@ impl<'a> StaffWords<'a> {
             || self.get(Key::StatsNoMedian),
             |m| self.fill(Key::StatsMedian, &[("minutes", &format!("{m:.0}"))]),
         );
-        self.fill(
+        let activity = self.fill(
             Key::Stats,
             &[
                 ("clients", &stats.clients.to_string()),
@@ -492,7 +520,16 @@ impl<'a> StaffWords<'a> {
                 ("open", &stats.open_escalations.to_string()),
                 ("median", &median),
             ],
-        )
+        );
+        let care = self.fill(
+            Key::StatsCare,
+            &[
+                ("sent", &stats.care.sent.to_string()),
+                ("fine", &stats.care.all_fine.to_string()),
+                ("reports", &stats.care.followed_by_report.to_string()),
+            ],
+        );
+        format!("{activity}\n{care}")
     }
 }
 
@@ -767,11 +804,17 @@ mod tests {
             escalations_by_level: vec![("urgent".into(), 2), ("routine".into(), 1)],
             open_escalations: 1,
             median_minutes_to_ack: None,
+            care: crate::store::CareStats {
+                sent: 5,
+                all_fine: 3,
+                followed_by_report: 1,
+            },
         };
         assert_eq!(
             words().stats(&stats),
             "Last 7 days: 3 new client(s), 12 message(s) from clients, reports: urgent 2, routine 1.\n\
-             Open now: 1. Median time to acknowledge: n/a."
+             Open now: 1. Median time to acknowledge: n/a.\n\
+             Check-ins and reminders sent: 5, answered all fine: 3, followed by a report within 2 days: 1."
         );
     }
 }

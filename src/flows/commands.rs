@@ -62,16 +62,19 @@ pub enum StaffCommand {
     Unanswered,
     /// The last 7 days in numbers.
     Stats,
+    /// The care timeline's messages due today and tomorrow.
+    Due,
     /// `/help` or `/start`.
     Help,
 }
 
 impl StaffCommand {
     /// The staff's commands in Telegram's menu (in the staff chat): (command, its description).
-    pub const MENU: [(&'static str, Key); 4] = [
+    pub const MENU: [(&'static str, Key); 5] = [
         ("open", Key::MenuOpen),
         ("history", Key::MenuHistory),
         ("unanswered", Key::MenuUnanswered),
+        ("due", Key::MenuDue),
         ("stats", Key::MenuStats),
     ];
 
@@ -87,6 +90,7 @@ impl StaffCommand {
             ),
             "/unanswered" => StaffCommand::Unanswered,
             "/stats" => StaffCommand::Stats,
+            "/due" => StaffCommand::Due,
             "/help" | "/start" => StaffCommand::Help,
             _ => return None,
         })
@@ -152,7 +156,7 @@ mod tests {
             ClientCommand::parse("/reminders maybe later"),
             ClientCommand::Reminders(None)
         );
-        for staff in ["/open", "/history jane", "/unanswered", "/stats"] {
+        for staff in ["/open", "/history jane", "/unanswered", "/stats", "/due"] {
             assert_eq!(
                 ClientCommand::parse(staff),
                 ClientCommand::StaffOnly,

@@ -10,10 +10,10 @@ use crate::configuration::ClinicSettings;
 use crate::engine::messages::{Key, Texts};
 use crate::engine::{Category, Engine, Level, Triage};
 use crate::store::{
-    CheckInAnswer, Client, ClientId, ClientTurn, Direction, Escalation, EscalationStatus,
-    MessageKind, NewMessage, ReportId, State, Stats, StoredMessage, TriageRecord,
+    CareTimeline, CheckInAnswer, Client, ClientId, ClientTurn, Direction, Escalation,
+    EscalationStatus, MessageKind, NewMessage, ReportId, State, Stats, StoredMessage, TriageRecord,
 };
-use crate::timeline::StepButton;
+use crate::timeline::{CarePlan, StepButton};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 /// What an update means, for clients and staff alike. Reading Telegram's update into it is the adapter's job.
@@ -77,6 +77,8 @@ pub enum StaffView {
     },
     Unanswered(Vec<(StoredMessage, Client)>),
     Stats(Stats),
+    /// `/due`: the current treatments that may have a care-timeline step due today or tomorrow.
+    Due(Vec<CareTimeline>),
     Help,
 }
 
@@ -224,7 +226,7 @@ impl Conversation<'_> {
                     staff, message_id, ..
                 },
                 Context::Staff(view),
-            ) => Decision::answer(staff.chat_id, Some(*message_id), self.staff_view(view)),
+            ) => Decision::answer(staff.chat_id, Some(*message_id), self.staff_view(view, now)),
             (
                 Input::StrangerCommand {
                     chat_id,
@@ -756,7 +758,7 @@ impl Conversation<'_> {
         }
     }
 
-    fn staff_view(&self, view: &StaffView) -> String {
+    fn staff_view(&self, view: &StaffView, now: DateTime<Utc>) -> String {
         let words = alerts::StaffWords::new(self.texts(), self.clinic.time_zone);
         match view {
             StaffView::Open(open) => words.open_list(open),
@@ -774,8 +776,40 @@ impl Conversation<'_> {
             },
             StaffView::Unanswered(items) => words.unanswered(items),
             StaffView::Stats(stats) => words.stats(stats),
+            StaffView::Due(timelines) => words.due(&self.due(timelines, now)),
             StaffView::Help => self.texts().get(Key::StaffHelp),
         }
+    }
+}
+
+impl Conversation<'_> {
+    /// The care-timeline steps not sent yet whose time falls today or tomorrow (the clinic's dates), in order:
+    /// (when, the client's first name, the step).
+    fn due<'t>(
+        &self,
+        timelines: &'t [CareTimeline],
+        now: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, &'t str, String)> {
+        let zone = self.clinic.time_zone;
+        let today = self.today(now);
+        let tomorrow = today + Duration::days(1);
+        let plan = self.engine.care_plan();
+        let mut due: Vec<(DateTime<Utc>, &str, String)> = timelines
+            .iter()
+            .flat_map(|timeline| {
+                plan.steps
+                    .iter()
+                    .filter(|step| !timeline.sent.iter().any(|sent| sent == step.id.as_str()))
+                    .filter_map(move |step| {
+                        let at = CarePlan::send_at(step, timeline.treated_on, zone)?;
+                        let day = at.with_timezone(&zone).date_naive();
+                        (at > timeline.known_since && (day == today || day == tomorrow))
+                            .then(|| (at, timeline.first_name.as_str(), step.id.to_string()))
+                    })
+            })
+            .collect();
+        due.sort();
+        due
     }
 }
 
@@ -1340,7 +1374,10 @@ mod tests {
         );
         assert_eq!(worried.check_in, Some(CheckInAnswer::Worried));
         assert_eq!(texts_of(&worried), [said(Key::CheckInWorriedAsk).as_str()]);
-        assert!(worried.report.is_none(), "the words that follow are the report");
+        assert!(
+            worried.report.is_none(),
+            "the words that follow are the report"
+        );
         let stop = decide(
             &turn(State::Ready, None),
             &presses(Button::Care(StepButton::Stop)),

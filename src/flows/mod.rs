@@ -288,6 +288,19 @@ impl Service {
                 }
                 StaffCommand::Unanswered => StaffView::Unanswered(db.unanswered(20).await?),
                 StaffCommand::Stats => StaffView::Stats(db.stats(now - Duration::days(7)).await?),
+                StaffCommand::Due => {
+                    let today = self.today(now);
+                    let plan = self.engine.care_plan();
+                    let dates = plan
+                        .treatment_dates_due_on(today)
+                        .zip(plan.treatment_dates_due_on(today + Duration::days(1)));
+                    StaffView::Due(match dates {
+                        Some(((earliest, _), (_, latest))) => {
+                            db.care_timelines(earliest, latest).await?
+                        }
+                        None => Vec::new(),
+                    })
+                }
                 StaffCommand::Help => StaffView::Help,
             }),
         })

@@ -8,6 +8,9 @@ use super::{Db, StoreError};
 
 const MILLIS_PER_MINUTE: f64 = 60_000.0;
 
+/// How soon after a care-timeline message a report counts as following it.
+const REPORT_AFTER_CHECK_IN_MILLIS: i64 = 2 * 24 * 60 * 60 * 1000;
+
 /// Activity since a given instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
@@ -21,12 +24,31 @@ pub struct Stats {
     pub open_escalations: i64,
     /// Median time from opening to acknowledgement of the escalations opened since then and acknowledged.
     pub median_minutes_to_ack: Option<f64>,
+    /// The care timeline's messages since then.
+    pub care: CareStats,
+}
+
+/// The care timeline's messages (check-ins, rebooking reminders) sent since a given instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CareStats {
+    pub sent: i64,
+    /// Answered with "All fine".
+    pub all_fine: i64,
+    /// Followed by a report from the same client within two days.
+    pub followed_by_report: i64,
 }
 
 impl Db {
     pub async fn stats(&self, since: DateTime<Utc>) -> Result<Stats, StoreError> {
         let since = millis(since);
-        let (clients, inbound_messages, open_escalations, mut escalations_by_level, ack_delays) = on_pool!(
+        let (
+            clients,
+            inbound_messages,
+            open_escalations,
+            mut escalations_by_level,
+            ack_delays,
+            care,
+        ) = on_pool!(
             self,
             pool => {
                 let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE created_at >= $1")
@@ -55,7 +77,20 @@ impl Db {
                 .bind(since)
                 .fetch_all(pool)
                 .await?;
-                (clients, inbound, open, by_level, ack_delays)
+                let care: (i64, i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*),
+                            COALESCE(SUM(CASE WHEN s.answer = 'fine' THEN 1 ELSE 0 END), 0),
+                            COALESCE(SUM(CASE WHEN EXISTS (
+                                SELECT 1 FROM escalations e WHERE e.client_id = s.client_id
+                                  AND e.opened_at >= s.sent_at AND e.opened_at < s.sent_at + $2
+                            ) THEN 1 ELSE 0 END), 0)
+                     FROM care_steps s WHERE s.sent_at >= $1",
+                )
+                .bind(since)
+                .bind(REPORT_AFTER_CHECK_IN_MILLIS)
+                .fetch_one(pool)
+                .await?;
+                (clients, inbound, open, by_level, ack_delays, care)
             }
         );
         escalations_by_level.sort_by_key(|(level, _)| level_rank(level));
@@ -65,6 +100,11 @@ impl Db {
             escalations_by_level,
             open_escalations,
             median_minutes_to_ack: median(ack_delays).map(|millis| millis / MILLIS_PER_MINUTE),
+            care: CareStats {
+                sent: care.0,
+                all_fine: care.1,
+                followed_by_report: care.2,
+            },
         })
     }
 }
