@@ -43,6 +43,22 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit (serve applies them too).
     Migrate,
+    /// A start link for a client's aftercare card: opening it starts the bot with the treatment date set.
+    /// Needs AFTERCARE_LINK_SECRET (the same as the bot's) and AFTERCARE_BOT_USERNAME.
+    Link(LinkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The treatment date: 2026-12-01, 1/12, today, yesterday, 3 days ago.
+    #[arg(long)]
+    pub date: String,
+    /// Also write the link as a QR code to this PNG file, to print.
+    #[arg(long)]
+    pub qr: Option<PathBuf>,
+    /// A note printed with the link for the clinic's own records (never part of the link, never stored).
+    #[arg(long)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +127,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Chat(args) => chat(cli, args),
         Command::Serve(args) => serve(cli, args),
         Command::Migrate => migrate(cli),
+        Command::Link(args) => link(cli, args),
     };
     result.unwrap_or_else(|message| {
         eprintln!("{message}");
@@ -135,6 +152,53 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
     runtime()?
         .block_on(crate::startup::serve(settings, engine))
         .map_err(|e| format!("{e:#}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn link(cli: &Cli, args: &LinkArgs) -> Result<ExitCode, String> {
+    use crate::timeline::start_link::{LinkId, StartLink, start_link_url};
+    let source =
+        configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let clinic = ClinicSettings::load(&source).map_err(|e| e.to_string())?;
+    let links = clinic.start_links.as_ref().ok_or(
+        "start links are not set up: set AFTERCARE_LINK_SECRET to a long random secret (the bot must have the same)",
+    )?;
+    let bot = links.bot_username.as_deref().ok_or(
+        "set AFTERCARE_BOT_USERNAME to the bot's Telegram username (e.g. MyClinicAftercareBot)",
+    )?;
+    let now = chrono::Utc::now();
+    let today = now.with_timezone(&clinic.time_zone).date_naive();
+    let treated_on = crate::flows::dates::parse_treatment_date(&args.date, today).map_err(|_| {
+        format!(
+            "--date {:?}: give the treatment date as 2026-12-01, 1/12, today or 3 days ago (not in the future, \
+             at most a year ago)",
+            args.date
+        )
+    })?;
+    let link = StartLink {
+        id: LinkId::random().map_err(|e| format!("no random numbers from the system: {e}"))?,
+        treated_on,
+        expires_at: now + links.valid_for,
+    };
+    let token = link
+        .token(&links.secret)
+        .ok_or("that date cannot be carried by a link")?;
+    let url = start_link_url(bot, &token);
+    if let Some(note) = &args.note {
+        out!("{note}");
+    }
+    out!(
+        "treatment {treated_on}, works once until {}",
+        link.expires_at
+            .with_timezone(&clinic.time_zone)
+            .format("%Y-%m-%d %H:%M")
+    );
+    out!("{url}");
+    if let Some(path) = &args.qr {
+        let png = crate::timeline::qr::png(&url).map_err(|e| format!("QR code: {e}"))?;
+        std::fs::write(path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        out!("QR code written to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

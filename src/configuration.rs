@@ -2,6 +2,7 @@
 //! wins over the file. A missing or invalid setting is reported in one line that names it.
 
 use crate::engine::Clinic;
+use crate::timeline::start_link::LinkSecret;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Weekday};
 use chrono_tz::Tz;
 use std::collections::HashMap;
@@ -83,7 +84,21 @@ pub struct ClinicSettings {
     pub clinic: Clinic,
     pub hours: OpeningHours,
     pub time_zone: Tz,
+    /// Start links the clinic prints (`AFTERCARE_LINK_SECRET`); `None`: not set up, and a link is not trusted.
+    pub start_links: Option<StartLinks>,
 }
+
+/// How the clinic's start links are signed and how long they last.
+#[derive(Debug, Clone)]
+pub struct StartLinks {
+    pub secret: LinkSecret,
+    pub valid_for: chrono::Duration,
+    /// The bot's Telegram username, for the link itself (`AFTERCARE_BOT_USERNAME`; `serve` asks Telegram).
+    pub bot_username: Option<String>,
+}
+
+/// The shortest secret accepted for signing start links.
+const MIN_LINK_SECRET_CHARS: usize = 16;
 
 impl ClinicSettings {
     pub fn load(source: &Source) -> Result<ClinicSettings, ConfigError> {
@@ -115,7 +130,41 @@ impl ClinicSettings {
                 hint: "digits only, e.g. 999, 112 or 911".into(),
             });
         }
+        let start_links = match source.get("AFTERCARE_LINK_SECRET") {
+            None => None,
+            Some(secret) if secret.chars().count() < MIN_LINK_SECRET_CHARS => {
+                return Err(ConfigError::Invalid {
+                    name: "AFTERCARE_LINK_SECRET",
+                    value: "(hidden)".into(),
+                    hint: format!(
+                        "at least {MIN_LINK_SECRET_CHARS} characters, e.g. from `openssl rand -hex 32`; keep it secret"
+                    ),
+                });
+            }
+            Some(secret) => {
+                let days_text = source
+                    .get("AFTERCARE_LINK_DAYS")
+                    .unwrap_or_else(|| "14".into());
+                let days = days_text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=365).contains(d))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "AFTERCARE_LINK_DAYS",
+                        value: days_text.clone(),
+                        hint: "how many days a start link works, 1 to 365".into(),
+                    })?;
+                Some(StartLinks {
+                    secret: LinkSecret::new(&secret),
+                    valid_for: chrono::Duration::days(days),
+                    bot_username: source
+                        .get("AFTERCARE_BOT_USERNAME")
+                        .map(|name| name.trim_start_matches('@').to_string()),
+                })
+            }
+        };
         Ok(ClinicSettings {
+            start_links,
             clinic: Clinic {
                 name: source.get("AFTERCARE_CLINIC_NAME").unwrap_or(defaults.name),
                 booking_link: source.get("AFTERCARE_BOOKING_LINK"),

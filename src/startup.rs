@@ -36,13 +36,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     );
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let service = Service::start(
-        db.clone(),
-        engine,
-        settings.clinic.clone(),
-        settings.staff_chat,
-    );
-    let wake = service.wake.clone();
+    let mut clinic = settings.clinic.clone();
     let mut bot = Bot::new(&settings.telegram_token);
     if let Some(url) = &settings.telegram_api_url {
         bot = bot.set_api_url(
@@ -66,6 +60,12 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
             me = bot.get_me() => match me {
                 Ok(me) => {
                     tracing::info!(bot = %me.username(), "connected to Telegram");
+                    // Start links name the bot: the one Telegram says this is, unless the clinic set it.
+                    if let Some(links) = clinic.start_links.as_mut()
+                        && links.bot_username.is_none()
+                    {
+                        links.bot_username = Some(me.username().to_string());
+                    }
                     break;
                 }
                 Err(e) => {
@@ -80,6 +80,8 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         }
         delay = (delay * 2).min(Duration::from_secs(60));
     }
+    let service = Service::start(db.clone(), engine, clinic, settings.staff_chat);
+    let wake = service.wake.clone();
     telegram::register_commands(&bot, ChatId(settings.staff_chat), service.engine.texts()).await;
 
     let outbox = tokio::spawn(delivery::run_outbox(

@@ -568,6 +568,8 @@ fn every_text(clinic: &Clinic) -> Vec<(String, String)> {
         "sent" => "9",
         "fine" => "6",
         "step" => "day-3",
+        "until" => "Tuesday 15 December",
+        "link" => "https://t.me/ClinicBot?start=AVE1AckrOP8Y8wJtLFMX2a1WhGwTyzyJY7XgoKA",
         other => panic!("no sample value for {{{other}}}"),
     };
     for key in Key::ALL {
@@ -1202,4 +1204,72 @@ fn a_learners_b_for_p_reads_as_meant() {
         "{:#?}",
         t.why
     );
+}
+
+#[test]
+fn a_stroke_and_hives_with_faintness_in_a_learners_words_are_emergencies() {
+    let e = engine();
+    for text in [
+        "my father his mouth is hanging to one side and he can not lift the left arm",
+        "she speaks not clear since 5 minutes and her face hangs down one side",
+        "big itchy red bumps all over my body and now i feel dizzy and my heart is racing",
+        "hives on her arms and chest, she says she is going to pass out",
+    ] {
+        let t = e.analyse(text, Some(0), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    let hives = e.analyse(
+        "big itchy red bumps all over my body since lunch",
+        Some(0),
+        None,
+    );
+    assert_eq!(hives.escalation, Level::Urgent, "{:#?}", hives.why);
+}
+
+#[test]
+fn an_emergency_told_now_counts_beside_what_someone_said_earlier() {
+    let e = engine();
+    for text in [
+        "my sister said she felt off this morning. Now she is on the floor and I can't wake her",
+        "mum suddenly fell, she is not opening her eyes and not answering me",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // Someone else's story, told at second hand, is still not a report.
+    let story = e.analyse(
+        "a friend said she ended up in A&E with a swollen throat after needling, can that happen?",
+        None,
+        None,
+    );
+    assert!(story.escalation < Level::Urgent, "{:#?}", story.why);
+}
+
+#[test]
+fn a_normal_temperature_asked_about_and_a_spell_or_bleed_that_passed_are_not_reports() {
+    let e = engine();
+    let normal = e.analyse(
+        "took my temperature, it's 36.8, is that a fever?",
+        Some(0),
+        None,
+    );
+    assert!(normal.escalation < Level::Urgent, "{:#?}", normal.why);
+    let raised = e.analyse(
+        "took my temperature, it's 38.6, is that a fever?",
+        Some(2),
+        None,
+    );
+    assert!(raised.escalation >= Level::Urgent, "{:#?}", raised.why);
+    let spell = e.analyse(
+        "went dizzy on the couch after, my partner made me tea and I was fine in ten minutes. all good since",
+        Some(1),
+        None,
+    );
+    assert!(spell.escalation < Level::Urgent, "{:#?}", spell.why);
+    let bleed = e.analyse(
+        "one spot was still bleeding on the way home, I pressed a tissue on and it stopped in a few minutes",
+        Some(0),
+        None,
+    );
+    assert!(bleed.escalation < Level::Emergency, "{:#?}", bleed.why);
 }

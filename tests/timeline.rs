@@ -372,3 +372,146 @@ async fn staff_see_what_is_due_today_and_tomorrow() {
     })
     .await;
 }
+
+/// The clinic's settings for start links.
+const LINKS: &[(&str, &str)] = &[
+    ("AFTERCARE_LINK_SECRET", "a-test-secret-of-enough-length"),
+    ("AFTERCARE_BOT_USERNAME", "ClinicBot"),
+];
+
+fn person(id: i64, name: &str) -> Person {
+    Person {
+        user_id: id,
+        chat_id: id,
+        first_name: name.into(),
+        username: None,
+    }
+}
+
+/// `/link <date>` in the staff chat; returns the link's token.
+async fn staff_link(scene: &Scene, date: &str) -> String {
+    scene
+        .staff_command(&nurse(), &format!("/link {date}"))
+        .await;
+    let made = scene.last_to(STAFF);
+    let text = made.text();
+    let at = text
+        .find("https://t.me/ClinicBot?start=")
+        .unwrap_or_else(|| panic!("no link in {text:?}"));
+    text[at + "https://t.me/ClinicBot?start=".len()..]
+        .split_whitespace()
+        .next()
+        .expect("a token")
+        .to_string()
+}
+
+async fn start_links_set_the_date_once_and_refuse_forged_expired_and_reused_ones(db: TestDb) {
+    within(DEADLINE, async {
+        let scene = Scene::on(db, LINKS).await;
+        // Tuesday 10 March; the card is for a treatment on Sunday the 8th.
+        let token = staff_link(&scene, "2026-03-08").await;
+        assert!(token.len() <= 64, "{token}");
+        assert!(
+            scene.last_to(STAFF).text().contains("Sunday 8 March"),
+            "{:#?}",
+            scene.last_to(STAFF)
+        );
+
+        let jane = jane();
+        scene.client_text(&jane, &format!("/start {token}")).await;
+        let welcome = scene.last_to(jane.chat_id);
+        assert!(
+            welcome
+                .callback_data()
+                .contains(&"v1:consent:yes".to_string())
+        );
+        assert_eq!(
+            scene.db.count("SELECT COUNT(*) FROM treatments").await,
+            0,
+            "nothing before consent"
+        );
+        scene.press(&jane, welcome.id(), "v1:consent:yes").await;
+        assert!(
+            scene.last_to(jane.chat_id).text().contains("day 2 today"),
+            "{:#?}",
+            scene.last_to(jane.chat_id)
+        );
+        let client = scene.stored_client(&jane).await;
+        assert_eq!(
+            scene
+                .store()
+                .current_treatment(client.id)
+                .await
+                .expect("query"),
+            Some("2026-03-08".parse().expect("date"))
+        );
+        // The timeline follows: day 3 (the 11th) comes; day 1 had passed before the date was known.
+        pass_until(&scene, "2026-03-11T10:00:00Z").await;
+        assert_eq!(check_ins(&scene, &jane).len(), 1);
+        assert!(check_ins(&scene, &jane)[0].text().contains("day 3"));
+
+        // The same link again, by someone else: used.
+        let bob = person(1002, "Bob");
+        scene.client_text(&bob, &format!("/start {token}")).await;
+        let said = scene.messages_to(bob.chat_id);
+        assert!(said[0].text().contains("already been used"), "{said:#?}");
+        assert!(
+            said[1]
+                .callback_data()
+                .contains(&"v1:consent:yes".to_string())
+        );
+
+        // A changed link: not ours.
+        let mut forged: Vec<char> = staff_link(&scene, "today").await.chars().collect();
+        forged[10] = if forged[10] == 'x' { 'y' } else { 'x' };
+        let forged: String = forged.into_iter().collect();
+        let carol = person(1003, "Carol");
+        scene.client_text(&carol, &format!("/start {forged}")).await;
+        assert!(
+            scene.messages_to(carol.chat_id)[0]
+                .text()
+                .contains("isn't one I can read")
+        );
+
+        // A link kept too long: expired (14 days by default).
+        let late = staff_link(&scene, "today").await;
+        scene.pass(Duration::days(15)).await;
+        let dan = person(1004, "Dan");
+        scene.client_text(&dan, &format!("/start {late}")).await;
+        assert!(scene.messages_to(dan.chat_id)[0].text().contains("expired"));
+        assert_eq!(
+            scene
+                .db
+                .count("SELECT COUNT(*) FROM start_links_used")
+                .await,
+            1
+        );
+    })
+    .await;
+}
+on_both_databases!(start_links_set_the_date_once_and_refuse_forged_expired_and_reused_ones);
+
+#[tokio::test]
+async fn a_client_who_agreed_already_gets_the_links_date_at_once_and_without_a_secret_links_are_refused()
+ {
+    within(DEADLINE, async {
+        let scene = Scene::on(fresh_sqlite().await, LINKS).await;
+        let jane = jane();
+        treated_today(&scene, &jane).await;
+        let token = staff_link(&scene, "yesterday").await;
+        scene.client_text(&jane, &format!("/start {token}")).await;
+        assert!(scene.last_to(jane.chat_id).text().contains("day 1 today"));
+
+        // A clinic without a secret cannot make or trust links.
+        let plain = Scene::sqlite().await;
+        plain.staff_command(&nurse(), "/link today").await;
+        assert!(plain.last_to(STAFF).text().contains("not set up"));
+        plain.client_text(&jane, &format!("/start {token}")).await;
+        assert!(
+            plain.messages_to(jane.chat_id)[0]
+                .text()
+                .contains("isn't one I can read")
+        );
+    })
+    .await;
+}

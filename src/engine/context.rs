@@ -659,6 +659,10 @@ const RESOLVED: &[&str] = &[
     "stopped right away",
     "stopped after a minute",
     "stopped after a few minutes",
+    "stopped in a few minutes",
+    "stopped in a minute",
+    "stopped in a couple of minutes",
+    "stopped within",
     "stopped quickly",
     "stopped by itself",
     "stopped on its own",
@@ -893,8 +897,24 @@ impl ContextRules {
                 )
             })
         };
+        // "she said she felt rough this morning": what someone told of today is not a story either.
+        let of_today = |at: usize| {
+            // The clause of what was said: up to its comma or full stop.
+            let end = words[at..]
+                .iter()
+                .position(|w| matches!(*w, "." | "?" | "!" | ";" | ","))
+                .map_or(words.len(), |p| at + p);
+            let clause = &words[at..end];
+            clause.iter().any(|w| matches!(*w, "today" | "tonight"))
+                || clause.windows(2).any(|w| {
+                    matches!(
+                        w,
+                        ["this", "morning" | "afternoon" | "evening"] | ["just", "now"]
+                    )
+                })
+        };
         words.windows(2).enumerate().any(|(at, pair)| {
-            if pair[0] == "said" && says_it_now(at) {
+            if pair[0] == "said" && (says_it_now(at) || of_today(at)) {
                 return false;
             }
             matches!(
@@ -1084,6 +1104,8 @@ impl ContextRules {
         let mut distance = 0;
         let mut end = first; // exclusive end of the candidate trigger
         let mut crossed_comma = false;
+        // A comma, "and" or "or": the finding may be one item of a list.
+        let mut crossed_list = false;
         let mut crossed_new_clause = false;
         while end > 0 && distance <= SCOPE {
             let position = end - 1;
@@ -1094,6 +1116,7 @@ impl ContextRules {
                 return None;
             }
             crossed_comma |= words[position] == ",";
+            crossed_list |= matches!(words[position], "," | "and" | "or" | "nor");
             // "i always get cold sores and my lip is tingly": the history ends where a new clause starts.
             crossed_new_clause |= words[position] == "and"
                 && matches!(
@@ -1158,10 +1181,10 @@ impl ContextRules {
                     {
                         continue;
                     }
-                    // "she not talk, not wake up": a finding told as a negation ("not wake") is one item of a
-                    // list of them, not denied by the one before the comma.
+                    // "she not talk, not wake up", "not opening her eyes and not answering me": a finding told as
+                    // a negation ("not wake") is one item of a list of them, not denied by the one before it.
                     Trigger::Qualifies(Qualifier::Negated)
-                        if crossed_comma
+                        if crossed_list
                             && (matches!(words[first], "not" | "no")
                                 || VERB_NEGATIONS.contains(&words[first])) =>
                     {
@@ -1511,6 +1534,11 @@ const FIRST_PERSON: &[&str] = &["i", "im", "ive", "id", "me", "my", "mine", "mys
 /// Said after a passing state, in the same sentence or a later one: the client is fine again.
 const FINE_AGAIN: &[&str] = &[
     "fine now",
+    "was fine in",
+    "was fine within",
+    "all good since",
+    "fine since",
+    "fine ever since",
     "fine after",
     "totally fine",
     "perfectly fine",
@@ -1523,6 +1551,47 @@ const FINE_AGAIN: &[&str] = &[
     "grand now",
     "all good now",
 ];
+
+/// A body temperature as written: a figure with a decimal or a unit ("37.1", "37 c", "98.4 f", "38 degrees").
+static TEMPERATURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"\b(\d{2,3})(?:\s?[.,]\s?(\d))?\s?(°\s?|degrees?\s?|deg\s?)?(c|f|celsius|centigrade|fahrenheit)?\b",
+    )
+    .expect("static regex")
+});
+
+/// When every body temperature the text gives is normal (under 37.5 °C or 99.5 °F), the first as written;
+/// `None` when it gives none, or any that is raised. A figure counts only with a decimal or a unit, and only
+/// in a body's range (35-43 °C, 95-109 °F): "I'm 36" is an age.
+pub fn only_normal_temperatures(text: &str) -> Option<String> {
+    let mut first = None;
+    for found in TEMPERATURE.captures_iter(text) {
+        let whole: f32 = found[1].parse().ok()?;
+        let tenth: f32 = found
+            .get(2)
+            .map_or(Some(0.0), |d| d.as_str().parse().ok())?;
+        let has_unit = found.get(3).is_some() || found.get(4).is_some();
+        if found.get(2).is_none() && !has_unit {
+            continue;
+        }
+        let value = whole + tenth / 10.0;
+        let fahrenheit = found.get(4).is_some_and(|u| u.as_str().starts_with('f'))
+            || (95.0..=109.0).contains(&value);
+        let celsius = if fahrenheit {
+            (value - 32.0) * 5.0 / 9.0
+        } else {
+            value
+        };
+        if !(35.0..=43.0).contains(&celsius) {
+            continue;
+        }
+        if celsius >= 37.5 {
+            return None;
+        }
+        first.get_or_insert_with(|| found[0].trim().to_string());
+    }
+    first
+}
 
 /// The phrase after `last` saying the client is fine again, if any ("… had a biscuit. Feel totally fine now").
 pub fn fine_now_later(words: &[&str], last: usize) -> Option<&'static str> {
@@ -1596,6 +1665,30 @@ fn starts_with(words: &[&str], at: usize, phrase: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_normal_temperature_is_told_from_a_raised_one_and_from_an_age() {
+        assert_eq!(
+            only_normal_temperatures("took it 3 times, its 37.1 °c, is this a fever"),
+            Some("37.1 °c".into())
+        );
+        assert_eq!(
+            only_normal_temperatures("98.4 f no fever"),
+            Some("98.4 f".into())
+        );
+        assert_eq!(
+            only_normal_temperatures("it says 36,9"),
+            Some("36,9".into())
+        );
+        assert_eq!(
+            only_normal_temperatures("37.2 this morning, 38.4 now"),
+            None
+        );
+        assert_eq!(only_normal_temperatures("101 f and shivery"), None);
+        assert_eq!(only_normal_temperatures("im 36 is this a fever"), None);
+        assert_eq!(only_normal_temperatures("the kitchen is 40 degrees"), None);
+        assert_eq!(only_normal_temperatures("no temperature given"), None);
+    }
     use crate::engine::normalize::Normalizer;
 
     fn qualify(message: &str, finding: &str) -> Qualifier {

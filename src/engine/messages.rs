@@ -174,6 +174,12 @@ keys! {
     StatsNoMedian = "stats_no_median" [],
     StatsCare = "stats_care" ["sent", "fine", "reports"],
     NothingDue = "nothing_due" [],
+    LinkInvalid = "link_invalid" [],
+    LinkExpired = "link_expired" [],
+    LinkUsed = "link_used" [],
+    LinkMade = "link_made" ["date", "until", "link"],
+    LinkUsage = "link_usage" [],
+    LinksNotSetUp = "links_not_set_up" [],
     Due = "due" ["count"],
     DueStep = "due_step" ["time", "client", "step"],
     // Telegram's menu of commands.
@@ -187,6 +193,7 @@ keys! {
     MenuUnanswered = "menu_unanswered" [],
     MenuStats = "menu_stats" [],
     MenuDue = "menu_due" [],
+    MenuLink = "menu_link" [],
     // Date and time formats (chrono's strftime): no placeholders.
     TimeFormat = "time_format" [],
     ShortDateFormat = "short_date_format" [],

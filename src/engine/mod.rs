@@ -65,6 +65,7 @@ struct CompiledFlag {
     unless_mild: bool,
     passing: bool,
     of_the_body: bool,
+    unless_normal_temperature: bool,
     even_if_past: bool,
     request: bool,
     whoever: bool,
@@ -374,6 +375,7 @@ impl Engine {
                     unless_mild: f.unless_mild,
                     passing: f.passing,
                     of_the_body: f.of_the_body,
+                    unless_normal_temperature: f.unless_normal_temperature,
                     even_if_past: f.even_if_past,
                     request: f.request,
                     whoever: f.whoever,
@@ -747,6 +749,14 @@ impl Engine {
         if self.context.asks_about_a_risk(words) {
             return TopicReading::AskedAbout;
         }
+        // "it's 36.8, is that a fever?": a topic whose finding a normal temperature takes back is asked about.
+        let takes_back = self
+            .flags
+            .iter()
+            .any(|flag| flag.intent == index && flag.unless_normal_temperature);
+        if takes_back && context::only_normal_temperatures(&words.join(" ")).is_some() {
+            return TopicReading::AskedAbout;
+        }
         let positions = self.matcher.keyword_positions(index, words);
         let reading = &found.reading;
         if positions.is_empty() {
@@ -877,6 +887,17 @@ impl Engine {
             if let Some(degree) = degree {
                 why.push(format!(
                     "red flag {} not counted: softened by {degree:?}",
+                    flag.id
+                ));
+                return true;
+            }
+            let normal = flag
+                .unless_normal_temperature
+                .then(|| context::only_normal_temperatures(&text.text))
+                .flatten();
+            if let Some(reading) = normal {
+                why.push(format!(
+                    "red flag {} not counted: the temperature given ({reading}) is normal",
                     flag.id
                 ));
                 return true;

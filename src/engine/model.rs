@@ -152,6 +152,10 @@ pub struct RedFlagSpec {
     /// like 40 degrees", "the sauna was 90 degrees").
     #[serde(default)]
     pub of_the_body: bool,
+    /// A fever named in a message whose every body temperature is normal (under 37.5 °C, 99.5 °F) is a
+    /// question about it: "it's 37.1, is this a fever?".
+    #[serde(default)]
+    pub unless_normal_temperature: bool,
     /// A passing state (a dizzy spell, feeling faint): a later sentence saying the client is fine now takes it
     /// back ("went a bit dizzy in the chair, had a biscuit. Feel totally fine now"). Signs of the skin are not
     /// passing: "pus on my cheek. I feel fine though" still counts.

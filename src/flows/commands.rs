@@ -3,10 +3,12 @@
 use super::texts::Key;
 
 /// A command in a client's private chat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCommand {
     /// Start, or see the welcome again.
     Start,
+    /// Started from a clinic's start link: `/start <token>` (the token is checked when decided).
+    StartWithLink(String),
     /// Set or change the treatment date.
     Treatment,
     Help,
@@ -34,7 +36,12 @@ impl ClientCommand {
     /// Reads a message that starts with '/'.
     pub fn parse(text: &str) -> ClientCommand {
         match command_name(text).as_str() {
-            "/start" => ClientCommand::Start,
+            "/start" => match command_argument(text) {
+                token if looks_like_a_link_token(token) => {
+                    ClientCommand::StartWithLink(token.to_string())
+                }
+                _ => ClientCommand::Start,
+            },
             "/treatment" => ClientCommand::Treatment,
             "/help" => ClientCommand::Help,
             "/forget" => ClientCommand::Forget,
@@ -62,6 +69,8 @@ pub enum StaffCommand {
     Unanswered,
     /// The last 7 days in numbers.
     Stats,
+    /// `/link <date>`: a start link for a client treated on that date (the argument as typed).
+    Link(String),
     /// The care timeline's messages due today and tomorrow.
     Due,
     /// `/help` or `/start`.
@@ -70,8 +79,9 @@ pub enum StaffCommand {
 
 impl StaffCommand {
     /// The staff's commands in Telegram's menu (in the staff chat): (command, its description).
-    pub const MENU: [(&'static str, Key); 5] = [
+    pub const MENU: [(&'static str, Key); 6] = [
         ("open", Key::MenuOpen),
+        ("link", Key::MenuLink),
         ("history", Key::MenuHistory),
         ("unanswered", Key::MenuUnanswered),
         ("due", Key::MenuDue),
@@ -91,6 +101,7 @@ impl StaffCommand {
             "/unanswered" => StaffCommand::Unanswered,
             "/stats" => StaffCommand::Stats,
             "/due" => StaffCommand::Due,
+            "/link" => StaffCommand::Link(command_argument(text).to_string()),
             "/help" | "/start" => StaffCommand::Help,
             _ => return None,
         })
@@ -99,6 +110,14 @@ impl StaffCommand {
 
 /// "/History@aftercare_bot jane" → "/history": Telegram appends the bot's name in groups.
 /// What follows a command's name: "/treatment 19/11" gives "19/11".
+/// What Telegram sends after `/start` from a start link: `A-Za-z0-9_-` only, and long enough to be one of ours.
+fn looks_like_a_link_token(text: &str) -> bool {
+    (20..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 pub fn command_argument(text: &str) -> &str {
     let text = text.trim_start();
     text.split_once(char::is_whitespace)
@@ -134,6 +153,11 @@ mod tests {
     #[test]
     fn client_commands_are_read_once() {
         assert_eq!(ClientCommand::parse("/start"), ClientCommand::Start);
+        assert_eq!(ClientCommand::parse("/start please"), ClientCommand::Start);
+        assert_eq!(
+            ClientCommand::parse("/start AWFRBgcICQoLDA0ODxAREhMUFRYXGBka"),
+            ClientCommand::StartWithLink("AWFRBgcICQoLDA0ODxAREhMUFRYXGBka".into())
+        );
         assert_eq!(
             ClientCommand::parse("/Treatment@aftercare_bot"),
             ClientCommand::Treatment

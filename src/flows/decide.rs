@@ -9,10 +9,12 @@ use super::{
 use crate::configuration::ClinicSettings;
 use crate::engine::messages::{Key, Texts};
 use crate::engine::{Category, Engine, Level, Triage};
+use crate::store::LinkUse;
 use crate::store::{
     CareTimeline, CheckInAnswer, Client, ClientId, ClientTurn, Direction, Escalation,
     EscalationStatus, MessageKind, NewMessage, ReportId, State, Stats, StoredMessage, TriageRecord,
 };
+use crate::timeline::start_link::{LinkId, LinkProblem, StartLink, start_link_url};
 use crate::timeline::{CarePlan, StepButton};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -79,6 +81,11 @@ pub enum StaffView {
     Stats(Stats),
     /// `/due`: the current treatments that may have a care-timeline step due today or tomorrow.
     Due(Vec<CareTimeline>),
+    /// `/link <date>`: the date as typed, and a new link's id.
+    Link {
+        date: String,
+        id: LinkId,
+    },
     Help,
 }
 
@@ -166,6 +173,10 @@ pub struct Decision {
     pub care_messages: Option<bool>,
     /// The client's answer to their latest check-in.
     pub check_in: Option<CheckInAnswer>,
+    /// A start link the client opened: its id and treatment date, to mark used (once, by them).
+    pub start_link: Option<(String, NaiveDate)>,
+    /// The client's opened start links are done with (their date recorded).
+    pub apply_links: bool,
     /// What whoever pressed a button is shown (a staff action's outcome).
     pub press_answer: Option<String>,
 }
@@ -325,14 +336,8 @@ impl Conversation<'_> {
         let client = &turn.client;
         let consented = client.consent == Some(true);
         match ClientCommand::parse(text) {
-            ClientCommand::Start if consented => {
-                d.state = Some(State::AwaitingDate);
-                d.replies.push(Say::text(texts::welcome_back(
-                    self.texts(),
-                    &client.first_name,
-                )));
-                d.replies.push(self.ask_date());
-            }
+            ClientCommand::Start => self.start(client, d),
+            ClientCommand::StartWithLink(token) => self.start_from_link(turn, &token, now, d),
             ClientCommand::Treatment if consented => {
                 // "/treatment 19/11", "/treatment 3 days ago": the date given with it.
                 let given = commands::command_argument(text);
@@ -350,7 +355,7 @@ impl Conversation<'_> {
                     }
                 }
             }
-            ClientCommand::Start | ClientCommand::Treatment => {
+            ClientCommand::Treatment => {
                 d.state = Some(State::AwaitingConsent);
                 d.replies.push(self.welcome(client));
             }
@@ -404,6 +409,102 @@ impl Conversation<'_> {
         }
     }
 
+    /// `/start`: the welcome, or for a client who agreed already, the treatment date asked again.
+    fn start(&self, client: &Client, d: &mut Decision) {
+        if client.consent == Some(true) {
+            d.state = Some(State::AwaitingDate);
+            d.replies.push(Say::text(texts::welcome_back(
+                self.texts(),
+                &client.first_name,
+            )));
+            d.replies.push(self.ask_date());
+        } else {
+            d.state = Some(State::AwaitingConsent);
+            d.replies.push(self.welcome(client));
+        }
+    }
+
+    /// `/start <token>` from a clinic's start link: its treatment date is recorded once the client has agreed
+    /// to keep their messages. A link that is not the clinic's, has expired or was used by someone else is
+    /// refused with a word, and the start is the usual one.
+    fn start_from_link(
+        &self,
+        turn: &ClientTurn,
+        token: &str,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) {
+        let client = &turn.client;
+        let verified = match &self.clinic.start_links {
+            None => Err(LinkProblem::Forged),
+            Some(links) => StartLink::verify(token, &links.secret, now),
+        };
+        let problem = match (verified, turn.opened_link) {
+            (Err(LinkProblem::Forged), _) => Some(Key::LinkInvalid),
+            (Err(LinkProblem::Expired), _) => Some(Key::LinkExpired),
+            // Opened again by the client who used it: the usual start.
+            (Ok(_), Some(LinkUse::UsedBy(Some(by)))) if by == client.id => None,
+            (Ok(_), Some(LinkUse::UsedBy(_))) => Some(Key::LinkUsed),
+            (Ok(link), Some(LinkUse::Unused) | None) => {
+                d.start_link = Some((link.id.to_string(), link.treated_on));
+                if client.consent == Some(true) {
+                    d.apply_links = true;
+                    self.save_date(link.treated_on, self.today(now), d);
+                } else {
+                    d.state = Some(State::AwaitingConsent);
+                    d.replies.push(self.welcome(client));
+                }
+                return;
+            }
+        };
+        if let Some(problem) = problem {
+            d.replies.push(Say::text(self.texts().get(problem)));
+        }
+        self.start(client, d);
+    }
+
+    /// `/link <date>` in the staff chat: the start link for a client treated on that date.
+    fn link_for_staff(&self, date: &str, id: LinkId, now: DateTime<Utc>) -> String {
+        let today = self.today(now);
+        let Some(links) = &self.clinic.start_links else {
+            return self.texts().get(Key::LinksNotSetUp);
+        };
+        let Some(bot) = &links.bot_username else {
+            return self.texts().get(Key::LinksNotSetUp);
+        };
+        let parsed = dates::parse_treatment_date(date, today).ok();
+        let Some(treated_on) = parsed.filter(|_| !date.is_empty()) else {
+            return self.texts().get(Key::LinkUsage);
+        };
+        let link = StartLink {
+            id,
+            treated_on,
+            expires_at: now + links.valid_for,
+        };
+        let Some(token) = link.token(&links.secret) else {
+            return self.texts().get(Key::LinkUsage);
+        };
+        let long = |date: NaiveDate| {
+            date.format(self.texts().template(Key::LongDateFormat))
+                .to_string()
+        };
+        self.texts().fill(
+            Key::LinkMade,
+            &[
+                ("date", &long(treated_on)),
+                (
+                    "until",
+                    &long(
+                        link.expires_at
+                            .with_timezone(&self.clinic.time_zone)
+                            .date_naive(),
+                    ),
+                ),
+                ("link", &start_link_url(bot, &token)),
+            ],
+        )
+    }
+
     fn client_button(
         &self,
         turn: &ClientTurn,
@@ -416,6 +517,12 @@ impl Conversation<'_> {
         match button {
             Button::Consent(true) => {
                 d.consent = Some(true);
+                // A start link opened before agreeing: its date is the treatment's.
+                if let Some(date) = turn.link_date {
+                    d.apply_links = true;
+                    self.save_date(date, today, d);
+                    return;
+                }
                 match turn.treated_on {
                     Some(date) => {
                         d.state = Some(State::Ready);
@@ -777,6 +884,7 @@ impl Conversation<'_> {
             StaffView::Unanswered(items) => words.unanswered(items),
             StaffView::Stats(stats) => words.stats(stats),
             StaffView::Due(timelines) => words.due(&self.due(timelines, now)),
+            StaffView::Link { date, id } => self.link_for_staff(date, *id, now),
             StaffView::Help => self.texts().get(Key::StaffHelp),
         }
     }
@@ -1041,6 +1149,8 @@ mod tests {
             client: client(Some(true), state),
             treated_on: Some(now().date_naive() - Duration::days(3)),
             open_escalation: open,
+            link_date: None,
+            opened_link: None,
         })
     }
 
@@ -1225,6 +1335,8 @@ mod tests {
             client: client(None, State::New),
             treated_on: None,
             open_escalation: None,
+            link_date: None,
+            opened_link: None,
         });
         let decision = decide(
             &context,
@@ -1252,6 +1364,8 @@ mod tests {
             client: client(None, State::AwaitingConsent),
             treated_on: None,
             open_escalation: None,
+            link_date: None,
+            opened_link: None,
         });
         for typed in ["yes", "Ok, that's fine!", "Yes please 👍"] {
             let agreed = decide(&fresh, &writes(typed));
@@ -1293,6 +1407,8 @@ mod tests {
             client: client(Some(true), State::AwaitingDate),
             treated_on: None,
             open_escalation: None,
+            link_date: None,
+            opened_link: None,
         });
         let date_buttons = |say: &Say| {
             say.buttons
@@ -1389,6 +1505,8 @@ mod tests {
             client: client(Some(false), State::New),
             treated_on: None,
             open_escalation: None,
+            link_date: None,
+            opened_link: None,
         });
         let stale = decide(&stranger, &presses(Button::Care(StepButton::Fine)));
         assert_eq!(stale.check_in, None);
@@ -1410,6 +1528,8 @@ mod tests {
             client: client(None, State::New),
             treated_on: None,
             open_escalation: None,
+            link_date: None,
+            opened_link: None,
         });
         let asked = decide(&fresh, &writes("/reminders on"));
         assert_eq!(asked.care_messages, None);

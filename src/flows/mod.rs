@@ -93,6 +93,8 @@ pub enum FlowError {
     /// What the decision was based on kept changing under it (another instance acting on the same report).
     #[error("the report changed while it was being acted on, {0} times")]
     KeptChanging(usize),
+    #[error("no random numbers from the system: {0}")]
+    Random(String),
 }
 
 /// The bot's message a staff member replied to, as Telegram quotes it in the reply.
@@ -234,16 +236,21 @@ impl Service {
     async fn load(&self, input: &Input, now: DateTime<Utc>) -> Result<Context, FlowError> {
         let db = &self.db;
         Ok(match input {
-            Input::Client { who, .. } => Context::Client(
-                db.client_turn(
-                    who.user_id,
-                    who.chat_id,
-                    &who.first_name,
-                    who.username.as_deref(),
-                    now,
-                )
-                .await?,
-            ),
+            Input::Client { who, event } => {
+                let mut turn = db
+                    .client_turn(
+                        who.user_id,
+                        who.chat_id,
+                        &who.first_name,
+                        who.username.as_deref(),
+                        now,
+                    )
+                    .await?;
+                if let Some(link) = self.opened_link(event, now) {
+                    turn.opened_link = Some(db.start_link_use(&link.id.to_string()).await?);
+                }
+                Context::Client(turn)
+            }
             Input::StaffPress {
                 button: Button::Acknowledge(report) | Button::Resolve(report),
                 ..
@@ -288,6 +295,11 @@ impl Service {
                 }
                 StaffCommand::Unanswered => StaffView::Unanswered(db.unanswered(20).await?),
                 StaffCommand::Stats => StaffView::Stats(db.stats(now - Duration::days(7)).await?),
+                StaffCommand::Link(date) => StaffView::Link {
+                    date: date.clone(),
+                    id: crate::timeline::start_link::LinkId::random()
+                        .map_err(|e| FlowError::Random(e.to_string()))?,
+                },
                 StaffCommand::Due => {
                     let today = self.today(now);
                     let plan = self.engine.care_plan();
@@ -304,6 +316,23 @@ impl Service {
                 StaffCommand::Help => StaffView::Help,
             }),
         })
+    }
+
+    /// The start link a `/start <token>` carries, if it is the clinic's and still works: then who used it before
+    /// is loaded too.
+    fn opened_link(
+        &self,
+        event: &ClientInput,
+        now: DateTime<Utc>,
+    ) -> Option<crate::timeline::start_link::StartLink> {
+        let ClientInput::Text { text, .. } = event else {
+            return None;
+        };
+        let ClientCommand::StartWithLink(token) = ClientCommand::parse(text) else {
+            return None;
+        };
+        let links = self.clinic.start_links.as_ref()?;
+        crate::timeline::start_link::StartLink::verify(&token, &links.secret, now).ok()
     }
 
     async fn report_with_client(
@@ -373,6 +402,15 @@ impl Service {
             }
             if let Some(answer) = decision.check_in {
                 tx.answer_check_in(client, answer, now).await?;
+            }
+            // Someone else used the link since it was read: decide again, and it is refused as used.
+            if let Some((link, date)) = &decision.start_link
+                && !tx.use_start_link(link, client, *date, now).await?
+            {
+                return Ok(Committed::Stale);
+            }
+            if decision.apply_links {
+                tx.apply_start_links(client).await?;
             }
         }
         // The client's message first (a report points at it), then the answers kept: one statement.
@@ -562,6 +600,8 @@ fn shares_a_commit(decision: &Decision) -> bool {
         && decision.state.is_none()
         && decision.care_messages.is_none()
         && decision.check_in.is_none()
+        && decision.start_link.is_none()
+        && !decision.apply_links
 }
 
 /// The messages a decision keeps, in order: the client's own first (a report points at it), the answers kept

@@ -103,3 +103,23 @@ impl Db {
             .collect()
     }
 }
+
+/// Who used a start link, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkUse {
+    Unused,
+    /// Used by this client (`None`: a client since forgotten).
+    UsedBy(Option<ClientId>),
+}
+
+impl Db {
+    pub async fn start_link_use(&self, link: &str) -> Result<LinkUse, StoreError> {
+        let row: Option<(Option<ClientId>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT client_id FROM start_links_used WHERE link_id = $1")
+                .bind(link)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map_or(LinkUse::Unused, |(client,)| LinkUse::UsedBy(client)))
+    }
+}

@@ -65,6 +65,10 @@ pub struct ClientTurn {
     pub treated_on: Option<NaiveDate>,
     /// The escalation not yet resolved, if any.
     pub open_escalation: Option<ReportId>,
+    /// The treatment date of a start link the client opened, waiting for their consent to be recorded.
+    pub link_date: Option<NaiveDate>,
+    /// For `/start` from a start link: who used that link before, if anyone (loaded only then).
+    pub opened_link: Option<super::LinkUse>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -73,6 +77,7 @@ struct ClientTurnRow {
     client: ClientRow,
     current_treated_on: Option<String>,
     open_escalation_id: Option<ReportId>,
+    pending_link_date: Option<String>,
 }
 
 /// The select list of a [`ClientTurnRow`]: the client with its current treatment date and open escalation.
@@ -82,7 +87,9 @@ macro_rules! client_turn_columns {
          (SELECT t.treated_on FROM treatments t WHERE t.client_id = clients.id
           ORDER BY t.id DESC LIMIT 1) AS current_treated_on,
          (SELECT e.id FROM escalations e WHERE e.client_id = clients.id AND e.status <> 'resolved'
-          ORDER BY e.id DESC LIMIT 1) AS open_escalation_id"
+          ORDER BY e.id DESC LIMIT 1) AS open_escalation_id,
+         (SELECT l.treated_on FROM start_links_used l WHERE l.client_id = clients.id AND NOT l.applied
+          ORDER BY l.used_at DESC LIMIT 1) AS pending_link_date"
     };
 }
 
@@ -95,6 +102,11 @@ impl ClientTurnRow {
                 .map(|text| date("treatments.treated_on", &text))
                 .transpose()?,
             open_escalation: self.open_escalation_id,
+            link_date: self
+                .pending_link_date
+                .map(|text| date("start_links_used.treated_on", &text))
+                .transpose()?,
+            opened_link: None,
         })
     }
 }

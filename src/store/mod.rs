@@ -85,7 +85,7 @@ mod stats;
 mod turn_log;
 mod write;
 
-pub use care::{CareTimeline, CheckInAnswer};
+pub use care::{CareTimeline, CheckInAnswer, LinkUse};
 pub use clients::{Client, ClientTurn, State};
 pub use error::StoreError;
 pub use escalations::{

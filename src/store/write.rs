@@ -191,6 +191,43 @@ impl WriteTx {
         Ok(rows_affected == 1)
     }
 
+    /// Marks the start link `link` used by `client`, only if nobody used it before. False: it was (by another
+    /// client, or by this one on another attempt), and this transaction must not act on it.
+    pub async fn use_start_link(
+        &mut self,
+        link: &str,
+        client: ClientId,
+        treated_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let rows_affected = on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO start_links_used (link_id, client_id, treated_on, used_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (link_id) DO NOTHING",
+            )
+            .bind(link)
+            .bind(client)
+            .bind(date_text(treated_on))
+            .bind(millis(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows_affected == 1)
+    }
+
+    /// The client's start links are done with: their date is recorded (or they declined).
+    pub async fn apply_start_links(&mut self, client: ClientId) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query("UPDATE start_links_used SET applied = TRUE WHERE client_id = $1 AND NOT applied")
+                .bind(client)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
     /// Turns the care timeline's messages on or off for a client (`/reminders`).
     pub async fn set_care_messages(
         &mut self,

@@ -3,6 +3,8 @@
 //! queueing what is due, once per client, treatment and step, is the rest of this module.
 
 pub mod plan;
+pub mod qr;
+pub mod start_link;
 
 pub use plan::{CarePlan, SendingWindow, Step, StepButton, StepId, Timeline};
 
