@@ -8,6 +8,29 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// The real time's pace from a given start (`AFTERCARE_CLOCK_START`): for trying a care timeline, and for the
+/// end-to-end tests, which cannot wait a day for a check-in.
+#[derive(Debug, Clone, Copy)]
+pub struct StartedClock {
+    start: DateTime<Utc>,
+    started: std::time::Instant,
+}
+
+impl StartedClock {
+    pub fn at(start: DateTime<Utc>) -> StartedClock {
+        StartedClock {
+            start,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for StartedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+}
+
 /// The real time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

@@ -221,6 +221,10 @@ pub struct Settings {
     /// How long a sent outbox row is kept before it is deleted (pending and failed rows are kept).
     pub outbox_keep: Duration,
     pub webhook_url: Option<String>,
+    /// `AFTERCARE_CLOCK_START`: the bot's time starts here instead of now (trying the care timeline, tests).
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// How often the care timeline looks for steps due (`AFTERCARE_CARE_LOOK_SECONDS`).
+    pub care_look_every: std::time::Duration,
     pub webhook_listen: String,
     pub webhook_secret: Option<String>,
 }
@@ -305,6 +309,27 @@ impl Settings {
                 hint: "the number clients should call, e.g. \"020 7946 0000\"",
             });
         }
+        let clock_start = match source.get("AFTERCARE_CLOCK_START") {
+            None => None,
+            Some(text) => Some(
+                chrono::DateTime::parse_from_rfc3339(text.trim())
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "AFTERCARE_CLOCK_START",
+                        value: text.clone(),
+                        hint:
+                            "an instant such as 2026-03-11T09:59:00Z (for trying the care timeline)"
+                                .into(),
+                    })?
+                    .to_utc(),
+            ),
+        };
+        let look_seconds = whole_number(
+            source,
+            "AFTERCARE_CARE_LOOK_SECONDS",
+            60,
+            1..=3600,
+            "seconds between two looks for care-timeline steps due, 1 to 3600",
+        )?;
         Ok(Settings {
             clinic: ClinicSettings::load(source)?,
             database_url: database_url(source),
@@ -316,6 +341,8 @@ impl Settings {
             outbox_lease: Duration::seconds(lease_seconds),
             outbox_keep: Duration::days(keep_days),
             webhook_url: source.get("AFTERCARE_WEBHOOK_URL"),
+            clock_start,
+            care_look_every: std::time::Duration::from_secs(look_seconds.unsigned_abs()),
             webhook_listen: source
                 .get("AFTERCARE_WEBHOOK_LISTEN")
                 .unwrap_or_else(|| "0.0.0.0:8443".into()),

@@ -35,7 +35,10 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         "storage ready"
     );
 
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = match settings.clock_start {
+        Some(start) => Arc::new(crate::clock::StartedClock::at(start)),
+        None => Arc::new(SystemClock),
+    };
     let mut clinic = settings.clinic.clone();
     let mut bot = Bot::new(&settings.telegram_token);
     if let Some(url) = &settings.telegram_api_url {
@@ -109,6 +112,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let care_timeline = tokio::spawn(crate::timeline::run(
         service.clone(),
         clock.clone(),
+        settings.care_look_every,
         wake.clone(),
         stopped.clone(),
     ));
@@ -117,6 +121,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         service,
         staff_chat: ChatId(settings.staff_chat),
         handled: InboxLog::start(db.clone(), clock.clone()),
+        clock: clock.clone(),
     });
     let (inbox, queued) = Inbox::new(app.clone(), bot.clone(), INBOX_QUEUE);
     let (stop_handling, handling_stopped) = watch::channel(false);

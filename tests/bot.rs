@@ -991,3 +991,63 @@ async fn postgres_stopped_every_client_is_answered_within_two_seconds_and_every_
     })
     .await;
 }
+
+/// The care timeline in the real process: a clinic's start link onboards a client with the treatment date set,
+/// and the day-1 check-in arrives when the bot's clock reaches 10:00 (the clock is started just before it).
+#[tokio::test]
+async fn a_start_link_onboards_a_client_with_the_date_set_and_the_day_1_check_in_arrives() {
+    use aftercare::timeline::start_link::{LinkId, LinkSecret, StartLink};
+    within(async {
+        let fake = FakeBotApi::start().await;
+        let db = sqlite().await;
+        let secret = "an-end-to-end-test-secret";
+        // Day 1 of a treatment on the 10th, eight seconds before the day-1 check-in at 10:00.
+        let _bot = start_bot(
+            &fake,
+            &db.url,
+            &[
+                ("AFTERCARE_LINK_SECRET", secret),
+                ("AFTERCARE_TIMEZONE", "UTC"),
+                ("AFTERCARE_CLOCK_START", "2026-03-11T09:59:52Z"),
+                ("AFTERCARE_CARE_LOOK_SECONDS", "1"),
+            ],
+        )
+        .await;
+        let link = StartLink {
+            id: LinkId::random().expect("random"),
+            treated_on: "2026-03-10".parse().expect("date"),
+            expires_at: "2026-03-20T00:00:00Z".parse().expect("time"),
+        };
+        let token = link.token(&LinkSecret::new(secret)).expect("token");
+        let jane = client();
+        fake.client_text(&jane, &format!("/start {token}"));
+        let welcome = &messages_to(&fake, jane.id, 0, 1).await[0];
+        let welcome_id = welcome.response_message_id.expect("message id");
+        fake.callback(&jane, jane.id, welcome_id, "v1:consent:yes");
+        let saved = &messages_to(&fake, jane.id, 1, 1).await[0];
+        assert!(
+            saved.text().unwrap_or_default().contains("day 1 today"),
+            "{:?}",
+            saved.text()
+        );
+        let check_in = &messages_to(&fake, jane.id, 2, 1).await[0];
+        assert!(
+            check_in
+                .text()
+                .unwrap_or_default()
+                .contains("the day after your treatment"),
+            "{:?}",
+            check_in.text()
+        );
+        assert_eq!(
+            check_in.callback_data(),
+            ["v1:care:fine", "v1:care:worried", "v1:care:stop"]
+        );
+        let client = stored_client(&db, &jane).await;
+        assert_eq!(
+            db.db.current_treatment(client.id).await.expect("query"),
+            Some("2026-03-10".parse().expect("date"))
+        );
+    })
+    .await;
+}

@@ -1273,3 +1273,57 @@ fn a_normal_temperature_asked_about_and_a_spell_or_bleed_that_passed_are_not_rep
     );
     assert!(bleed.escalation < Level::Emergency, "{:#?}", bleed.why);
 }
+
+#[test]
+fn a_grabbed_chest_sudden_blackness_in_one_eye_and_noisy_breathing_are_emergencies() {
+    let e = engine();
+    for text in [
+        "my husband just grabbed his chest, hes sweating and gone pale",
+        "since five minutes the right eye became black, i see nothing with it",
+        "my son ate a nut bar, now his lips swell and his breathing got noise",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    // Scheduling, not a seizure.
+    let thanks = e.analyse(
+        "thanks for fitting me in yesterday, skin is a bit pink",
+        Some(1),
+        None,
+    );
+    assert!(thanks.escalation < Level::Urgent, "{:#?}", thanks.why);
+}
+
+#[test]
+fn worse_again_one_side_bigger_and_a_pa_writing_for_the_client_are_reports() {
+    let e = engine();
+    for (text, day) in [
+        (
+            "is coming back the red and the pain after it was good, today the skin hot",
+            5,
+        ),
+        (
+            "day 3. right side bigger than yesterday. hot. sore to touch",
+            3,
+        ),
+        (
+            "my pickney madda face full of likkle water bump and it a itch",
+            2,
+        ),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+    let pa = e.analyse(
+        "Ms Okafor's PA here. She has noticed faint lines in a grid pattern on her cheeks since her treatment last month",
+        Some(30),
+        None,
+    );
+    assert!(pa.escalation >= Level::Routine, "{:#?}", pa.why);
+    let settling = e.analyse(
+        "yesterday the puffiness under my eyes was worse, but today it's going down nicely",
+        Some(2),
+        None,
+    );
+    assert!(settling.escalation < Level::Urgent, "{:#?}", settling.why);
+}

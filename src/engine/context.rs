@@ -397,6 +397,10 @@ const PSEUDO: &[&str] = &[
     "not certain",
     "wondering if",
     "wonder if",
+    // "I see nothing with the left eye": sight lost, not a denial.
+    "see nothing",
+    "sees nothing",
+    "seeing nothing",
     // "I write to enquire whether it is customary for the skin to weep": asking about what is there.
     "whether it is normal",
     "whether its normal",
@@ -695,6 +699,10 @@ const RESOLVED: &[&str] = &[
     "then it went",
     "then gone",
     "all grand now",
+    // Not "it's going down" alone: "chest pain … and it is going down my left arm".
+    "going down nicely",
+    "settling nicely",
+    "calming down nicely",
     // "felt dizzy in the chair, they gave me water and I was fine in 5 minutes"
     "was fine in",
     "was fine within",
@@ -1324,6 +1332,7 @@ fn says_it_writes_for_someone(pair: &[&str]) -> bool {
     matches!(
         pair,
         ["on", "behalf"]
+            | ["pa" | "assistant" | "secretary" | "carer", "here"]
             | ["writing", "for"]
             | ["messaging", "for"]
             | ["texting", "for"]
@@ -1537,6 +1546,9 @@ const FINE_AGAIN: &[&str] = &[
     "was fine in",
     "was fine within",
     "all good since",
+    "nothing since",
+    "and was fine",
+    "then was fine",
     "fine since",
     "fine ever since",
     "fine after",

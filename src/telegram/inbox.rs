@@ -12,7 +12,6 @@ use crate::store::{ReceivedUpdate, StoreError};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -106,7 +105,10 @@ impl Inbox {
         };
         let stored = tokio::time::timeout(
             STORE_WAIT,
-            self.app.service.db.receive_updates(&batch, Utc::now()),
+            self.app
+                .service
+                .db
+                .receive_updates(&batch, self.app.clock.now()),
         )
         .await
         .unwrap_or(Err(StoreError::TimedOut(STORE_WAIT)));
@@ -146,7 +148,7 @@ impl Inbox {
                     self.app
                         .service
                         .db
-                        .set_update_aside(stored.update_id, &error, Utc::now())
+                        .set_update_aside(stored.update_id, &error, self.app.clock.now())
                         .await?;
                 }
             }
@@ -216,7 +218,10 @@ impl Inbox {
             if !self.lock(&self.answered_offline).insert(update.id.0) {
                 continue;
             }
-            let says = self.app.service.answer_without_storage(text, Utc::now());
+            let says = self
+                .app
+                .service
+                .answer_without_storage(text, self.app.clock.now());
             let messenger = TelegramMessenger {
                 bot: self.bot.clone(),
             };

@@ -14,7 +14,6 @@ use crate::flows::{
 };
 use crate::front::{self, Front, Turn, split_message};
 use crate::store::{InboxLog, MessageKind, UpdateId};
-use chrono::Utc;
 use futures::FutureExt;
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -38,6 +37,8 @@ pub struct App {
     pub staff_chat: ChatId,
     /// Marks inbox updates handled, several per statement under load.
     pub handled: InboxLog,
+    /// The time every update is handled at.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
@@ -225,7 +226,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     if let Err(e) = app
         .service
         .db
-        .set_update_aside(id, failure, Utc::now())
+        .set_update_aside(id, failure, app.clock.now())
         .await
     {
         tracing::error!(update = id, error = %e, "could not set an update aside");
@@ -327,7 +328,7 @@ async fn answer_client(
 ) -> anyhow::Result<()> {
     let messenger = TelegramMessenger { bot: bot.clone() };
     let turn = front(app, &messenger)
-        .client_turn(receipt.origin(), who, input, Utc::now())
+        .client_turn(receipt.origin(), who, input, app.clock.now())
         .await?;
     receipt.note(&turn);
     Ok(())
@@ -418,7 +419,7 @@ async fn staff_message(
     if !is_staff(bot, app.staff_chat, user.id).await {
         if is_command {
             let turn = front
-                .stranger_command(receipt.origin(), msg.chat.id.0, message_id, Utc::now())
+                .stranger_command(receipt.origin(), msg.chat.id.0, message_id, app.clock.now())
                 .await?;
             receipt.note(&turn);
         }
@@ -435,7 +436,7 @@ async fn staff_message(
             message_id,
             text,
             replied_to,
-            Utc::now(),
+            app.clock.now(),
         )
         .await?;
     receipt.note(&turn);
@@ -458,7 +459,7 @@ async fn on_callback(
             if is_staff(&bot, app.staff_chat, q.from.id).await {
                 let staff = person(&q.from, chat);
                 let turn = front
-                    .staff_press(receipt.origin(), &staff, button, callback, Utc::now())
+                    .staff_press(receipt.origin(), &staff, button, callback, app.clock.now())
                     .await?;
                 receipt.note(&turn);
                 return Ok(());
@@ -475,7 +476,7 @@ async fn on_callback(
                     button,
                     pressed,
                     callback,
-                    Utc::now(),
+                    app.clock.now(),
                 )
                 .await?;
             receipt.note(&turn);

@@ -18,9 +18,6 @@ use tokio::sync::watch;
 /// How many steps are queued in one transaction.
 const STEPS_PER_COMMIT: usize = 256;
 
-/// How often the timeline looks for steps that have come due.
-const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// The buttons under a step, in the clinic's words, on one row.
 fn buttons(service: &Service, step: &Step) -> Buttons {
     use crate::engine::messages::Key;
@@ -123,10 +120,12 @@ pub async fn queue_due_steps(service: &Service, now: DateTime<Utc>) -> Result<us
     Ok(queued)
 }
 
-/// Looks for due steps every minute until `stop`, waking the outbox when it queued some.
+/// Looks for due steps `every` so often (a minute in production) until `stop`, waking the outbox when it
+/// queued some.
 pub async fn run(
     service: Service,
     clock: Arc<dyn Clock>,
+    every: std::time::Duration,
     wake: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -137,7 +136,7 @@ pub async fn run(
             Err(e) => tracing::error!(error = %e, "care timeline: database error"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(LOOK_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => {}
         }
         if *stop.borrow() {
