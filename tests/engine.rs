@@ -1327,3 +1327,32 @@ fn worse_again_one_side_bigger_and_a_pa_writing_for_the_client_are_reports() {
     );
     assert!(settling.escalation < Level::Urgent, "{:#?}", settling.why);
 }
+
+#[test]
+fn deep_creoles_and_a_dyslexic_writers_emergencies_and_urgent_signs_count() {
+    let e = engine();
+    for (text, day) in [
+        ("mi broda don fodom for di kitchen, i nor de ansa mi", 1),
+        ("my tongue is like massive rn cant talk proper", 0),
+        ("i lid swolen shut, hurts wen i move my i, seein dubble", 3),
+        ("i press with towel 15 minutes, still blood coming a lot", 0),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    for (text, day) in [
+        ("liklik bol wara i kamap long pes, i hat na i pen", 3),
+        ("red lain dem de komot from mi chik go dong mi nek", 3),
+        ("mi face did ease up yesterday but today it red up again", 4),
+        ("the pain ain lef, e da git wus, tylenol ain do nuttin", 3),
+        ("there is matter coming from the marks on my cheek", 4),
+        ("little balls with water near my mouth, they burn", 2),
+        (
+            "i drew round the red patch with a pen and it passed the mark, growing and hot",
+            4,
+        ),
+    ] {
+        let t = e.analyse(text, Some(day), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+}

@@ -153,10 +153,11 @@ async fn two_instances_and_a_restart_queue_each_step_once(db: TestDb) {
 }
 on_both_databases!(two_instances_and_a_restart_queue_each_step_once);
 
-#[tokio::test]
-async fn a_step_missed_while_the_bot_was_down_goes_out_when_it_is_back_only_if_still_in_time() {
+async fn a_step_missed_while_the_bot_was_down_goes_out_when_it_is_back_only_if_still_in_time(
+    db: TestDb,
+) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         let jane = jane();
         // Tuesday 10 March 2026, 10:00 UTC.
         treated_today(&scene, &jane).await;
@@ -170,11 +171,13 @@ async fn a_step_missed_while_the_bot_was_down_goes_out_when_it_is_back_only_if_s
     })
     .await;
 }
+on_both_databases!(
+    a_step_missed_while_the_bot_was_down_goes_out_when_it_is_back_only_if_still_in_time
+);
 
-#[tokio::test]
-async fn nothing_is_sent_at_night_a_late_step_waits_for_the_morning() {
+async fn nothing_is_sent_at_night_a_late_step_waits_for_the_morning(db: TestDb) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         let jane = jane();
         treated_today(&scene, &jane).await;
         let onboarded = scene.sent_count(jane.chat_id);
@@ -187,11 +190,13 @@ async fn nothing_is_sent_at_night_a_late_step_waits_for_the_morning() {
     })
     .await;
 }
+on_both_databases!(nothing_is_sent_at_night_a_late_step_waits_for_the_morning);
 
-#[tokio::test]
-async fn a_new_treatment_date_starts_the_timeline_again_and_drops_what_was_left_of_the_old_one() {
+async fn a_new_treatment_date_starts_the_timeline_again_and_drops_what_was_left_of_the_old_one(
+    db: TestDb,
+) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         let jane = jane();
         treated_today(&scene, &jane).await;
         pass_until(&scene, "2026-03-11T10:00:00Z").await;
@@ -213,11 +218,13 @@ async fn a_new_treatment_date_starts_the_timeline_again_and_drops_what_was_left_
     })
     .await;
 }
+on_both_databases!(
+    a_new_treatment_date_starts_the_timeline_again_and_drops_what_was_left_of_the_old_one
+);
 
-#[tokio::test]
-async fn reminders_off_stops_them_and_on_starts_them_again() {
+async fn reminders_off_stops_them_and_on_starts_them_again(db: TestDb) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         let jane = jane();
         treated_today(&scene, &jane).await;
         scene.client_text(&jane, "/reminders off").await;
@@ -250,11 +257,13 @@ async fn reminders_off_stops_them_and_on_starts_them_again() {
     })
     .await;
 }
+on_both_databases!(reminders_off_stops_them_and_on_starts_them_again);
 
-#[tokio::test]
-async fn all_fine_is_recorded_and_something_worries_me_asks_what_they_see_and_reads_the_answer() {
+async fn all_fine_is_recorded_and_something_worries_me_asks_what_they_see_and_reads_the_answer(
+    db: TestDb,
+) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         let jane = jane();
         treated_today(&scene, &jane).await;
         pass_until(&scene, "2026-03-11T10:00:00Z").await;
@@ -301,11 +310,13 @@ async fn all_fine_is_recorded_and_something_worries_me_asks_what_they_see_and_re
     })
     .await;
 }
+on_both_databases!(
+    all_fine_is_recorded_and_something_worries_me_asks_what_they_see_and_reads_the_answer
+);
 
-#[tokio::test]
-async fn forget_leaves_no_schedule_and_a_client_without_consent_gets_none() {
+async fn forget_leaves_no_schedule_and_a_client_without_consent_gets_none(db: TestDb) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         let jane = jane();
         treated_today(&scene, &jane).await;
         pass_until(&scene, "2026-03-11T10:00:00Z").await;
@@ -338,11 +349,11 @@ async fn forget_leaves_no_schedule_and_a_client_without_consent_gets_none() {
     })
     .await;
 }
+on_both_databases!(forget_leaves_no_schedule_and_a_client_without_consent_gets_none);
 
-#[tokio::test]
-async fn staff_see_what_is_due_today_and_tomorrow() {
+async fn staff_see_what_is_due_today_and_tomorrow(db: TestDb) {
     within(DEADLINE, async {
-        let scene = Scene::sqlite().await;
+        let scene = Scene::on(db, &[]).await;
         scene.staff_command(&nurse(), "/due").await;
         assert!(scene.last_to(STAFF).text().contains("No check-ins"));
         let jane = jane();
@@ -372,6 +383,7 @@ async fn staff_see_what_is_due_today_and_tomorrow() {
     })
     .await;
 }
+on_both_databases!(staff_see_what_is_due_today_and_tomorrow);
 
 /// The clinic's settings for start links.
 const LINKS: &[(&str, &str)] = &[
