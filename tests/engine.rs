@@ -1356,3 +1356,26 @@ fn deep_creoles_and_a_dyslexic_writers_emergencies_and_urgent_signs_count() {
         assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
     }
 }
+
+#[test]
+fn a_fit_in_bislama_a_krio_throat_breath_misspelt_sight_lost_and_the_worst_headache_are_emergencies()
+ {
+    let e = engine();
+    for text in [
+        "brata blong mi i stap seksek olsem fit, hem i no harem mi",
+        "mi tong don swell and mi trot de tayt, a nor ebul blo",
+        "my husband cant breed properly and his lips are getting huge",
+        "cant breeve proply, lips gone big",
+        "i not see with my left eye since five minutes, all black",
+        "suddenly the worst headache of my life, I have been sick twice",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+    let abscess = e.analyse(
+        "colleague here: fluctuant tender swelling R jaw approx 1cm",
+        Some(8),
+        None,
+    );
+    assert!(abscess.escalation >= Level::Urgent, "{:#?}", abscess.why);
+}
