@@ -42,6 +42,9 @@ impl Messenger for Instant200 {
     async fn send_photo(&self, _: i64, _: &str, _: &str, _: Option<i64>) -> Result<i64, SendError> {
         Ok(self.next.fetch_add(1, Ordering::Relaxed))
     }
+    async fn send_image(&self, _: i64, _: Vec<u8>, _: &str) -> Result<i64, SendError> {
+        Ok(self.next.fetch_add(1, Ordering::Relaxed))
+    }
     async fn edit_text(&self, _: i64, _: i64, _: &str, _: &Buttons) -> Result<(), SendError> {
         Ok(())
     }

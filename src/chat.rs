@@ -135,6 +135,18 @@ impl Messenger for Terminal {
         Ok(self.print(chat_id, &format!("(photo) {caption}")))
     }
 
+    async fn send_image(
+        &self,
+        chat_id: i64,
+        png: Vec<u8>,
+        caption: &str,
+    ) -> Result<i64, SendError> {
+        Ok(self.print(
+            chat_id,
+            &format!("[an image: {} bytes of PNG]\n{caption}", png.len()),
+        ))
+    }
+
     async fn edit_text(
         &self,
         chat_id: i64,

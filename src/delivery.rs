@@ -51,6 +51,13 @@ pub trait Messenger: Send + Sync + 'static {
         caption: &str,
         reply_to: Option<i64>,
     ) -> impl Future<Output = Result<i64, SendError>> + Send;
+    /// Sends an image of the bot's own (a PNG it made), with a caption.
+    fn send_image(
+        &self,
+        chat_id: i64,
+        png: Vec<u8>,
+        caption: &str,
+    ) -> impl Future<Output = Result<i64, SendError>> + Send;
     fn edit_text(
         &self,
         chat_id: i64,
@@ -446,6 +453,12 @@ async fn deliver<M: Messenger>(
                 .send_text(item.chat_id, &text, &buttons, reply_to)
                 .await,
         )),
+        Outbound::QrCode { link, caption } => match crate::timeline::qr::png(&link) {
+            Ok(png) => Ok(sent(
+                messenger.send_image(item.chat_id, png, &caption).await,
+            )),
+            Err(e) => Ok(Outcome::Failed(SendError::Permanent(e.to_string()))),
+        },
         Outbound::Alert => alert(service, messenger, clock, item, false).await,
         Outbound::Reminder => alert(service, messenger, clock, item, true).await,
         Outbound::Followup { message_id } => {

@@ -1051,3 +1051,30 @@ async fn a_start_link_onboards_a_client_with_the_date_set_and_the_day_1_check_in
     })
     .await;
 }
+
+/// `/link` in the staff chat through the real process: the link in words, then its QR code uploaded as an image.
+#[tokio::test]
+async fn staff_get_a_start_link_and_its_qr_code_as_an_image() {
+    within(async {
+        let fake = FakeBotApi::start().await;
+        let db = sqlite().await;
+        let _bot = start_bot(
+            &fake,
+            &db.url,
+            &[("AFTERCARE_LINK_SECRET", "an-end-to-end-test-secret")],
+        )
+        .await;
+        fake.add_chat_member(STAFF, nurse().id);
+        fake.staff_text(STAFF, &nurse(), "/link yesterday");
+        let sent = messages_to(&fake, STAFF, 0, 2).await;
+        let words = sent[0].text().unwrap_or_default().to_string();
+        assert!(words.contains("https://t.me/"), "{words}");
+        assert_eq!(sent[1].method, "sendphoto", "{:#?}", sent[1]);
+        let caption = sent[1].str_field("caption").unwrap_or_default();
+        assert!(
+            caption.starts_with("https://t.me/") && words.contains(caption),
+            "{caption} / {words}"
+        );
+    })
+    .await;
+}

@@ -423,11 +423,17 @@ async fn start_links_set_the_date_once_and_refuse_forged_expired_and_reused_ones
         // Tuesday 10 March; the card is for a treatment on Sunday the 8th.
         let token = staff_link(&scene, "2026-03-08").await;
         assert!(token.len() <= 64, "{token}");
+        // The link in words, then its QR code as an image (a PNG the bot made) with the link under it.
+        let staff = scene.messages_to(STAFF);
+        let [.., words, image] = staff.as_slice() else {
+            panic!("{staff:#?}")
+        };
+        assert!(words.text().contains("Sunday 8 March"), "{words:#?}");
         assert!(
-            scene.last_to(STAFF).text().contains("Sunday 8 March"),
-            "{:#?}",
-            scene.last_to(STAFF)
+            matches!(image, Sent::Photo { file_id, .. } if file_id.starts_with("png:")),
+            "{image:#?}"
         );
+        assert!(image.text().ends_with(&token), "{image:#?}");
 
         let jane = jane();
         scene.client_text(&jane, &format!("/start {token}")).await;

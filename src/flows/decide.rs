@@ -138,6 +138,8 @@ pub enum Send {
         report: ReportId,
         status: EscalationStatus,
     },
+    /// A start link's QR code to whoever asked for it (`/link` in the staff chat).
+    QrCode { link: String, caption: String },
     /// A text to a report's client (a notice, a nurse's words), kept in their conversation.
     ToClient {
         report: ReportId,
@@ -232,6 +234,22 @@ impl Conversation<'_> {
                 },
                 Context::Reply(target),
             ) => self.staff_reply(staff, *message_id, text, target),
+            (
+                Input::StaffCommand {
+                    staff, message_id, ..
+                },
+                Context::Staff(StaffView::Link { date, id }),
+            ) => {
+                let (text, link) = self.link_for_staff(date, *id, now);
+                let mut decision = Decision::answer(staff.chat_id, Some(*message_id), text);
+                if let Some(link) = link {
+                    decision.sends.push(Send::QrCode {
+                        caption: link.clone(),
+                        link,
+                    });
+                }
+                decision
+            }
             (
                 Input::StaffCommand {
                     staff, message_id, ..
@@ -463,18 +481,24 @@ impl Conversation<'_> {
         self.start(client, d);
     }
 
-    /// `/link <date>` in the staff chat: the start link for a client treated on that date.
-    fn link_for_staff(&self, date: &str, id: LinkId, now: DateTime<Utc>) -> String {
+    /// `/link <date>` in the staff chat: the start link for a client treated on that date, and the link itself
+    /// for its QR code (`None` when there is none to make).
+    fn link_for_staff(
+        &self,
+        date: &str,
+        id: LinkId,
+        now: DateTime<Utc>,
+    ) -> (String, Option<String>) {
         let today = self.today(now);
         let Some(links) = &self.clinic.start_links else {
-            return self.texts().get(Key::LinksNotSetUp);
+            return (self.texts().get(Key::LinksNotSetUp), None);
         };
         let Some(bot) = &links.bot_username else {
-            return self.texts().get(Key::LinksNotSetUp);
+            return (self.texts().get(Key::LinksNotSetUp), None);
         };
         let parsed = dates::parse_treatment_date(date, today).ok();
         let Some(treated_on) = parsed.filter(|_| !date.is_empty()) else {
-            return self.texts().get(Key::LinkUsage);
+            return (self.texts().get(Key::LinkUsage), None);
         };
         let link = StartLink {
             id,
@@ -482,13 +506,14 @@ impl Conversation<'_> {
             expires_at: now + links.valid_for,
         };
         let Some(token) = link.token(&links.secret) else {
-            return self.texts().get(Key::LinkUsage);
+            return (self.texts().get(Key::LinkUsage), None);
         };
+        let url = start_link_url(bot, &token);
         let long = |date: NaiveDate| {
             date.format(self.texts().template(Key::LongDateFormat))
                 .to_string()
         };
-        self.texts().fill(
+        let text = self.texts().fill(
             Key::LinkMade,
             &[
                 ("date", &long(treated_on)),
@@ -500,9 +525,10 @@ impl Conversation<'_> {
                             .date_naive(),
                     ),
                 ),
-                ("link", &start_link_url(bot, &token)),
+                ("link", &url),
             ],
-        )
+        );
+        (text, Some(url))
     }
 
     fn client_button(
@@ -884,7 +910,7 @@ impl Conversation<'_> {
             StaffView::Unanswered(items) => words.unanswered(items),
             StaffView::Stats(stats) => words.stats(stats),
             StaffView::Due(timelines) => words.due(&self.due(timelines, now)),
-            StaffView::Link { date, id } => self.link_for_staff(date, *id, now),
+            StaffView::Link { date, id } => self.link_for_staff(date, *id, now).0,
             StaffView::Help => self.texts().get(Key::StaffHelp),
         }
     }

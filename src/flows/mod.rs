@@ -534,6 +534,15 @@ impl Service {
                     Some(*report),
                     None,
                 ),
+                Send::QrCode { link, caption } => (
+                    Outbound::QrCode {
+                        link: link.clone(),
+                        caption: caption.clone(),
+                    },
+                    decision.reply_chat,
+                    None,
+                    None,
+                ),
                 Send::ToClient {
                     report,
                     client,

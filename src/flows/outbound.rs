@@ -26,6 +26,8 @@ pub enum Outbound {
     AlertUpdate { status: Option<EscalationStatus> },
     /// A text to the client: a notice, or a staff member's words.
     Client { text: String },
+    /// A start link's QR code, rendered when it is sent, with `caption` under it.
+    QrCode { link: String, caption: String },
     /// The bot's answer to whoever wrote (one message: a longer answer is queued in parts), with its buttons,
     /// as a reply to their message `reply_to` if given.
     Reply {
@@ -45,6 +47,7 @@ impl Outbound {
             Outbound::AlertUpdate { .. } => OutboxKind::AlertUpdate,
             Outbound::Client { .. } => OutboxKind::Client,
             Outbound::Reply { .. } => OutboxKind::Reply,
+            Outbound::QrCode { .. } => OutboxKind::QrCode,
         }
     }
 
@@ -82,6 +85,7 @@ impl Outbound {
                 json!({ "status": status.map(EscalationStatus::as_str) })
             }
             Outbound::Client { text } => json!({ "text": text }),
+            Outbound::QrCode { link, caption } => json!({ "link": link, "caption": caption }),
             Outbound::Reply {
                 text,
                 buttons,
@@ -121,6 +125,10 @@ impl Outbound {
                     .and_then(EscalationStatus::from_text),
             },
             OutboxKind::Client => Outbound::Client { text: text("text") },
+            OutboxKind::QrCode => Outbound::QrCode {
+                link: text("link"),
+                caption: text("caption"),
+            },
             OutboxKind::Reply => Outbound::Reply {
                 text: text("text"),
                 buttons: payload["buttons"]

@@ -32,6 +32,8 @@ text_enum! {
         Photo => "photo",
         /// The alert edited to show its new status.
         AlertUpdate => "alert_update",
+        /// A start link's QR code, as an image to print (`/link`).
+        QrCode => "qr_code",
         /// A text to the client (a notice, a staff member's words).
         Client => "client",
         /// The bot's answer to whoever wrote (a client, or staff in their chat), with its buttons.

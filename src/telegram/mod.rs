@@ -587,6 +587,23 @@ impl Messenger for TelegramMessenger {
         request.await.map(|m| i64::from(m.id.0)).map_err(send_error)
     }
 
+    async fn send_image(
+        &self,
+        chat_id: i64,
+        png: Vec<u8>,
+        caption: &str,
+    ) -> Result<i64, SendError> {
+        self.bot
+            .send_photo(
+                ChatId(chat_id),
+                InputFile::memory(png).file_name("start-link.png"),
+            )
+            .caption(caption)
+            .await
+            .map(|m| i64::from(m.id.0))
+            .map_err(send_error)
+    }
+
     async fn edit_text(
         &self,
         chat_id: i64,

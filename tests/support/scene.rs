@@ -291,6 +291,17 @@ impl Messenger for Recorder {
         }))
     }
 
+    async fn send_image(&self, chat: i64, png: Vec<u8>, caption: &str) -> Result<i64, SendError> {
+        self.scripted_failure(chat)?;
+        Ok(self.record(|id| Sent::Photo {
+            chat,
+            id,
+            file_id: format!("png:{}", png.len()),
+            caption: caption.to_string(),
+            reply_to: None,
+        }))
+    }
+
     async fn edit_text(
         &self,
         chat: i64,
