@@ -1379,3 +1379,15 @@ fn a_fit_in_bislama_a_krio_throat_breath_misspelt_sight_lost_and_the_worst_heada
     );
     assert!(abscess.escalation >= Level::Urgent, "{:#?}", abscess.why);
 }
+
+#[test]
+fn krio_in_its_own_orthography_and_a_tok_pisin_eye_that_hurts_to_move_are_emergencies() {
+    let e = engine();
+    for text in [
+        "a nɔ de si natin wit mi rayt yay, i dɔn go dak",
+        "ai blong mi i solap, mi no inap lukim gut, i pen taim mi muvim ai",
+    ] {
+        let t = e.analyse(text, Some(2), None);
+        assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
+    }
+}

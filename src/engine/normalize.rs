@@ -301,6 +301,11 @@ fn split_raw(input: &str) -> Vec<String> {
     };
     while let Some(c) = chars.next() {
         match c {
+            // West African orthographies (Krio, Twi, Ewe): "a nɔ de si natin wit mi lɛf yay" is "a no de si
+            // natin wit mi lef yay" as most of their speakers type it.
+            'ɛ' | 'Ɛ' => word.push('e'),
+            'ɔ' | 'Ɔ' => word.push('o'),
+            'ŋ' | 'Ŋ' => word.push_str("ng"),
             c if c.is_alphanumeric() => word.extend(c.to_lowercase()),
             '\'' | '’' | '‘' | '`' | '´' => {
                 // "vision's gone" → "vision gone"; "it's" → "its" (patterns expect "its", "thats", …).
