@@ -14,8 +14,8 @@ pub(crate) mod texts;
 use crate::configuration::ClinicSettings;
 use crate::engine::{Engine, Level};
 use crate::store::{
-    Client, ClientId, Db, Direction, Escalation, MessageKind, NewMessage, NewOutbox, Priority,
-    SentLog, StoreError, Turn, TurnCommitted, TurnLog, UpdateId,
+    Client, ClientId, Db, Escalation, MessageKind, NewMessage, NewOutbox, Priority, SentLog,
+    StoreError, Turn, TurnCommitted, TurnLog, UpdateId,
 };
 pub use crate::store::{OutboxKind, ReportId, State};
 pub use button::{Button, Buttons, TreatedOn};
@@ -622,7 +622,7 @@ fn messages(decision: &Decision, now: DateTime<Utc>) -> Vec<NewMessage> {
             decision
                 .replies
                 .iter()
-                .map(|say| outbound(client, &say.text, None, now)),
+                .map(|say| NewMessage::from_bot(client, &say.text, None, now)),
         );
     }
     rows.extend(decision.sends.iter().filter_map(|send| match send {
@@ -631,30 +631,10 @@ fn messages(decision: &Decision, now: DateTime<Utc>) -> Vec<NewMessage> {
             client,
             text,
             ..
-        } => Some(outbound(*client, text, Some(*report), now)),
+        } => Some(NewMessage::from_bot(*client, text, Some(*report), now)),
         _ => None,
     }));
     rows
-}
-
-/// A message of the bot's to a client, for their conversation.
-fn outbound(
-    client: ClientId,
-    text: &str,
-    report: Option<ReportId>,
-    now: DateTime<Utc>,
-) -> NewMessage {
-    NewMessage {
-        client_id: client,
-        direction: Direction::Out,
-        telegram_message_id: None,
-        kind: MessageKind::Text,
-        text: Some(text.to_string()),
-        photo_file_id: None,
-        triage: None,
-        escalation_id: report,
-        at: now,
-    }
 }
 
 #[cfg(test)]

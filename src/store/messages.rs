@@ -59,6 +59,28 @@ pub struct NewMessage {
     pub at: DateTime<Utc>,
 }
 
+impl NewMessage {
+    /// A text of the bot's to a client, kept in their conversation (about `report`, if any).
+    pub fn from_bot(
+        client: ClientId,
+        text: &str,
+        report: Option<ReportId>,
+        at: DateTime<Utc>,
+    ) -> NewMessage {
+        NewMessage {
+            client_id: client,
+            direction: Direction::Out,
+            telegram_message_id: None,
+            kind: MessageKind::Text,
+            text: Some(text.to_string()),
+            photo_file_id: None,
+            triage: None,
+            escalation_id: report,
+            at,
+        }
+    }
+}
+
 /// A message as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {

@@ -10,7 +10,7 @@ pub use plan::{CarePlan, SendingWindow, Step, StepButton, StepId, Timeline};
 
 use crate::clock::Clock;
 use crate::flows::{Button, Buttons, Outbound, Service};
-use crate::store::{CareTimeline, Direction, MessageKind, NewMessage, StoreError};
+use crate::store::{CareTimeline, NewMessage, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -85,17 +85,7 @@ pub async fn queue_due_steps(service: &Service, now: DateTime<Utc>) -> Result<us
                 .engine
                 .texts()
                 .render(&step.text, &[("first_name", &timeline.first_name)]);
-            messages.push(NewMessage {
-                client_id: timeline.client_id,
-                direction: Direction::Out,
-                telegram_message_id: None,
-                kind: MessageKind::Text,
-                text: Some(text.clone()),
-                photo_file_id: None,
-                triage: None,
-                escalation_id: None,
-                at: now,
-            });
+            messages.push(NewMessage::from_bot(timeline.client_id, &text, None, now));
             let reply = Outbound::Reply {
                 text,
                 buttons: buttons(service, step),
