@@ -927,8 +927,27 @@ impl ContextRules {
                     )
                 })
         };
+        // "is that meant to happen?", "is it normal to happen?": whether a finding is expected, not a story.
+        let asks_if_expected = |at: usize| {
+            at >= 2
+                && words[at - 1] == "to"
+                && matches!(
+                    words[at - 2],
+                    "meant"
+                        | "supposed"
+                        | "normal"
+                        | "expected"
+                        | "usual"
+                        | "common"
+                        | "ok"
+                        | "okay"
+                )
+        };
         words.windows(2).enumerate().any(|(at, pair)| {
             if pair[0] == "said" && (says_it_now(at) || of_today(at)) {
+                return false;
+            }
+            if matches!(pair[0], "happen" | "happens") && asks_if_expected(at) {
                 return false;
             }
             matches!(
@@ -1001,15 +1020,26 @@ impl ContextRules {
                 )
         });
         let proxy_marker = proxy_named || words.windows(2).any(says_it_writes_for_someone);
+        // "her face is redder than mine", "I also get cold sores, what do I do before my one?": the writer sets
+        // their own skin or treatment apart, so the person named had theirs and is not the client; only their
+        // saying outright that they write for someone makes the message the client's.
+        if self.sets_the_writer_apart(words) {
+            return words.windows(2).any(says_outright_it_writes_for_someone);
+        }
         // "my wife's rash is spreading and her lips look puffy": only someone close is named and the writer
         // never speaks of themselves, so the person named is the one treated.
         // A friend counts here too ("my friends face is hot and the patch is growing"): someone else's past
         // ("after hers", "last year") is told apart below.
         let named =
             |w: &&str| CLOSE_PERSON.contains(w) || matches!(*w, "friend" | "friends" | "mate");
+        // "My daughter has come out in hives … Should I be worried?": the writer's own worry is not a finding
+        // of theirs.
+        let worry = the_writers_worry(words);
         let only_about_them = words.iter().any(named)
             && words.iter().enumerate().all(|(i, w)| {
-                !FIRST_PERSON.contains(w) || (*w == "my" && words.get(i + 1).is_some_and(named))
+                !FIRST_PERSON.contains(w)
+                    || (*w == "my" && words.get(i + 1).is_some_and(named))
+                    || worry.contains(&i)
             });
         // "her facial needling", "his first session": the treatment is the other person's.
         let their_treatment = words.iter().enumerate().any(|(i, w)| {
@@ -1054,6 +1084,24 @@ impl ContextRules {
                                         || p == ["nothing", "done"]
                                 })
                         }))
+    }
+
+    /// "mine", "my own", "I also", "me I'm fine", "before my one": the writer speaks of their own skin or
+    /// treatment beside someone else's, who is then not the client.
+    pub fn sets_the_writer_apart(&self, words: &[&str]) -> bool {
+        words.contains(&"mine")
+            || words.windows(2).any(|pair| {
+                matches!(
+                    pair,
+                    ["my", "own"]
+                        | ["me" | "i", "too" | "also"]
+                        | ["me", "i" | "im"]
+                        | ["not", "me"]
+                        | ["before", "my"]
+                        | ["im", "fine" | "ok" | "okay" | "alright"]
+                        | ["am", "fine" | "ok" | "okay" | "alright"]
+                )
+            })
     }
 
     /// Qualifies the finding that spans tokens `first..=last` of `words` (the message's tokens).
@@ -1183,7 +1231,7 @@ impl ContextRules {
                     }
                     Trigger::Qualifies(Qualifier::OtherPerson)
                         if person == Person::Anyone
-                            || words[end..first].iter().any(|w| FIRST_PERSON.contains(w))
+                            || the_writer_speaks_last(&words[end..first])
                             || observes_the_writer(&words[end..first]) =>
                     {
                         continue;
@@ -1355,6 +1403,49 @@ fn says_it_writes_for_someone(pair: &[&str]) -> bool {
     )
 }
 
+/// Said outright: "writing for my mum", "on behalf of", "she asked me to message you".
+fn says_outright_it_writes_for_someone(pair: &[&str]) -> bool {
+    matches!(
+        pair,
+        ["on", "behalf"]
+            | ["pa" | "assistant" | "secretary" | "carer", "here"]
+            | ["writing" | "messaging" | "texting", "for"]
+            | ["asked" | "wanted", "me"]
+    )
+}
+
+/// Positions of the first-person words in the writer's worry about someone ("should I be worried", "I'm
+/// scared", "what do I do"): a person writing for the client speaks of themselves only so.
+fn the_writers_worry(words: &[&str]) -> Vec<usize> {
+    let mut at = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if !matches!(*w, "i" | "im") {
+            continue;
+        }
+        let before = |n: usize| i.checked_sub(n).and_then(|j| words.get(j)).copied();
+        let after = |n: usize| words.get(i + n).copied();
+        let worried = |w: Option<&str>| {
+            matches!(
+                w,
+                Some("worried" | "worry" | "scared" | "concerned" | "panicking" | "frightened")
+            )
+        };
+        let asks_what_to_do = matches!(before(1), Some("should" | "do"))
+            && (worried(after(1))
+                || after(1) == Some("be") && worried(after(2))
+                || matches!(after(1), Some("do" | "take" | "bring")))
+            || before(1) == Some("should") && before(2) == Some("what")
+            || before(1) == Some("do") && before(2) == Some("what");
+        let says_worried = worried(after(1))
+            || after(1) == Some("am") && worried(after(2))
+            || matches!(after(1), Some("dont")) && after(2) == Some("know");
+        if asks_what_to_do || says_worried {
+            at.push(i);
+        }
+    }
+    at
+}
+
 /// Phrases saying that something which had gone is here again.
 const RECURRENCE: &[&[&str]] = &[
     &["coming", "back"],
@@ -1409,7 +1500,14 @@ fn conditional(words: &[&str], first: usize) -> bool {
     let modal = words[start..end]
         .iter()
         .any(|w| matches!(*w, "would" | "could" | "might" | "wouldnt" | "couldnt"));
-    if_before && modal
+    // "if my face take infection after the needle, how I will know it?": how to tell, should it happen.
+    let how_to_tell = words[first..end].windows(4).any(|w| {
+        w[0] == "how"
+            && w[1..]
+                .iter()
+                .any(|x| matches!(*x, "know" | "tell" | "notice"))
+    });
+    if_before && (modal || how_to_tell)
 }
 
 /// How many words after a finding its resolution may come. Further away it is as likely to be about something
@@ -1645,6 +1743,23 @@ const OBSERVER_VERBS: &[&str] = &[
 ];
 
 /// Whether the words right after another person are them observing (within two words: "has just spotted").
+/// Between a person named and a finding, whether the writer speaks of themselves after anyone else does: "my
+/// husband says my face is red" is the writer's face; "my husband came with me and he's got a rash" his rash.
+fn the_writer_speaks_last(between: &[&str]) -> bool {
+    let last_writer = between.iter().rposition(|w| FIRST_PERSON.contains(w));
+    let last_other = between.iter().rposition(|w| {
+        matches!(
+            *w,
+            "he" | "she" | "hes" | "shes" | "his" | "her" | "him" | "they" | "theyre" | "their"
+        )
+    });
+    match (last_writer, last_other) {
+        (Some(writer), Some(other)) => writer > other,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 fn observes_the_writer(after_person: &[&str]) -> bool {
     after_person
         .iter()
@@ -1806,6 +1921,62 @@ mod tests {
         ));
         assert!(!writes_for("my husband has a fever, can i still come in"));
         assert!(!writes_for("mum fainted last year"));
+        // The writer's worry is theirs; their own skin set apart makes the other person someone else.
+        assert!(writes_for(
+            "my daughter has come out in hives on her face. should i be worried?"
+        ));
+        assert!(!writes_for(
+            "my cousin did needling and she got cold sore after. i also get cold sores, what to do before my one?"
+        ));
+        assert!(!writes_for(
+            "my cousin did the same thing yesterday and her face is more red than mine"
+        ));
+        assert!(writes_for(
+            "writing for my mum, she had needling and her face is redder than mine ever was"
+        ));
+    }
+
+    #[test]
+    fn is_it_meant_to_happen_asks_about_a_finding_not_a_story() {
+        let rules = ContextRules::default();
+        let past = |message: &str| {
+            let normalizer = Normalizer::new(&[], "", Default::default());
+            let text = normalizer.normalize(message);
+            let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+            rules.about_someone_elses_past(&words)
+        };
+        assert!(!past(
+            "she had it yesterday and there are blisters. is that meant to happen?"
+        ));
+        assert!(!past("blisters on her forehead, is it normal to happen?"));
+        assert!(past("my sister got blisters after hers, can that happen?"));
+    }
+
+    #[test]
+    fn a_finding_after_he_or_she_is_theirs_even_when_the_writer_came_first() {
+        assert_eq!(
+            qualify(
+                "my husband came with me and he has a rash on his hands",
+                "rash"
+            ),
+            Qualifier::OtherPerson
+        );
+        assert_eq!(
+            qualify("my husband says my face has a rash", "rash"),
+            Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn if_it_happened_how_would_i_know_is_a_question() {
+        assert_eq!(
+            qualify("if my face take infection how i will know it?", "infection"),
+            Qualifier::Hypothetical
+        );
+        assert_eq!(
+            qualify("if i press it pus comes out, what do i do", "pus"),
+            Qualifier::Affirmed
+        );
     }
 
     #[test]

@@ -200,6 +200,16 @@ struct Reading {
     someone_elses_past: bool,
     /// About a treatment at another clinic.
     treated_elsewhere: bool,
+    /// The writer sets their own skin or treatment apart from someone else's ("redder than mine").
+    writer_apart: bool,
+}
+
+impl Reading {
+    /// Whether what follows "she" or "he" is someone else's, not the client's.
+    fn about_someone_else(&self) -> bool {
+        !self.for_the_client
+            && (self.someone_elses_past || self.treated_elsewhere || self.writer_apart)
+    }
 }
 
 impl FoundFlags {
@@ -816,8 +826,7 @@ impl Engine {
                 self.context.qualify_for_anyone(words, first, last)
             }
             ((Qualifier::Affirmed | Qualifier::Historical, _), _)
-                if !reading.for_the_client
-                    && (reading.someone_elses_past || reading.treated_elsewhere)
+                if reading.about_someone_else()
                     && self.context.third_person_before(words, first) =>
             {
                 (
@@ -860,6 +869,7 @@ impl Engine {
             for_the_client: self.context.writes_for_the_client(words),
             someone_elses_past: self.context.about_someone_elses_past(words),
             treated_elsewhere: self.context.treated_elsewhere(words),
+            writer_apart: self.context.sets_the_writer_apart(words),
         };
         let someone_elses_past = reading.someone_elses_past;
         let qualify = |first: usize, last: usize| self.qualify_in(&reading, words, first, last);
