@@ -227,7 +227,12 @@ pub struct Settings {
     pub care_look_every: std::time::Duration,
     pub webhook_listen: String,
     pub webhook_secret: Option<String>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (`AFTERCARE_HTTP_LISTEN`; `off`: nowhere).
+    pub http_listen: Option<std::net::SocketAddr>,
 }
+
+/// The operator's endpoints listen here unless told otherwise: this machine only, Prometheus's port range.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9464";
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://aftercare.db";
 
@@ -330,6 +335,17 @@ impl Settings {
             1..=3600,
             "seconds between two looks for care-timeline steps due, 1 to 3600",
         )?;
+        let http_text = source
+            .get("AFTERCARE_HTTP_LISTEN")
+            .unwrap_or_else(|| DEFAULT_HTTP_LISTEN.into());
+        let http_listen = match http_text.trim() {
+            "off" => None,
+            address => Some(address.parse().map_err(|_| ConfigError::Invalid {
+                name: "AFTERCARE_HTTP_LISTEN",
+                value: http_text.clone(),
+                hint: "an address and port such as 127.0.0.1:9464 or 0.0.0.0:9464, or off".into(),
+            })?),
+        };
         Ok(Settings {
             clinic: ClinicSettings::load(source)?,
             database_url: database_url(source),
@@ -347,6 +363,7 @@ impl Settings {
                 .get("AFTERCARE_WEBHOOK_LISTEN")
                 .unwrap_or_else(|| "0.0.0.0:8443".into()),
             webhook_secret: source.get("AFTERCARE_WEBHOOK_SECRET"),
+            http_listen,
         })
     }
 }
@@ -479,6 +496,29 @@ mod tests {
         assert_eq!(ok.outbox_lease, Duration::seconds(30));
         assert_eq!(ok.outbox_keep, Duration::days(7));
         assert_eq!(ok.clinic.clinic.emergency_number, "999");
+    }
+
+    #[test]
+    fn the_endpoints_listen_on_this_machine_unless_told_otherwise() {
+        let with = |listen: Option<&str>| {
+            let mut settings = vec![
+                ("TELOXIDE_TOKEN", "1:a"),
+                ("AFTERCARE_STAFF_CHAT", "-100"),
+                ("AFTERCARE_CLINIC_PHONE", "0123"),
+            ];
+            settings.extend(listen.map(|l| ("AFTERCARE_HTTP_LISTEN", l)));
+            Settings::load(&source(&settings))
+        };
+        let default = with(None).expect("valid").http_listen;
+        assert_eq!(
+            default.map(|a| a.to_string()).as_deref(),
+            Some(DEFAULT_HTTP_LISTEN)
+        );
+        assert_eq!(with(Some("off")).expect("valid").http_listen, None);
+        let any = with(Some("0.0.0.0:9100")).expect("valid").http_listen;
+        assert_eq!(any.map(|a| a.port()), Some(9100));
+        let err = with(Some("9464")).unwrap_err().to_string();
+        assert!(err.contains("AFTERCARE_HTTP_LISTEN is invalid"), "{err}");
     }
 
     #[test]

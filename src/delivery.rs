@@ -36,6 +36,19 @@ pub use crate::flows::Buttons;
 
 /// What the delivery worker and the conversations need from a messenger: Telegram implements it, the local chat
 /// prints, and the tests' scene records.
+impl SendError {
+    /// What the operator's metrics count it as.
+    pub fn kind(&self) -> crate::operations::TelegramError {
+        use crate::operations::TelegramError;
+        match self {
+            SendError::RetryAfter(_) => TelegramError::TooManyRequests,
+            SendError::Network(_) => TelegramError::Network,
+            SendError::Transient(_) => TelegramError::Server,
+            SendError::Permanent(_) => TelegramError::Refused,
+        }
+    }
+}
+
 pub trait Messenger: Send + Sync + 'static {
     fn send_text(
         &self,
@@ -335,6 +348,18 @@ async fn record(
     let now = clock.now();
     let stale = now - item.created_at >= GIVE_UP_AFTER;
     let db = &service.db;
+    let metrics = &service.metrics;
+    match &outcome {
+        Outcome::Sent(_) => metrics.sent(item.kind, now),
+        Outcome::Failed(error) => {
+            metrics.telegram_failed(error.kind());
+            // Flood control and a refusal are answers: Telegram is there.
+            if matches!(error, SendError::RetryAfter(_) | SendError::Permanent(_)) {
+                metrics.telegram_answered(now);
+            }
+        }
+        Outcome::Later(..) => {}
+    }
     let result = match outcome {
         Outcome::Sent(message_id) => service.sent.sent(item.id, message_id, now).await,
         Outcome::Later(wait, why) => db.outbox_retry(item.id, now + wait, &why).await,

@@ -28,6 +28,7 @@ pub mod engine;
 pub mod eval;
 pub mod flows;
 pub mod front;
+pub mod operations;
 pub mod startup;
 pub mod store;
 pub mod telegram;

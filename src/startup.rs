@@ -5,6 +5,10 @@ use crate::configuration::Settings;
 use crate::delivery;
 use crate::engine::Engine;
 use crate::flows::Service;
+use crate::operations::{
+    self,
+    http::{Operations, TelegramProbe},
+};
 use crate::store::{Db, InboxLog};
 use crate::telegram::{self, App, Inbox, TelegramMessenger, Webhook};
 use anyhow::Context;
@@ -34,6 +38,20 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         intents = engine.intent_count(),
         "storage ready"
     );
+
+    // The operator's endpoints: bound now, so that a port in use stops the start at once, with its reason.
+    let operations_listener = match settings.http_listen {
+        Some(address) if !shares_the_webhook(&settings, address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {address} (AFTERCARE_HTTP_LISTEN): set another address, or off"
+                    )
+                })?,
+        ),
+        _ => None,
+    };
 
     let clock: Arc<dyn Clock> = match settings.clock_start {
         Some(start) => Arc::new(crate::clock::StartedClock::at(start)),
@@ -85,6 +103,28 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     }
     let service = Service::start(db.clone(), engine, clinic, settings.staff_chat);
     let wake = service.wake.clone();
+    let operations = operations::http::routes(Operations {
+        service: service.clone(),
+        clock: clock.clone(),
+        telegram: telegram_probe(&bot),
+    });
+    let operations_server = operations_listener.map(|tcp| {
+        if let Ok(address) = tcp.local_addr() {
+            tracing::info!(%address, "metrics on /metrics, health on /healthz and /readyz");
+        }
+        let mut stopped = stopped.clone();
+        let routes = operations.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(tcp, routes)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics and health endpoints stopped");
+            }
+        })
+    });
     telegram::register_commands(&bot, ChatId(settings.staff_chat), service.engine.texts()).await;
 
     let outbox = tokio::spawn(delivery::run_outbox(
@@ -142,7 +182,11 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     match &settings.webhook_url {
         None => telegram::poll(inbox, signal).await,
         Some(url) => {
-            if let Err(e) = serve_webhook(&bot, url, &settings, inbox, signal).await {
+            let shared = settings
+                .http_listen
+                .filter(|address| shares_the_webhook(&settings, *address))
+                .map(|_| operations);
+            if let Err(e) = serve_webhook(&bot, url, &settings, inbox, shared, signal).await {
                 tracing::error!(error = %format!("{e:#}"), "could not receive updates");
             }
         }
@@ -157,6 +201,9 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = care_timeline.await;
     let _ = housekeeping.await;
     let _ = pruning.await;
+    if let Some(server) = operations_server {
+        let _ = server.await;
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -188,6 +235,7 @@ async fn serve_webhook(
     url: &str,
     settings: &Settings,
     inbox: Arc<Inbox>,
+    operations: Option<axum::Router>,
     mut signal: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let address: std::net::SocketAddr = settings
@@ -215,6 +263,13 @@ async fn serve_webhook(
             inbox,
             secret: Some(secret),
         });
+    let router = match operations {
+        Some(operations) => {
+            tracing::info!(%address, "metrics on /metrics, health on /healthz and /readyz");
+            router.merge(operations)
+        }
+        None => router,
+    };
     tracing::info!(%address, "receiving updates by webhook");
     axum::serve(tcp, router)
         .with_graceful_shutdown(async move {
@@ -223,6 +278,25 @@ async fn serve_webhook(
         .await
         .context("the webhook server stopped")?;
     Ok(())
+}
+
+/// Whether the operator's endpoints are to share the webhook's listener (the same address), rather than have
+/// their own.
+fn shares_the_webhook(settings: &Settings, address: std::net::SocketAddr) -> bool {
+    settings.webhook_url.is_some()
+        && settings
+            .webhook_listen
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|webhook| webhook == address)
+}
+
+/// Readiness asks Telegram itself (`getMe`) when nothing else heard from it in the last minute.
+fn telegram_probe(bot: &Bot) -> TelegramProbe {
+    let bot = bot.clone();
+    Arc::new(move || {
+        let bot = bot.clone();
+        Box::pin(async move { bot.get_me().await.is_ok() })
+    })
 }
 
 /// Resolves on SIGTERM (Docker, systemd) or Ctrl-C.

@@ -445,6 +445,8 @@ async fn webhook_mode_checks_telegrams_secret_token() {
         let env = [
             ("AFTERCARE_WEBHOOK_LISTEN", listen.as_str()),
             ("AFTERCARE_WEBHOOK_SECRET", "s3cret-token"),
+            // The operator's endpoints share the webhook's server.
+            ("AFTERCARE_HTTP_LISTEN", listen.as_str()),
         ];
         let _bot =
             start_bot_with(&fake, &db.url, &env, &["--webhook-url", &url], "setwebhook").await;
@@ -481,6 +483,24 @@ async fn webhook_mode_checks_telegrams_secret_token() {
         assert!(genuine.status().is_success());
         let welcome = &messages_to(&fake, jane.id, 0, 1).await[0];
         assert!(welcome.text().unwrap_or_default().contains("Is that OK?"));
+        let health = http
+            .get(format!("http://{listen}/healthz"))
+            .send()
+            .await
+            .expect("health answers beside the webhook");
+        assert_eq!(health.status().as_u16(), 200);
+        let metrics = http
+            .get(format!("http://{listen}/metrics"))
+            .send()
+            .await
+            .expect("metrics answer beside the webhook")
+            .text()
+            .await
+            .expect("metrics");
+        assert!(
+            metrics.contains("aftercare_updates_received_total{kind=\"message\"} 1"),
+            "{metrics}"
+        );
     })
     .await;
 }
@@ -1078,6 +1098,110 @@ async fn staff_get_a_start_link_and_its_qr_code_as_an_image() {
         assert!(
             caption.starts_with("https://t.me/") && words.contains(caption),
             "{caption} / {words}"
+        );
+    })
+    .await;
+}
+
+/// The operator's endpoints, as Prometheus and a health check would call them: after a client onboards, reports
+/// pus and a nurse acknowledges, the counters have moved, and nothing in them names the client or quotes them.
+#[tokio::test]
+async fn metrics_and_health_are_served_and_the_counters_move_after_a_flow() {
+    within(async {
+        let address = format!("127.0.0.1:{}", free_port());
+        let (fake, _db, _bot, jane) = scene(&[("AFTERCARE_HTTP_LISTEN", address.as_str())]).await;
+        let http = reqwest::Client::new();
+        let get = |path: &str| {
+            let request = http.get(format!("http://{address}{path}")).send();
+            async move {
+                let response = request.await.expect("the endpoint answers");
+                let status = response.status().as_u16();
+                (status, response.text().await.expect("a body"))
+            }
+        };
+        assert_eq!(get("/healthz").await, (200, "ok\n".to_string()));
+        let (status, ready) = get("/readyz").await;
+        assert_eq!(status, 200, "{ready}");
+        assert!(
+            ready.contains("ok database") && ready.contains("ok telegram"),
+            "{ready}"
+        );
+
+        fake.add_chat_member(STAFF, nurse().id);
+        let before = sent_count(&fake, jane.id);
+        fake.client_text(&jane, "there is yellow pus on my chin metricsref");
+        messages_to(&fake, jane.id, before, 2).await;
+        let alert = &messages_to(&fake, STAFF, 0, 1).await[0];
+        let ack = alert
+            .callback_data()
+            .into_iter()
+            .find(|b| b.starts_with("v1:ack:"))
+            .expect("ack");
+        fake.callback(
+            &nurse(),
+            STAFF,
+            alert.response_message_id.expect("id"),
+            &ack,
+        );
+        fake.wait_for(|c| c.method == "editmessagetext", WAIT)
+            .await
+            .expect("the alert shows it was acknowledged");
+
+        let (status, metrics) = get("/metrics").await;
+        assert_eq!(status, 200);
+        let value = |series: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{series} is not in:\n{metrics}"))
+        };
+        // /start, "3 days ago" and the report; the consent button and the nurse's press.
+        assert!(value("aftercare_updates_received_total{kind=\"message\"}") >= 3.0);
+        assert!(value("aftercare_updates_received_total{kind=\"button_press\"}") >= 2.0);
+        assert!(value("aftercare_sends_total{kind=\"reply\"}") >= 5.0);
+        assert_eq!(value("aftercare_sends_total{kind=\"alert\"}"), 1.0);
+        assert_eq!(
+            value("aftercare_reports_opened_total{level=\"urgent\"}"),
+            1.0
+        );
+        assert_eq!(
+            value("aftercare_report_acknowledge_seconds_count{level=\"urgent\"}"),
+            1.0
+        );
+        assert_eq!(value("aftercare_reports_unacknowledged"), 0.0);
+        assert!(value("aftercare_decide_seconds_count") >= 5.0);
+        assert!(value("aftercare_intents_loaded") > 50.0);
+        assert!(metrics.contains("aftercare_intents_version{version=\""));
+        assert!(value("aftercare_telegram_last_answer_timestamp") > 0.0);
+        // No words of hers, no name, and no label holding her Telegram id (the figures themselves may hold its
+        // digits: a timestamp, a sum).
+        let id_label = format!("\"{}\"", jane.id);
+        for private in ["metricsref", "pus", "Jane", "jane", id_label.as_str()] {
+            assert!(!metrics.contains(private), "{private:?} in the metrics");
+        }
+    })
+    .await;
+}
+
+/// A second bot on the same machine with the endpoints' port taken: it stops and says which setting to change,
+/// instead of starting half-way.
+#[tokio::test]
+async fn a_port_in_use_for_the_endpoints_stops_start_up_naming_the_setting() {
+    within(async {
+        let fake = FakeBotApi::start().await;
+        let db = sqlite().await;
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = taken.local_addr().expect("address").to_string();
+        let mut command = bot_command(&fake, &db.url, &[("AFTERCARE_HTTP_LISTEN", &address)], &[]);
+        let out = tokio::task::spawn_blocking(move || command.stderr(Stdio::piped()).output())
+            .await
+            .expect("joined")
+            .expect("runs");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("AFTERCARE_HTTP_LISTEN") && stderr.contains(&address),
+            "{stderr}"
         );
     })
     .await;

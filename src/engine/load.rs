@@ -54,6 +54,24 @@ pub fn embedded_sources() -> Vec<Source> {
         .collect()
 }
 
+/// A short digest of the files (names and texts, in name order): two engines built from the same content have
+/// the same version, whatever folder it came from.
+pub fn version(sources: &[Source]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<&Source> = sources.iter().collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut hash = Sha256::new();
+    for file in files {
+        for part in [file.name.as_bytes(), &[0], file.text.as_bytes(), &[0]] {
+            hash.update(part);
+        }
+    }
+    hash.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A clinic's folder. Files it does not have (the lexicon, the word list, the messages) come from the
 /// embedded copy, so a clinic only needs to keep the files it changed... except intents: the folder's
 /// intents replace the embedded ones entirely, so that deleting a file removes a topic.

@@ -97,6 +97,8 @@ pub struct Engine {
     messages: Messages,
     texts: messages::Texts,
     care_plan: crate::timeline::CarePlan,
+    /// A short digest of the files this engine was built from: which content is running.
+    version: String,
 }
 
 /// A red flag found in a message and affirmed (not negated, hypothetical, past or someone else's).
@@ -442,6 +444,7 @@ impl Engine {
             },
             texts,
             care_plan: content.care_plan,
+            version: load::version(sources),
         })
     }
 
@@ -457,6 +460,11 @@ impl Engine {
 
     pub fn intent_count(&self) -> usize {
         self.intents.len()
+    }
+
+    /// Which content this engine was built from (see [`load::version`]).
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     pub fn intent_ids(&self) -> impl Iterator<Item = &str> {

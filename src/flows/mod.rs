@@ -153,6 +153,8 @@ pub struct Service {
     pub sent: SentLog,
     /// The chats this process's delivery is sending to now.
     pub chats_in_flight: crate::delivery::ChatsInFlight,
+    /// What the operator's `/metrics` shows.
+    pub metrics: Arc<crate::operations::Metrics>,
 }
 
 /// How often a decision is made again when what it was based on changed before it was stored.
@@ -178,10 +180,13 @@ enum Committed {
 impl Service {
     /// The service over `db`, with its group-commit writers started on the current Tokio runtime.
     pub fn start(db: Db, engine: Engine, clinic: ClinicSettings, staff_chat: i64) -> Service {
+        let metrics = crate::operations::Metrics::new();
+        metrics.content_loaded(engine.intent_count(), engine.version());
         Service {
             turns: TurnLog::start(db.clone()),
             sent: SentLog::start(db.clone()),
             chats_in_flight: Default::default(),
+            metrics: Arc::new(metrics),
             db,
             engine: Arc::new(engine),
             clinic,
@@ -222,14 +227,33 @@ impl Service {
     ) -> Result<Handled, FlowError> {
         for _ in 0..MAX_DECISIONS {
             let context = self.load(input, now).await?;
+            let deciding = std::time::Instant::now();
             let decision = self.conversation().decide(&context, input, now);
+            self.metrics.decided(deciding.elapsed());
             match self.commit(origin, &decision, now).await? {
-                Committed::Done => return Ok(Handled::Committed(Box::new(decision))),
+                Committed::Done => {
+                    self.count_report_changes(&context, &decision, now);
+                    return Ok(Handled::Committed(Box::new(decision)));
+                }
                 Committed::AlreadyHandled => return Ok(Handled::AlreadyHandled),
                 Committed::Stale => continue,
             }
         }
         Err(FlowError::KeptChanging(MAX_DECISIONS))
+    }
+
+    /// Reports opened and acknowledged, for the operator's metrics, once the decision is stored.
+    fn count_report_changes(&self, context: &Context, decision: &Decision, now: DateTime<Utc>) {
+        match (&decision.report, context) {
+            (Some(ReportChange::Open { level, .. }), _) => self.metrics.report_opened(*level),
+            (Some(ReportChange::Acknowledge { .. }), Context::Report(Some((report, _)))) => {
+                if let Some(level) = Level::parse(&report.level) {
+                    self.metrics
+                        .report_acknowledged(level, now - report.opened_at);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// What deciding `input` needs, in one read.

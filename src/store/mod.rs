@@ -95,7 +95,7 @@ pub use ids::{ClientId, OutboxId, ReportId, TreatmentId, UpdateId};
 pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus, Priority, SentLog};
-pub use stats::{CareStats, Stats};
+pub use stats::{Backlog, CareStats, Stats};
 pub use turn_log::{Turn, TurnCommitted, TurnLog};
 pub use write::WriteTx;
 

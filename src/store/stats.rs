@@ -134,3 +134,41 @@ mod tests {
         assert_eq!(median(vec![4, 1, 3, 2]), Some(2.5));
     }
 }
+
+/// What is waiting now, for the operator's metrics: nothing about who or what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Reports open and not acknowledged by staff.
+    pub unacknowledged_reports: i64,
+    /// Sends waiting in the outbox.
+    pub outbox_pending: i64,
+    /// When the oldest of them was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+impl Db {
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await?
+        });
+        Ok(())
+    }
+
+    pub async fn backlog(&self) -> Result<Backlog, StoreError> {
+        let (unacknowledged_reports, outbox_pending, oldest): (i64, i64, Option<i64>) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM escalations WHERE status = 'open'),
+                            (SELECT COUNT(*) FROM outbox WHERE status = 'pending'),
+                            (SELECT MIN(created_at) FROM outbox WHERE status = 'pending')",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(Backlog {
+            unacknowledged_reports,
+            outbox_pending,
+            oldest_pending: super::columns::optional_instant("outbox.created_at", oldest)?,
+        })
+    }
+}

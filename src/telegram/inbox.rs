@@ -103,6 +103,11 @@ impl Inbox {
                 .filter(|id| queued.insert(*id))
                 .collect()
         };
+        let metrics = &self.app.service.metrics;
+        metrics.telegram_answered(self.app.clock.now());
+        for update in updates.iter().filter(|u| claimed.contains(&u.id.0)) {
+            metrics.update_received(kind_of(&update.kind));
+        }
         let stored = tokio::time::timeout(
             STORE_WAIT,
             self.app
@@ -255,6 +260,17 @@ impl Inbox {
     }
 }
 
+/// What the operator's metrics count an update as.
+fn kind_of(kind: &UpdateKind) -> crate::operations::UpdateKind {
+    use crate::operations::UpdateKind as Counted;
+    match kind {
+        UpdateKind::Message(_) => Counted::Message,
+        UpdateKind::EditedMessage(_) => Counted::EditedMessage,
+        UpdateKind::CallbackQuery(_) => Counted::ButtonPress,
+        _ => Counted::Other,
+    }
+}
+
 /// Receives updates by long polling until `stop`. A batch is confirmed to Telegram (by asking for the updates
 /// after it) only once it is stored.
 pub async fn poll(inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
@@ -271,6 +287,13 @@ pub async fn poll(inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
             received = request.send() => received,
             _ = stop.changed() => break,
         };
+        if received.is_ok() {
+            inbox
+                .app
+                .service
+                .metrics
+                .telegram_answered(inbox.app.clock.now());
+        }
         let pause = match received {
             Ok(updates) if updates.is_empty() => None,
             Ok(updates) => {
@@ -293,6 +316,8 @@ pub async fn poll(inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "receiving updates from Telegram failed");
+                let kind = super::send_error(e).kind();
+                inbox.app.service.metrics.telegram_failed(kind);
                 Some(delay)
             }
         };

@@ -508,7 +508,7 @@ pub struct TelegramMessenger {
 /// teloxide knows by name, and unknown ones whose phrase says so. Everything else (429 without `retry_after`, 5xx,
 /// answers that are not JSON, network and I/O failures, a connection reset) is transient: the outbox tries it
 /// again until it is [too old](crate::delivery::GIVE_UP_AFTER).
-fn send_error(error: RequestError) -> SendError {
+pub(crate) fn send_error(error: RequestError) -> SendError {
     /// Status phrases of the 4xx answers that trying again cannot change.
     const PERMANENT: [&str; 5] = [
         "Bad Request",

@@ -90,6 +90,8 @@ pub fn bot_command(
         .env("AFTERCARE_EMERGENCY_NUMBER", "112")
         .env("AFTERCARE_OPENING_HOURS", "Mon-Sun 00:00-23:59")
         .env("AFTERCARE_TIMEZONE", "UTC")
+        // Many bots run at once here: the operator's endpoints only where a test asks for them (on a free port).
+        .env("AFTERCARE_HTTP_LISTEN", "off")
         .env("RUST_LOG", "warn,aftercare=info")
         .envs(extra.iter().copied())
         .stdout(Stdio::null())

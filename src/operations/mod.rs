@@ -1,0 +1,6 @@
+//! Running the bot for real: what an operator watches (metrics, health).
+
+pub mod http;
+pub mod metrics;
+
+pub use metrics::{Metrics, TelegramError, UpdateKind};
