@@ -146,6 +146,10 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
     if let Some(url) = &args.webhook_url {
         settings.webhook_url = Some(url.clone());
     }
+    // The folder the intents are reloaded from (SIGHUP, a file changed) is the one they were loaded from.
+    if let Some(dir) = &cli.intents {
+        settings.intents_dir = Some(dir.display().to_string());
+    }
     let sources = intent_sources(cli, &source)?;
     let engine = Engine::from_sources(&sources, &settings.clinic.clinic)
         .map_err(|e| format!("the intents are invalid (run `aftercare check`):\n{e}"))?;

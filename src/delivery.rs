@@ -421,8 +421,7 @@ async fn give_up(
         return Ok(());
     };
     let notice = service
-        .staff_words()
-        .client_unreachable(&client, report, item.created_at, error);
+        .staff_words(|words| words.client_unreachable(&client, report, item.created_at, error));
     let mut queued = Outbound::Client { text: notice }.queue(
         service.staff_chat,
         Some(report),
@@ -592,14 +591,16 @@ impl Report {
         let db = &service.db;
         let messages = db.escalation_messages(self.escalation.id).await?;
         let treated = db.current_treatment(self.client.id).await?;
-        Ok(service.staff_words().alert_text(
-            &self.escalation,
-            &self.client,
-            treated,
-            service.today(now),
-            &messages,
-            reminder,
-        ))
+        Ok(service.staff_words(|words| {
+            words.alert_text(
+                &self.escalation,
+                &self.client,
+                treated,
+                service.today(now),
+                &messages,
+                reminder,
+            )
+        }))
     }
 }
 
@@ -631,7 +632,7 @@ async fn alert<M: Messenger>(
         .send_text(
             item.chat_id,
             &text,
-            &service.staff_words().alert_buttons(escalation),
+            &service.staff_words(|words| words.alert_buttons(escalation)),
             reply_to,
         )
         .await
@@ -671,10 +672,9 @@ async fn under_alert<M: Messenger>(
     };
     let (result, kind) = match beneath {
         Beneath::Photo { file_id, caption } => {
-            let caption =
-                service
-                    .staff_words()
-                    .photo_caption(client, caption.as_deref(), escalation_id);
+            let caption = service.staff_words(|words| {
+                words.photo_caption(client, caption.as_deref(), escalation_id)
+            });
             let result = messenger
                 .send_photo(chat, &file_id, &caption, Some(alert_id))
                 .await;
@@ -687,7 +687,7 @@ async fn under_alert<M: Messenger>(
             let result = messenger
                 .send_text(
                     chat,
-                    &service.staff_words().followup_text(client, &message),
+                    &service.staff_words(|words| words.followup_text(client, &message)),
                     &Vec::new(),
                     Some(alert_id),
                 )
@@ -723,7 +723,7 @@ async fn alert_update<M: Messenger>(
             chat,
             alert_id,
             &text,
-            &service.staff_words().alert_buttons(&report.escalation),
+            &service.staff_words(|words| words.alert_buttons(&report.escalation)),
         )
         .await
     {

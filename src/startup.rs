@@ -125,7 +125,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
             }
         })
     });
-    telegram::register_commands(&bot, ChatId(settings.staff_chat), service.engine.texts()).await;
+    telegram::register_commands(&bot, ChatId(settings.staff_chat), service.engine().texts()).await;
 
     let outbox = tokio::spawn(delivery::run_outbox(
         service.clone(),
@@ -147,6 +147,12 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         clock.clone(),
         settings.reminder_after,
         wake.clone(),
+        stopped.clone(),
+    ));
+    let reloading = tokio::spawn(operations::reload::run(
+        service.clone(),
+        settings.intents_dir.as_ref().map(std::path::PathBuf::from),
+        clock.clone(),
         stopped.clone(),
     ));
     let care_timeline = tokio::spawn(crate::timeline::run(
@@ -199,6 +205,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = outbox.await;
     let _ = reminders.await;
     let _ = care_timeline.await;
+    let _ = reloading.await;
     let _ = housekeeping.await;
     let _ = pruning.await;
     if let Some(server) = operations_server {

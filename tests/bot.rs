@@ -1206,3 +1206,116 @@ async fn a_port_in_use_for_the_endpoints_stops_start_up_naming_the_setting() {
     })
     .await;
 }
+
+/// The clinic edits its intents while the bot runs: a saved change is in use within seconds, a broken one
+/// keeps the old content running and is posted to staff once (a SIGHUP with the same mistake posts nothing
+/// again), and SIGHUP after the fix puts it in use.
+#[tokio::test]
+async fn changed_intents_are_used_without_a_restart_and_a_broken_change_keeps_the_old() {
+    within(async {
+        let intents = tempfile::tempdir().expect("temp dir");
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/intents");
+        for entry in std::fs::read_dir(shipped).expect("intents") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, intents.path().join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
+        }
+        let folder = intents.path().display().to_string();
+        let address = format!("127.0.0.1:{}", free_port());
+        let (fake, _db, bot, jane) = scene(&[
+            ("AFTERCARE_INTENTS", folder.as_str()),
+            ("AFTERCARE_HTTP_LISTEN", address.as_str()),
+        ])
+        .await;
+        let http = reqwest::Client::new();
+        let version = || {
+            let request = http.get(format!("http://{address}/readyz")).send();
+            async move {
+                let body = request.await.expect("readyz").text().await.expect("body");
+                body.split("version ")
+                    .nth(1)
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| panic!("no version in {body}"))
+            }
+        };
+        let ask = async |question: &str| {
+            let before = sent_count(&fake, jane.id);
+            fake.client_text(&jane, question);
+            let answer = &messages_to(&fake, jane.id, before, 1).await[0];
+            answer.text().unwrap_or_default().to_string()
+        };
+        let wait_for_version_other_than = async |old: &str| {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                let now = version().await;
+                if now != old {
+                    return now;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the content was never reloaded"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let makeup = intents.path().join("makeup.toml");
+        let original = std::fs::read_to_string(&makeup).expect("makeup.toml");
+        let first = version().await;
+        assert!(!ask("can i wear makeup tomorrow").await.contains("Reloaded"));
+
+        // A saved change: in use without a restart.
+        let changed = original.replace(
+            "you can go back to makeup",
+            "Reloaded: you can go back to makeup",
+        );
+        assert_ne!(changed, original);
+        std::fs::write(&makeup, &changed).expect("write");
+        let second = wait_for_version_other_than(&first).await;
+        assert!(
+            ask("can i wear makeup tomorrow again")
+                .await
+                .contains("Reloaded")
+        );
+
+        // A broken change: the content in use stays, and staff are told once, with the file and line.
+        std::fs::write(&makeup, changed.replace("[answer]", "[answer")).expect("write");
+        let told = fake
+            .wait_for(
+                |c| {
+                    c.chat_id() == Some(STAFF) && c.text().is_some_and(|t| t.contains("not loaded"))
+                },
+                WAIT,
+            )
+            .await
+            .expect("staff are told");
+        assert!(
+            told.text().unwrap_or_default().contains("makeup.toml:"),
+            "{told:?}"
+        );
+        assert!(ask("is makeup ok now").await.contains("Reloaded"));
+        assert_eq!(version().await, second);
+        let _ = Command::new("kill")
+            .args(["-HUP", &bot.0.id().to_string()])
+            .status();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let refusals = |fake: &FakeBotApi| {
+            fake.messages_to(STAFF)
+                .iter()
+                .filter(|c| c.text().is_some_and(|t| t.contains("not loaded")))
+                .count()
+        };
+        assert_eq!(refusals(&fake), 1, "the same mistake is posted once");
+        assert_eq!(version().await, second, "still the content that passed");
+
+        // Fixed and signalled: the original content is back in use.
+        std::fs::write(&makeup, &original).expect("write");
+        let _ = Command::new("kill")
+            .args(["-HUP", &bot.0.id().to_string()])
+            .status();
+        assert_eq!(wait_for_version_other_than(&second).await, first);
+        assert!(!ask("makeup tomorrow?").await.contains("Reloaded"));
+    })
+    .await;
+}

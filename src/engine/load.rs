@@ -54,22 +54,50 @@ pub fn embedded_sources() -> Vec<Source> {
         .collect()
 }
 
-/// A short digest of the files (names and texts, in name order): two engines built from the same content have
-/// the same version, whatever folder it came from.
-pub fn version(sources: &[Source]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut files: Vec<&Source> = sources.iter().collect();
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut hash = Sha256::new();
-    for file in files {
-        for part in [file.name.as_bytes(), &[0], file.text.as_bytes(), &[0]] {
+/// Which content an engine was built from: a short digest of its files (names and texts, in name order), so
+/// that two engines built from the same content have the same version, whatever folder it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    pub fn of(sources: &[Source]) -> Version {
+        let mut files: Vec<&Source> = sources.iter().collect();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Version::digest(
+            files
+                .iter()
+                .flat_map(|file| [file.name.as_bytes(), &[0], file.text.as_bytes(), &[0]]),
+        )
+    }
+
+    /// The same digest of any text (to tell apart lists of errors, say).
+    pub fn of_text(text: &str) -> Version {
+        Version::digest([text.as_bytes()])
+    }
+
+    fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Version {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in parts {
             hash.update(part);
         }
+        Version(
+            hash.finalize()[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
     }
-    hash.finalize()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A clinic's folder. Files it does not have (the lexicon, the word list, the messages) come from the

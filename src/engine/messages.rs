@@ -147,6 +147,7 @@ keys! {
     ClientWithUsername = "client_with_username" ["first_name", "username"],
     ClientWithoutUsername = "client_without_username" ["first_name", "telegram_id"],
     ClientUnreachable = "client_unreachable" ["client", "report", "time", "error"],
+    IntentsRefused = "intents_refused" ["errors"],
     Followup = "followup" ["first_name", "time", "text"],
     NoText = "no_text" [],
     PhotoFrom = "photo_from" ["client", "report"],

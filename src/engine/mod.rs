@@ -98,7 +98,7 @@ pub struct Engine {
     texts: messages::Texts,
     care_plan: crate::timeline::CarePlan,
     /// A short digest of the files this engine was built from: which content is running.
-    version: String,
+    version: load::Version,
 }
 
 /// A red flag found in a message and affirmed (not negated, hypothetical, past or someone else's).
@@ -444,7 +444,7 @@ impl Engine {
             },
             texts,
             care_plan: content.care_plan,
-            version: load::version(sources),
+            version: load::Version::of(sources),
         })
     }
 
@@ -463,7 +463,7 @@ impl Engine {
     }
 
     /// Which content this engine was built from (see [`load::version`]).
-    pub fn version(&self) -> &str {
+    pub fn version(&self) -> &load::Version {
         &self.version
     }
 

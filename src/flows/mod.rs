@@ -141,7 +141,9 @@ impl Origin {
 #[derive(Clone)]
 pub struct Service {
     pub db: Db,
-    pub engine: Arc<Engine>,
+    /// The content in use: swapped whole when the intents are reloaded; an update in progress keeps the one it
+    /// started with.
+    content: Arc<arc_swap::ArcSwap<Engine>>,
     pub clinic: ClinicSettings,
     /// The staff chat, where alerts go.
     pub staff_chat: i64,
@@ -188,16 +190,32 @@ impl Service {
             chats_in_flight: Default::default(),
             metrics: Arc::new(metrics),
             db,
-            engine: Arc::new(engine),
+            content: Arc::new(arc_swap::ArcSwap::from_pointee(engine)),
             clinic,
             staff_chat,
             wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
+    /// The content in use now.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.content.load_full()
+    }
+
+    /// Puts new content in use at once: updates already being decided finish on the one they started with.
+    pub fn replace_engine(&self, engine: Engine) {
+        self.metrics
+            .content_loaded(engine.intent_count(), engine.version());
+        self.content.store(Arc::new(engine));
+    }
+
     /// What staff read, in the clinic's words and time zone.
-    pub fn staff_words(&self) -> alerts::StaffWords<'_> {
-        alerts::StaffWords::new(self.engine.texts(), self.clinic.time_zone)
+    pub fn staff_words<R>(&self, write: impl FnOnce(alerts::StaffWords<'_>) -> R) -> R {
+        let engine = self.engine();
+        write(alerts::StaffWords::new(
+            engine.texts(),
+            self.clinic.time_zone,
+        ))
     }
 
     /// Tells the outbox worker that something is waiting to be sent.
@@ -206,13 +224,13 @@ impl Service {
     }
 
     pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
-        self.conversation().today(now)
+        self.conversation(&self.engine()).today(now)
     }
 
-    /// The conversation's rules, for deciding.
-    pub fn conversation(&self) -> Conversation<'_> {
+    /// The conversation's rules with this content, for deciding.
+    pub fn conversation<'a>(&'a self, engine: &'a Engine) -> Conversation<'a> {
         Conversation {
-            engine: &self.engine,
+            engine,
             clinic: &self.clinic,
         }
     }
@@ -225,10 +243,12 @@ impl Service {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<Handled, FlowError> {
+        // One content for the whole update, even if new intents are put in use meanwhile.
+        let engine = self.engine();
         for _ in 0..MAX_DECISIONS {
-            let context = self.load(input, now).await?;
+            let context = self.load(&engine, input, now).await?;
             let deciding = std::time::Instant::now();
-            let decision = self.conversation().decide(&context, input, now);
+            let decision = self.conversation(&engine).decide(&context, input, now);
             self.metrics.decided(deciding.elapsed());
             match self.commit(origin, &decision, now).await? {
                 Committed::Done => {
@@ -257,7 +277,12 @@ impl Service {
     }
 
     /// What deciding `input` needs, in one read.
-    async fn load(&self, input: &Input, now: DateTime<Utc>) -> Result<Context, FlowError> {
+    async fn load(
+        &self,
+        engine: &Engine,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<Context, FlowError> {
         let db = &self.db;
         Ok(match input {
             Input::Client { who, event } => {
@@ -286,7 +311,7 @@ impl Service {
                     .await?;
                 // A copy of an alert (Telegram sent it but its answer was lost, so it went again) is not
                 // recorded: the report is named in its text.
-                let report = match (recorded, replied_to.report_number(self.engine.texts())) {
+                let report = match (recorded, replied_to.report_number(engine.texts())) {
                     (Some(escalation), _) => Some(escalation.id),
                     (None, Some(number)) => Some(number),
                     (None, None) => None,
@@ -326,7 +351,7 @@ impl Service {
                 },
                 StaffCommand::Due => {
                     let today = self.today(now);
-                    let plan = self.engine.care_plan();
+                    let plan = engine.care_plan();
                     let dates = plan
                         .treatment_dates_due_on(today)
                         .zip(plan.treatment_dates_due_on(today + Duration::days(1)));
@@ -594,12 +619,11 @@ impl Service {
     /// once, and for a report that it has not reached the clinic, so they call. The message itself is handled
     /// properly once the database is back.
     pub fn answer_without_storage(&self, text: &str, now: DateTime<Utc>) -> Vec<Say> {
-        let triage = self.engine.analyse(text, None, Some(self.today(now)));
+        let engine = self.engine();
+        let triage = engine.analyse(text, None, Some(self.today(now)));
         let mut says = vec![Say::text(triage.reply)];
         if triage.escalation > Level::None {
-            says.push(Say::text(
-                self.engine.texts().get(texts::Key::CouldNotPassOn),
-            ));
+            says.push(Say::text(engine.texts().get(texts::Key::CouldNotPassOn)));
         }
         says
     }

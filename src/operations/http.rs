@@ -79,7 +79,7 @@ async fn readyz(State(ops): State<Operations>) -> Response {
             ops.service.metrics.telegram_answered(now);
             true
         };
-    let engine = &ops.service.engine;
+    let engine = ops.service.engine();
     let intents = engine.intent_count() > 0;
     let line = |ok: bool, what: &str| format!("{} {what}\n", if ok { "ok" } else { "FAIL" });
     let body = [

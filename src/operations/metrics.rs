@@ -2,6 +2,7 @@
 //! closed sets (kinds, levels, the content's version): never message text, never who wrote.
 
 use crate::engine::Level;
+use crate::engine::load::Version;
 use crate::store::{Backlog, OutboxKind};
 use chrono::{DateTime, Utc};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -253,13 +254,13 @@ impl Metrics {
     }
 
     /// The content now running: its intents and version (the version before it is no longer shown).
-    pub fn content_loaded(&self, intents: usize, version: &str) {
+    pub fn content_loaded(&self, intents: usize, version: &Version) {
         self.intents_loaded
             .set(i64::try_from(intents).unwrap_or(i64::MAX));
         self.intents_version.clear();
         self.intents_version
             .get_or_create(&VersionLabel {
-                version: version.to_string(),
+                version: version.as_str().to_string(),
             })
             .set(1);
     }
@@ -295,8 +296,9 @@ mod tests {
         metrics.update_received(UpdateKind::Message);
         metrics.report_opened(Level::Urgent);
         metrics.telegram_failed(TelegramError::TooManyRequests);
-        metrics.content_loaded(77, "abc123");
-        metrics.content_loaded(78, "def456");
+        let (old, new) = (Version::of_text("old"), Version::of_text("new"));
+        metrics.content_loaded(77, &old);
+        metrics.content_loaded(78, &new);
         let text = metrics.encode();
         assert!(
             text.contains("aftercare_updates_received_total{kind=\"message\"} 2"),
@@ -305,8 +307,8 @@ mod tests {
         assert!(text.contains("aftercare_reports_opened_total{level=\"urgent\"} 1"));
         assert!(text.contains("aftercare_telegram_errors_total{kind=\"429\"} 1"));
         assert!(text.contains("aftercare_intents_loaded 78"));
-        assert!(text.contains("aftercare_intents_version{version=\"def456\"} 1"));
-        assert!(!text.contains("abc123"), "the old version is gone");
+        assert!(text.contains(&format!("aftercare_intents_version{{version=\"{new}\"}} 1")));
+        assert!(!text.contains(old.as_str()), "the old version is gone");
     }
 
     #[test]

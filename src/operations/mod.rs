@@ -2,5 +2,6 @@
 
 pub mod http;
 pub mod metrics;
+pub mod reload;
 
 pub use metrics::{Metrics, TelegramError, UpdateKind};

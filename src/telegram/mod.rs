@@ -237,7 +237,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let messenger = TelegramMessenger { bot: bot.clone() };
     if chat == app.staff_chat {
         // A staff action (a button, a reply, a command) that could not be done must not look done.
-        let notice = texts::staff_action_failed(app.service.engine.texts(), failure);
+        let notice = texts::staff_action_failed(app.service.engine().texts(), failure);
         if let Err(e) = front::send_says(&messenger, chat.0, None, &[Say::text(notice)]).await {
             tracing::error!(error = %e, "could not tell staff an action failed");
         }
@@ -246,7 +246,7 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     if !chat.is_user() {
         return;
     }
-    let apology = app.service.engine.texts().get(texts::Key::Apology);
+    let apology = app.service.engine().texts().get(texts::Key::Apology);
     if let Err(e) = messenger
         .send_text(chat.0, &apology, &Vec::new(), None)
         .await
@@ -256,8 +256,8 @@ async fn set_aside(bot: &Bot, app: &App, update: &Update, failure: &str) {
     let who = update
         .from()
         .map(|user| user.first_name.clone())
-        .unwrap_or_else(|| app.service.engine.texts().get(texts::Key::UnnamedClient));
-    let notice = texts::update_set_aside(app.service.engine.texts(), &who, chat.0, failure);
+        .unwrap_or_else(|| app.service.engine().texts().get(texts::Key::UnnamedClient));
+    let notice = texts::update_set_aside(app.service.engine().texts(), &who, chat.0, failure);
     let notice = [Say::text(notice)];
     if let Err(e) = front::send_says(&messenger, app.staff_chat.0, None, &notice).await {
         tracing::error!(error = %e, "could not tell staff about an update set aside");
@@ -485,7 +485,7 @@ async fn on_callback(
         _ => texts::Key::InvalidButton,
     };
     receipt.mark_handled(&app).await;
-    let refusal = app.service.engine.texts().get(refusal);
+    let refusal = app.service.engine().texts().get(refusal);
     front.answer_press(callback, &refusal).await;
     Ok(())
 }

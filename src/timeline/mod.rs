@@ -24,7 +24,8 @@ fn buttons(service: &Service, step: &Step) -> Buttons {
     if step.buttons.is_empty() {
         return Vec::new();
     }
-    let texts = service.engine.texts();
+    let engine = service.engine();
+    let texts = engine.texts();
     vec![
         step.buttons
             .iter()
@@ -44,7 +45,9 @@ fn buttons(service: &Service, step: &Step) -> Buttons {
 /// recorded as sent in the transaction that queues it, and only if nobody recorded it first, so instances sharing
 /// a database, or a look after a crash, never queue it twice. Returns how many were queued.
 pub async fn queue_due_steps(service: &Service, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let plan = service.engine.care_plan();
+    // One content for the whole look, even if new intents are put in use meanwhile.
+    let engine = service.engine();
+    let plan = engine.care_plan();
     let zone = service.clinic.time_zone;
     let today = now.with_timezone(&zone).date_naive();
     let Some((from, to)) = plan.treatment_dates_due_on(today) else {
@@ -81,8 +84,7 @@ pub async fn queue_due_steps(service: &Service, now: DateTime<Utc>) -> Result<us
             if !noted {
                 continue; // sent by another instance since it was read
             }
-            let text = service
-                .engine
+            let text = engine
                 .texts()
                 .render(&step.text, &[("first_name", &timeline.first_name)]);
             messages.push(NewMessage::from_bot(timeline.client_id, &text, None, now));
