@@ -229,6 +229,8 @@ pub struct Settings {
     pub webhook_secret: Option<String>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served (`AFTERCARE_HTTP_LISTEN`; `off`: nowhere).
     pub http_listen: Option<std::net::SocketAddr>,
+    /// How long messages and resolved reports are kept (`AFTERCARE_RETENTION_DAYS`).
+    pub retention: Duration,
 }
 
 /// The operator's endpoints listen here unless told otherwise: this machine only, Prometheus's port range.
@@ -335,6 +337,14 @@ impl Settings {
             1..=3600,
             "seconds between two looks for care-timeline steps due, 1 to 3600",
         )?;
+        // At least 30 days: /stats and the weekly picture look at the last week, which retention never reaches.
+        let retention_days = whole_number(
+            source,
+            "AFTERCARE_RETENTION_DAYS",
+            365,
+            30..=36500,
+            "days between 30 and 36500, e.g. 365",
+        )?;
         let http_text = source
             .get("AFTERCARE_HTTP_LISTEN")
             .unwrap_or_else(|| DEFAULT_HTTP_LISTEN.into());
@@ -364,6 +374,7 @@ impl Settings {
                 .unwrap_or_else(|| "0.0.0.0:8443".into()),
             webhook_secret: source.get("AFTERCARE_WEBHOOK_SECRET"),
             http_listen,
+            retention: Duration::days(retention_days),
         })
     }
 }
@@ -495,6 +506,7 @@ mod tests {
         assert_eq!(ok.reminder_after, Duration::minutes(15));
         assert_eq!(ok.outbox_lease, Duration::seconds(30));
         assert_eq!(ok.outbox_keep, Duration::days(7));
+        assert_eq!(ok.retention, Duration::days(365));
         assert_eq!(ok.clinic.clinic.emergency_number, "999");
     }
 

@@ -149,6 +149,12 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         wake.clone(),
         stopped.clone(),
     ));
+    let retention = tokio::spawn(operations::retention::run(
+        service.clone(),
+        clock.clone(),
+        settings.retention,
+        stopped.clone(),
+    ));
     let reloading = tokio::spawn(operations::reload::run(
         service.clone(),
         settings.intents_dir.as_ref().map(std::path::PathBuf::from),
@@ -206,6 +212,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = reminders.await;
     let _ = care_timeline.await;
     let _ = reloading.await;
+    let _ = retention.await;
     let _ = housekeeping.await;
     let _ = pruning.await;
     if let Some(server) = operations_server {

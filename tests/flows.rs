@@ -305,6 +305,76 @@ async fn sent_sends_are_pruned_once_older_than_their_keeping(scene: Scene) {
 
 on_both_databases!(sent_sends_are_pruned_once_older_than_their_keeping);
 
+/// A year on (`AFTERCARE_RETENTION_DAYS`, 365 by default): Jane's messages and her resolved report are deleted,
+/// Tom's report, still open, stays with its message; nothing goes before its time.
+async fn records_older_than_the_retention_are_deleted_but_open_reports_stay(scene: Scene) {
+    let (jane, nurse) = (jane(), nurse());
+    let tom = Person {
+        user_id: 1002,
+        chat_id: 1002,
+        first_name: "Tom".into(),
+        username: None,
+    };
+    let keep = Duration::days(365);
+    let retention = async || {
+        aftercare::operations::retention::apply(&scene.service, &scene.clock, keep)
+            .await
+            .expect("retention")
+    };
+    let messages = async |who: &Person| {
+        let client = scene.stored_client(who).await;
+        count(
+            scene.store(),
+            &format!(
+                "SELECT COUNT(*) FROM messages WHERE client_id = {}",
+                client.id.get()
+            ),
+        )
+        .await
+    };
+    scene.onboard(&jane).await;
+    scene.onboard(&tom).await;
+    scene
+        .client_text(&jane, "there's yellow crust on my chin")
+        .await;
+    scene
+        .client_text(&tom, "theres pus coming out of my cheek")
+        .await;
+    let jane_alert = scene
+        .messages_to(STAFF)
+        .into_iter()
+        .find(|a| a.text().contains("Jane"))
+        .expect("Jane's alert");
+    let (_, resolve) = ack_and_resolve(&jane_alert);
+    scene.press(&nurse, jane_alert.id(), &resolve).await;
+    let (jane_kept, tom_kept) = (messages(&jane).await, messages(&tom).await);
+    assert!(jane_kept > 0 && tom_kept > 0);
+
+    scene.clock.advance(Duration::days(364));
+    assert_eq!(retention().await.total(), 0, "nothing is a year old yet");
+    scene.clock.advance(Duration::days(2));
+    let deleted = retention().await;
+    assert_eq!(deleted.reports, 1, "Jane's resolved report: {deleted:?}");
+    assert_eq!(messages(&jane).await, 0, "all of Jane's messages went");
+    assert_eq!(
+        count(
+            scene.store(),
+            "SELECT COUNT(*) FROM escalations WHERE status <> 'resolved'"
+        )
+        .await,
+        1,
+        "Tom's report is still open, and stays"
+    );
+    assert!(messages(&tom).await >= 1, "with the message that opened it");
+    scene.staff_command(&nurse, "/open").await;
+    assert!(
+        scene.last_to(STAFF).text().contains("Tom"),
+        "staff still see it open"
+    );
+}
+
+on_both_databases!(records_older_than_the_retention_are_deleted_but_open_reports_stay);
+
 /// Pus on day 4, nobody acknowledges: fifteen minutes later the alert goes again, as a reply to itself; once a
 /// nurse acknowledges, no more reminders.
 async fn an_unacknowledged_alert_is_sent_again_as_a_reminder(scene: Scene) {

@@ -35,6 +35,7 @@ contract_tests!(
     a_client_turn_brings_its_context,
     one_chats_sends_go_in_order_and_other_chats_go_on,
     sent_rows_are_pruned_oldest_first_and_nothing_else,
+    retention_deletes_old_messages_and_resolved_reports_never_open_ones,
     an_update_is_marked_handled_once_with_what_it_caused,
     several_messages_are_stored_in_one_go_in_order,
     values_written_by_a_newer_version_are_read_safely,
@@ -1235,6 +1236,86 @@ async fn sent_rows_are_pruned_oldest_first_and_nothing_else(db: &Db) {
         "pending and failed rows are never pruned, however old"
     );
     assert_eq!(db.pending_outbox_count().await.expect("count"), 1);
+}
+
+async fn retention_deletes_old_messages_and_resolved_reports_never_open_ones(db: &Db) {
+    let client = add_client(db, 1).await;
+    let old_question = record_inbound(db, client.id, "can i wear makeup", 0).await;
+    // Resolved long ago, with a later message under it and its alert recorded.
+    let resolved_long_ago = open_escalation(db, &client, "urgent", 0).await;
+    let under_it = record_inbound(db, client.id, "still sore", 5).await;
+    db.attach_message(resolved_long_ago.id, under_it, None)
+        .await
+        .expect("attach");
+    db.record_alert_message(
+        resolved_long_ago.id,
+        STAFF_CHAT,
+        501,
+        AlertKind::Alert,
+        at(0),
+    )
+    .await
+    .expect("alert");
+    db.resolve(resolved_long_ago.id, 11, "Nurse Ana", at(10))
+        .await
+        .expect("resolve");
+    // As old, but resolved only after the cutoff; and another client's, still open.
+    let other = add_client(db, 2).await;
+    let resolved_lately = open_escalation(db, &client, "urgent", 20).await;
+    db.resolve(resolved_lately.id, 11, "Nurse Ana", at(2_000))
+        .await
+        .expect("resolve");
+    let still_open = open_escalation(db, &other, "emergency", 0).await;
+    let recent = record_inbound(db, client.id, "thanks", 2_000).await;
+
+    let mut batches = 0;
+    let mut deleted = aftercare::store::Deleted::default();
+    loop {
+        let batch = db.delete_older_than(at(1_000), 1).await.expect("retention");
+        if batch.total() == 0 {
+            break;
+        }
+        batches += 1;
+        deleted.reports += batch.reports;
+        deleted.messages += batch.messages;
+    }
+    assert!(batches >= 3, "at most one row of a kind per batch");
+    assert_eq!(deleted.reports, 1, "{deleted:?}");
+    assert_eq!(
+        deleted.messages, 3,
+        "the old question and the old report's two: {deleted:?}"
+    );
+    let exists = async |table: &str, id: i64| {
+        count_where(
+            db,
+            &format!("SELECT COUNT(*) FROM {table} WHERE id = $1"),
+            id,
+        )
+        .await
+            == 1
+    };
+    assert!(!exists("messages", old_question).await);
+    assert!(!exists("messages", under_it).await);
+    assert!(!exists("escalations", resolved_long_ago.id.get()).await);
+    assert_eq!(
+        count_where(
+            db,
+            "SELECT COUNT(*) FROM alert_messages WHERE escalation_id = $1",
+            resolved_long_ago.id.get()
+        )
+        .await,
+        0,
+        "its alert's record went with it"
+    );
+    assert!(exists("escalations", resolved_lately.id.get()).await);
+    assert!(exists("messages", resolved_lately.first_message_id).await);
+    assert!(
+        exists("escalations", still_open.id.get()).await,
+        "open reports are never deleted"
+    );
+    assert!(exists("messages", still_open.first_message_id).await);
+    assert!(exists("messages", recent).await);
+    assert!(db.client(client.id).await.expect("client").is_some());
 }
 
 async fn the_outbox_dedupes_retries_and_records_outcomes(db: &Db) {
