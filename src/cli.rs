@@ -36,6 +36,9 @@ pub enum Command {
     Check {
         /// The folder to check (default: the configured intents, or the built-in ones).
         dir: Option<PathBuf>,
+        /// Fail also when content is due for clinical review (see `reviewed_on` in intents/README.md).
+        #[arg(long)]
+        strict: bool,
     },
     /// Score the engine on a labelled JSON-lines file; fails when a floor is not met.
     Eval(EvalArgs),
@@ -115,7 +118,7 @@ pub struct EvalArgs {
 /// Runs a command. Problems with settings or intents are reported in one line and exit with status 2.
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
-        Command::Check { dir } => return check(cli, dir.as_deref()),
+        Command::Check { dir, strict } => return check(cli, dir.as_deref(), *strict),
         Command::Ask(args) => build_engine(cli).map(|(engine, clinic)| {
             let code = ask(&engine, &clinic, args);
             // The process ends here: freeing the engine's many small allocations one by one only delays
@@ -232,6 +235,22 @@ pub fn intent_sources(
     }
 }
 
+/// "makeup.toml: makeup: not yet reviewed", for each intent due for review on `today`.
+fn review_due(sources: &[load::Source], today: chrono::NaiveDate) -> Vec<String> {
+    let Ok(content) = load::parse(sources) else {
+        return Vec::new();
+    };
+    content
+        .intents
+        .iter()
+        .filter_map(|(source, intent)| {
+            let review = engine::review::Review::of(intent).ok()?;
+            let due = review.overdue(intent.id.get_ref(), today)?;
+            Some(format!("{}: {}", source.name, due.describe()))
+        })
+        .collect()
+}
+
 pub fn build_engine(cli: &Cli) -> Result<(Engine, ClinicSettings), String> {
     let source =
         configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
@@ -250,7 +269,7 @@ fn engine_for(
     Ok((engine, clinic))
 }
 
-fn check(cli: &Cli, dir: Option<&Path>) -> ExitCode {
+fn check(cli: &Cli, dir: Option<&Path>, strict: bool) -> ExitCode {
     let sources = match dir {
         Some(dir) => load::read_dir(dir).map_err(|e| e.to_string()),
         None => configuration::Source::from_process(cli.config.as_deref())
@@ -280,6 +299,25 @@ fn check(cli: &Cli, dir: Option<&Path>) -> ExitCode {
             })
             .count();
         out!("ok: {intents} intents, the bot's own words and the care timeline checked");
+        // The review dates are the clinic's calendar: today on this machine.
+        let due = review_due(&sources, chrono::Local::now().date_naive());
+        if !due.is_empty() {
+            out!(
+                "{} intent(s) due for clinical review{}:",
+                due.len(),
+                if strict {
+                    ""
+                } else {
+                    " (--strict fails on them)"
+                }
+            );
+            for line in &due {
+                out!("  {line}");
+            }
+            if strict {
+                return ExitCode::FAILURE;
+            }
+        }
         ExitCode::SUCCESS
     } else {
         for error in &errors {

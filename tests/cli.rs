@@ -819,3 +819,50 @@ fn link_prints_a_start_link_and_its_qr_code_or_says_what_is_missing() {
     assert_eq!(future.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&future.stderr).contains("--date"));
 }
+
+/// Content due for clinical review: listed by `check`, which still passes; `--strict` fails on it. A file
+/// reviewed within its interval is not listed, and a malformed date or interval is an error with its line.
+#[test]
+fn check_lists_content_due_for_review_and_strict_fails_on_it() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/intents");
+    let out = aftercare(&["check", shipped], "");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("makeup.toml: makeup: not yet reviewed"),
+        "{}",
+        stdout(&out)
+    );
+    let strict = aftercare(&["check", "--strict", shipped], "");
+    assert!(!strict.status.success(), "{}", stdout(&strict));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let today = chrono::Local::now().date_naive();
+    for entry in std::fs::read_dir(shipped).expect("intents") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let reviewed = text.replace(
+            "reviewed_by = \"not yet reviewed\"",
+            &format!("reviewed_by = \"Dr A. Shah\"\nreviewed_on = \"{today}\"\nreview_every = \"6 months\""),
+        );
+        std::fs::write(dir.path().join(path.file_name().expect("name")), reviewed).expect("write");
+    }
+    let folder = dir.path().to_str().expect("path");
+    let all_reviewed = aftercare(&["check", "--strict", folder], "");
+    assert!(all_reviewed.status.success(), "{}", stdout(&all_reviewed));
+    assert!(
+        !stdout(&all_reviewed).contains("review"),
+        "{}",
+        stdout(&all_reviewed)
+    );
+
+    let makeup = dir.path().join("makeup.toml");
+    let text = std::fs::read_to_string(&makeup).expect("read");
+    std::fs::write(&makeup, text.replace("6 months", "half a year")).expect("write");
+    let bad = aftercare(&["check", folder], "");
+    assert!(!bad.status.success());
+    assert!(
+        stdout(&bad).contains("makeup.toml:6: review_every \"half a year\""),
+        "{}",
+        stdout(&bad)
+    );
+}

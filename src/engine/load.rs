@@ -409,6 +409,9 @@ fn push(errors: &mut Vec<CheckError>, source: &Source, offset: usize, message: S
 }
 
 fn check_intent(errors: &mut Vec<CheckError>, source: &Source, intent: &IntentFile) {
+    if let Err((offset, message)) = super::review::Review::of(intent) {
+        push(errors, source, offset, message);
+    }
     let id = intent.id.get_ref();
     if id.is_empty()
         || !id

@@ -174,6 +174,7 @@ keys! {
     StatsMedian = "stats_median" ["minutes"],
     StatsNoMedian = "stats_no_median" [],
     StatsCare = "stats_care" ["sent", "fine", "reports"],
+    StatsReviews = "stats_reviews" ["count"],
     NothingDue = "nothing_due" [],
     LinkInvalid = "link_invalid" [],
     LinkExpired = "link_expired" [],

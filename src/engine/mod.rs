@@ -9,6 +9,7 @@ pub mod messages;
 pub mod model;
 pub mod normalize;
 pub mod policy;
+pub mod review;
 pub mod time;
 
 use chrono::NaiveDate;
@@ -99,6 +100,8 @@ pub struct Engine {
     care_plan: crate::timeline::CarePlan,
     /// A short digest of the files this engine was built from: which content is running.
     version: load::Version,
+    /// Each intent's clinical review, by intent id.
+    reviews: Vec<(String, review::Review)>,
 }
 
 /// A red flag found in a message and affirmed (not negated, hypothetical, past or someone else's).
@@ -445,6 +448,14 @@ impl Engine {
             texts,
             care_plan: content.care_plan,
             version: load::Version::of(sources),
+            reviews: content
+                .intents
+                .iter()
+                .filter_map(|(_, intent)| {
+                    let review = review::Review::of(intent).ok()?;
+                    Some((intent.id.get_ref().clone(), review))
+                })
+                .collect(),
         })
     }
 
@@ -462,7 +473,15 @@ impl Engine {
         self.intents.len()
     }
 
-    /// Which content this engine was built from (see [`load::version`]).
+    /// The intents whose clinical review is due on `today`, in file order.
+    pub fn overdue_reviews(&self, today: chrono::NaiveDate) -> Vec<review::Overdue> {
+        self.reviews
+            .iter()
+            .filter_map(|(intent, review)| review.overdue(intent, today))
+            .collect()
+    }
+
+    /// Which content this engine was built from (see [`load::Version`]).
     pub fn version(&self) -> &load::Version {
         &self.version
     }

@@ -104,6 +104,12 @@ pub struct IntentFile {
     pub answer: Spanned<AnswerSpec>,
     #[serde(default)]
     pub red_flags: Vec<Spanned<RedFlagSpec>>,
+    /// Who last reviewed this content clinically ("not yet reviewed" until someone has).
+    pub reviewed_by: Option<String>,
+    /// When ("2026-03-01").
+    pub reviewed_on: Option<Spanned<String>>,
+    /// How often it is to be reviewed ("12 months", "2 years"; 12 months when left out).
+    pub review_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -491,7 +491,8 @@ impl<'a> StaffWords<'a> {
         lines.join("\n")
     }
 
-    pub fn stats(&self, stats: &Stats) -> String {
+    /// `/stats`: the last week's activity, the care timeline's, and how much content is due for clinical review.
+    pub fn stats(&self, stats: &Stats, reviews_due: usize) -> String {
         let reports = if stats.escalations_by_level.is_empty() {
             self.get(Key::StatsNoReports)
         } else {
@@ -529,7 +530,11 @@ impl<'a> StaffWords<'a> {
                 ("reports", &stats.care.followed_by_report.to_string()),
             ],
         );
-        format!("{activity}\n{care}")
+        if reviews_due == 0 {
+            return format!("{activity}\n{care}");
+        }
+        let reviews = self.fill(Key::StatsReviews, &[("count", &reviews_due.to_string())]);
+        format!("{activity}\n{care}\n{reviews}")
     }
 }
 
@@ -811,10 +816,13 @@ mod tests {
             },
         };
         assert_eq!(
-            words().stats(&stats),
+            words().stats(&stats, 0),
             "Last 7 days: 3 new client(s), 12 message(s) from clients, reports: urgent 2, routine 1.\n\
              Open now: 1. Median time to acknowledge: n/a.\n\
              Check-ins and reminders sent: 5, answered all fine: 3, followed by a report within 2 days: 1."
         );
+        assert!(words().stats(&stats, 77).ends_with(
+            "\nContent due for clinical review: 77 intent(s); `aftercare check` lists them."
+        ));
     }
 }

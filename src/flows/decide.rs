@@ -908,7 +908,10 @@ impl Conversation<'_> {
                 many => words.client_choices(many),
             },
             StaffView::Unanswered(items) => words.unanswered(items),
-            StaffView::Stats(stats) => words.stats(stats),
+            StaffView::Stats(stats) => {
+                let due = self.engine.overdue_reviews(self.today(now)).len();
+                words.stats(stats, due)
+            }
             StaffView::Due(timelines) => words.due(&self.due(timelines, now)),
             StaffView::Link { date, id } => self.link_for_staff(date, *id, now).0,
             StaffView::Help => self.texts().get(Key::StaffHelp),
