@@ -49,6 +49,18 @@ pub enum Command {
     /// A start link for a client's aftercare card: opening it starts the bot with the treatment date set.
     /// Needs AFTERCARE_LINK_SECRET (the same as the bot's) and AFTERCARE_BOT_USERNAME.
     Link(LinkArgs),
+    /// The weekly picture of a week, from the database: its chart written as a PNG, its figures printed.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Any date of the week (its Monday, say: 2026-11-23); by default the last full week.
+    #[arg(long)]
+    pub week: Option<chrono::NaiveDate>,
+    /// Where to write the chart (PNG).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -130,12 +142,52 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Chat(args) => chat(cli, args),
         Command::Serve(args) => serve(cli, args),
         Command::Migrate => migrate(cli),
+        Command::Report(args) => report(cli, args),
         Command::Link(args) => link(cli, args),
     };
     result.unwrap_or_else(|message| {
         eprintln!("{message}");
         ExitCode::from(2)
     })
+}
+
+fn report(cli: &Cli, args: &ReportArgs) -> Result<ExitCode, String> {
+    use crate::operations::{chart, weekly};
+    let source =
+        configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let (engine, clinic) = engine_for(
+        cli,
+        &source,
+        ClinicSettings::load(&source).map_err(|e| e.to_string())?,
+    )?;
+    let zone = clinic.time_zone;
+    // The last full week, by the clinic's calendar.
+    let monday = weekly::monday_of(args.week.unwrap_or_else(|| {
+        chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(7)
+    }));
+    let url = configuration::database_url(&source);
+    let picture = runtime()?.block_on(async {
+        let db = crate::store::Db::connect(&url)
+            .await
+            .map_err(|e| format!("connecting to the database (DATABASE_URL): {e}"))?;
+        db.migrate()
+            .await
+            .map_err(|e| format!("applying migrations: {e}"))?;
+        let picture = weekly::picture(&db, &engine, zone, monday).await;
+        db.close().await;
+        picture.map_err(|e| format!("reading the week: {e}"))
+    })?;
+    let png =
+        chart::weekly_png(picture.week, &picture.reports_by_day).map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, png)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let (caption, questions) = picture.told(engine.texts());
+    out!("{caption}");
+    if let Some(questions) = questions {
+        out!("{questions}");
+    }
+    out!("chart written to {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

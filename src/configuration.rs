@@ -231,6 +231,8 @@ pub struct Settings {
     pub http_listen: Option<std::net::SocketAddr>,
     /// How long messages and resolved reports are kept (`AFTERCARE_RETENTION_DAYS`).
     pub retention: Duration,
+    /// When the weekly picture goes to the staff chat (`AFTERCARE_WEEKLY_REPORT`; `off`: never).
+    pub weekly_report: Option<crate::operations::weekly::Schedule>,
 }
 
 /// The operator's endpoints listen here unless told otherwise: this machine only, Prometheus's port range.
@@ -345,6 +347,17 @@ impl Settings {
             30..=36500,
             "days between 30 and 36500, e.g. 365",
         )?;
+        let weekly_text = source
+            .get("AFTERCARE_WEEKLY_REPORT")
+            .unwrap_or_else(|| "Mon 09:00".into());
+        let weekly_report =
+            crate::operations::weekly::Schedule::parse(&weekly_text).map_err(|hint| {
+                ConfigError::Invalid {
+                    name: "AFTERCARE_WEEKLY_REPORT",
+                    value: weekly_text.clone(),
+                    hint,
+                }
+            })?;
         let http_text = source
             .get("AFTERCARE_HTTP_LISTEN")
             .unwrap_or_else(|| DEFAULT_HTTP_LISTEN.into());
@@ -375,6 +388,7 @@ impl Settings {
             webhook_secret: source.get("AFTERCARE_WEBHOOK_SECRET"),
             http_listen,
             retention: Duration::days(retention_days),
+            weekly_report,
         })
     }
 }
@@ -507,6 +521,8 @@ mod tests {
         assert_eq!(ok.outbox_lease, Duration::seconds(30));
         assert_eq!(ok.outbox_keep, Duration::days(7));
         assert_eq!(ok.retention, Duration::days(365));
+        let weekly = ok.weekly_report.expect("on by default");
+        assert_eq!(weekly.weekday, chrono::Weekday::Mon);
         assert_eq!(ok.clinic.clinic.emergency_number, "999");
     }
 

@@ -483,6 +483,16 @@ async fn deliver<M: Messenger>(
             )),
             Err(e) => Ok(Outcome::Failed(SendError::Permanent(e.to_string()))),
         },
+        Outbound::WeeklyChart {
+            week,
+            reports_by_day,
+            caption,
+        } => match crate::operations::chart::weekly_png(week, &reports_by_day) {
+            Ok(png) => Ok(sent(
+                messenger.send_image(item.chat_id, png, &caption).await,
+            )),
+            Err(e) => Ok(Outcome::Failed(SendError::Permanent(e.to_string()))),
+        },
         Outbound::Alert => alert(service, messenger, clock, item, false).await,
         Outbound::Reminder => alert(service, messenger, clock, item, true).await,
         Outbound::Followup { message_id } => {

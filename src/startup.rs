@@ -149,6 +149,15 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         wake.clone(),
         stopped.clone(),
     ));
+    let weekly = settings.weekly_report.map(|schedule| {
+        tokio::spawn(operations::weekly::run(
+            service.clone(),
+            clock.clone(),
+            schedule,
+            settings.care_look_every,
+            stopped.clone(),
+        ))
+    });
     let retention = tokio::spawn(operations::retention::run(
         service.clone(),
         clock.clone(),
@@ -213,6 +222,9 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = care_timeline.await;
     let _ = reloading.await;
     let _ = retention.await;
+    if let Some(weekly) = weekly {
+        let _ = weekly.await;
+    }
     let _ = housekeeping.await;
     let _ = pruning.await;
     if let Some(server) = operations_server {

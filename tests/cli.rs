@@ -866,3 +866,53 @@ fn check_lists_content_due_for_review_and_strict_fails_on_it() {
         stdout(&bad)
     );
 }
+
+/// `aftercare report`: the week's chart written as a PNG and its figures printed, from the database; a path it
+/// cannot write is said plainly.
+#[test]
+fn report_writes_the_weekly_chart_and_prints_its_figures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("clinic.db").display());
+    // A client's conversation in the local chat on that database first: a report to count.
+    let chat = aftercare_with(
+        &["chat"],
+        &[("DATABASE_URL", database.as_str())],
+        "/start\nyes\n3 days ago\nthere is yellow pus on my chin\n",
+    );
+    assert!(chat.status.success(), "{}", stdout(&chat));
+    let out_png = dir.path().join("week.png");
+    let today = chrono::Local::now().date_naive().to_string();
+    let out = aftercare_with(
+        &[
+            "report",
+            "--week",
+            &today,
+            "--out",
+            out_png.to_str().expect("path"),
+        ],
+        &[("DATABASE_URL", database.as_str())],
+        "",
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("📊 Week of "), "{printed}");
+    assert!(printed.contains("urgent 1"), "{printed}");
+    let png = std::fs::read(&out_png).expect("the chart is written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let nowhere = aftercare_with(
+        &["report", "--out", "/nonexistent/dir/week.png"],
+        &[("DATABASE_URL", database.as_str())],
+        "",
+    );
+    assert!(!nowhere.status.success());
+    let said = format!(
+        "{}{}",
+        stdout(&nowhere),
+        String::from_utf8_lossy(&nowhere.stderr)
+    );
+    assert!(
+        said.contains("cannot write /nonexistent/dir/week.png"),
+        "{said}"
+    );
+}

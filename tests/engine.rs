@@ -571,6 +571,9 @@ fn every_text(clinic: &Clinic) -> Vec<(String, String)> {
         "until" => "Tuesday 15 December",
         "link" => "https://t.me/ClinicBot?start=AVE1AckrOP8Y8wJtLFMX2a1WhGwTyzyJY7XgoKA",
         "errors" => "makeup.toml:36: expected `]`",
+        "week" => "2026-11-23",
+        "slowest" => "95 min",
+        "questions" => "│ can i paint my nails (3×)",
         other => panic!("no sample value for {{{other}}}"),
     };
     for key in Key::ALL {

@@ -375,6 +375,73 @@ async fn records_older_than_the_retention_are_deleted_but_open_reports_stay(scen
 
 on_both_databases!(records_older_than_the_retention_are_deleted_but_open_reports_stay);
 
+/// The weekly picture: Jane reports pus and asks what the bot cannot answer; a nurse acknowledges. The week's
+/// picture goes to the staff chat once however often it is looked for (two instances, a restart), as a chart
+/// with the figures under it and the unanswered question after it; `/report` sends it again on demand, and a date
+/// it cannot read gets how to use it.
+async fn the_weekly_picture_goes_to_staff_once_and_on_demand(scene: Scene) {
+    use aftercare::operations::weekly;
+    let (jane, nurse) = (jane(), nurse());
+    scene.onboard(&jane).await;
+    scene
+        .client_text(&jane, "there's yellow pus on my chin")
+        .await;
+    scene
+        .client_text(&jane, "how do i paint my nails after")
+        .await;
+    let alert = scene.messages_to(STAFF)[0].clone();
+    let (ack, _) = ack_and_resolve(&alert);
+    scene.pass(Duration::minutes(12)).await;
+    scene.press(&nurse, alert.id(), &ack).await;
+
+    let monday = weekly::monday_of(scene.now().date_naive());
+    let queued_once = [
+        weekly::queue_once(&scene.service, monday, scene.now())
+            .await
+            .expect("queue"),
+        weekly::queue_once(&scene.service, monday, scene.now())
+            .await
+            .expect("queue"),
+    ];
+    assert_eq!(queued_once, [true, false], "once per week");
+    let before = scene.sent_count(STAFF);
+    scene.deliver().await;
+    let picture = scene.messages_after(STAFF, before);
+    assert_eq!(picture.len(), 2, "{picture:#?}");
+    let Sent::Photo {
+        file_id, caption, ..
+    } = &picture[0]
+    else {
+        panic!("the chart first: {picture:#?}");
+    };
+    assert!(file_id.starts_with("png:"), "a PNG drawn at the send");
+    for expected in ["Reports: urgent 1", "median 12 min", "client(s)"] {
+        assert!(caption.contains(expected), "{expected:?} not in {caption}");
+    }
+    assert!(
+        picture[1]
+            .text()
+            .contains("│ how do i paint my nails after (1×)"),
+        "{picture:#?}"
+    );
+
+    let before = scene.sent_count(STAFF);
+    scene
+        .staff_command(&nurse, &format!("/report {monday}"))
+        .await;
+    let on_demand = scene.messages_after(STAFF, before);
+    assert!(
+        on_demand
+            .iter()
+            .any(|s| matches!(s, Sent::Photo { caption, .. } if caption.contains("urgent 1"))),
+        "{on_demand:#?}"
+    );
+    scene.staff_command(&nurse, "/report someday").await;
+    assert!(scene.last_to(STAFF).text().contains("/report 2026-11-23"));
+}
+
+on_both_databases!(the_weekly_picture_goes_to_staff_once_and_on_demand);
+
 /// Pus on day 4, nobody acknowledges: fifteen minutes later the alert goes again, as a reply to itself; once a
 /// nurse acknowledges, no more reminders.
 async fn an_unacknowledged_alert_is_sent_again_as_a_reminder(scene: Scene) {

@@ -175,6 +175,8 @@ keys! {
     StatsNoMedian = "stats_no_median" [],
     StatsCare = "stats_care" ["sent", "fine", "reports"],
     StatsReviews = "stats_reviews" ["count"],
+    WeeklySummary = "weekly_summary" ["week", "messages", "clients", "reports", "median", "slowest", "sent", "fine"],
+    WeeklyUnanswered = "weekly_unanswered" ["questions"],
     NothingDue = "nothing_due" [],
     LinkInvalid = "link_invalid" [],
     LinkExpired = "link_expired" [],
@@ -195,6 +197,8 @@ keys! {
     MenuUnanswered = "menu_unanswered" [],
     MenuStats = "menu_stats" [],
     MenuDue = "menu_due" [],
+    MenuReport = "menu_report" [],
+    ReportUsage = "report_usage" [],
     MenuLink = "menu_link" [],
     // Date and time formats (chrono's strftime): no placeholders.
     TimeFormat = "time_format" [],

@@ -79,6 +79,12 @@ fn last_number_between(line: &str, before: &str, after: &str) -> Option<ReportId
     })
 }
 
+/// A client's words on one quoted line, clipped to `max_chars`: for lists of them (the weekly picture's
+/// questions).
+pub fn quoted_line(text: &str, max_chars: usize) -> String {
+    format!("{QUOTE}{}", clip(&one_line(text), max_chars))
+}
+
 /// A client's words as quoted lines, clipped to `max_chars`.
 fn quoted(text: &str, max_chars: usize) -> String {
     clip(text, max_chars)

@@ -73,19 +73,22 @@ pub enum StaffCommand {
     Link(String),
     /// The care timeline's messages due today and tomorrow.
     Due,
+    /// `/report [date]`: the weekly picture of the week of that date (the argument as typed; empty: last week).
+    Report(String),
     /// `/help` or `/start`.
     Help,
 }
 
 impl StaffCommand {
     /// The staff's commands in Telegram's menu (in the staff chat): (command, its description).
-    pub const MENU: [(&'static str, Key); 6] = [
+    pub const MENU: [(&'static str, Key); 7] = [
         ("open", Key::MenuOpen),
         ("link", Key::MenuLink),
         ("history", Key::MenuHistory),
         ("unanswered", Key::MenuUnanswered),
         ("due", Key::MenuDue),
         ("stats", Key::MenuStats),
+        ("report", Key::MenuReport),
     ];
 
     /// Reads a message that starts with '/'; `None` for anything that is not a staff command.
@@ -102,6 +105,7 @@ impl StaffCommand {
             "/stats" => StaffCommand::Stats,
             "/due" => StaffCommand::Due,
             "/link" => StaffCommand::Link(command_argument(text).to_string()),
+            "/report" => StaffCommand::Report(command_argument(text).to_string()),
             "/help" | "/start" => StaffCommand::Help,
             _ => return None,
         })

@@ -86,6 +86,8 @@ pub enum StaffView {
         date: String,
         id: LinkId,
     },
+    /// `/report [date]`: the week's picture, or none when the date could not be read.
+    Week(Option<Box<crate::operations::weekly::WeeklyPicture>>),
     Help,
 }
 
@@ -140,6 +142,12 @@ pub enum Send {
     },
     /// A start link's QR code to whoever asked for it (`/link` in the staff chat).
     QrCode { link: String, caption: String },
+    /// The weekly picture's chart to whoever asked for it (`/report`).
+    WeeklyChart {
+        week: NaiveDate,
+        reports_by_day: [[u32; 3]; 7],
+        caption: String,
+    },
     /// A text to a report's client (a notice, a nurse's words), kept in their conversation.
     ToClient {
         report: ReportId,
@@ -249,6 +257,26 @@ impl Conversation<'_> {
                     });
                 }
                 decision
+            }
+            (
+                Input::StaffCommand {
+                    staff, message_id, ..
+                },
+                Context::Staff(StaffView::Week(Some(picture))),
+            ) => {
+                // The chart with its figures; the questions nobody could answer, if any, as the reply.
+                let (caption, questions) = picture.told(self.texts());
+                Decision {
+                    replies: questions.map(Say::text).into_iter().collect(),
+                    reply_chat: staff.chat_id,
+                    reply_to: Some(*message_id),
+                    sends: vec![Send::WeeklyChart {
+                        week: picture.week,
+                        reports_by_day: picture.reports_by_day,
+                        caption,
+                    }],
+                    ..Decision::default()
+                }
             }
             (
                 Input::StaffCommand {
@@ -914,6 +942,7 @@ impl Conversation<'_> {
             }
             StaffView::Due(timelines) => words.due(&self.due(timelines, now)),
             StaffView::Link { date, id } => self.link_for_staff(date, *id, now).0,
+            StaffView::Week(_) => self.texts().get(Key::ReportUsage),
             StaffView::Help => self.texts().get(Key::StaffHelp),
         }
     }

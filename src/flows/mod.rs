@@ -349,6 +349,27 @@ impl Service {
                     id: crate::timeline::start_link::LinkId::random()
                         .map_err(|e| FlowError::Random(e.to_string()))?,
                 },
+                StaffCommand::Report(date) => {
+                    use crate::operations::weekly;
+                    let today = self.today(now);
+                    let day = if date.is_empty() {
+                        Some(today - Duration::days(7))
+                    } else {
+                        dates::parse_treatment_date(date, today).ok()
+                    };
+                    StaffView::Week(match day {
+                        None => None,
+                        Some(day) => Some(Box::new(
+                            weekly::picture(
+                                db,
+                                engine,
+                                self.clinic.time_zone,
+                                weekly::monday_of(day),
+                            )
+                            .await?,
+                        )),
+                    })
+                }
                 StaffCommand::Due => {
                     let today = self.today(now);
                     let plan = engine.care_plan();
@@ -586,6 +607,20 @@ impl Service {
                 Send::QrCode { link, caption } => (
                     Outbound::QrCode {
                         link: link.clone(),
+                        caption: caption.clone(),
+                    },
+                    decision.reply_chat,
+                    None,
+                    None,
+                ),
+                Send::WeeklyChart {
+                    week,
+                    reports_by_day,
+                    caption,
+                } => (
+                    Outbound::WeeklyChart {
+                        week: *week,
+                        reports_by_day: *reports_by_day,
                         caption: caption.clone(),
                     },
                     decision.reply_chat,

@@ -28,6 +28,13 @@ pub enum Outbound {
     Client { text: String },
     /// A start link's QR code, rendered when it is sent, with `caption` under it.
     QrCode { link: String, caption: String },
+    /// The weekly picture's chart (reports per day and level, Monday first), drawn when it is sent, with
+    /// `caption` under it.
+    WeeklyChart {
+        week: chrono::NaiveDate,
+        reports_by_day: [[u32; 3]; 7],
+        caption: String,
+    },
     /// The bot's answer to whoever wrote (one message: a longer answer is queued in parts), with its buttons,
     /// as a reply to their message `reply_to` if given.
     Reply {
@@ -48,6 +55,7 @@ impl Outbound {
             Outbound::Client { .. } => OutboxKind::Client,
             Outbound::Reply { .. } => OutboxKind::Reply,
             Outbound::QrCode { .. } => OutboxKind::QrCode,
+            Outbound::WeeklyChart { .. } => OutboxKind::WeeklyChart,
         }
     }
 
@@ -86,6 +94,11 @@ impl Outbound {
             }
             Outbound::Client { text } => json!({ "text": text }),
             Outbound::QrCode { link, caption } => json!({ "link": link, "caption": caption }),
+            Outbound::WeeklyChart {
+                week,
+                reports_by_day,
+                caption,
+            } => json!({ "week": week, "reports_by_day": reports_by_day, "caption": caption }),
             Outbound::Reply {
                 text,
                 buttons,
@@ -127,6 +140,12 @@ impl Outbound {
             OutboxKind::Client => Outbound::Client { text: text("text") },
             OutboxKind::QrCode => Outbound::QrCode {
                 link: text("link"),
+                caption: text("caption"),
+            },
+            OutboxKind::WeeklyChart => Outbound::WeeklyChart {
+                week: serde_json::from_value(payload["week"].clone()).unwrap_or_default(),
+                reports_by_day: serde_json::from_value(payload["reports_by_day"].clone())
+                    .unwrap_or_default(),
                 caption: text("caption"),
             },
             OutboxKind::Reply => Outbound::Reply {

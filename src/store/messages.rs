@@ -7,7 +7,7 @@ use super::columns::{instant, json};
 use super::{ClientId, Db, ReportId, StoreError};
 
 /// The triage category of a message the engine could not answer.
-const FALLBACK_CATEGORY: &str = "fallback";
+pub(super) const FALLBACK_CATEGORY: &str = "fallback";
 
 text_enum! {
     /// Who sent a message.

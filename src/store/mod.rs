@@ -97,7 +97,7 @@ pub use inbox::{InboxLog, PendingUpdate, ReceivedUpdate};
 pub use messages::{Direction, MessageKind, NewMessage, StoredMessage, TriageRecord};
 pub use outbox::{NewOutbox, OutboxItem, OutboxKind, OutboxStatus, Priority, SentLog};
 pub use retention::Deleted;
-pub use stats::{Backlog, CareStats, Stats};
+pub use stats::{Backlog, CareStats, Period, ReportTimes, Stats};
 pub use turn_log::{Turn, TurnCommitted, TurnLog};
 pub use write::WriteTx;
 

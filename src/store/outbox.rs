@@ -34,6 +34,8 @@ text_enum! {
         AlertUpdate => "alert_update",
         /// A start link's QR code, as an image to print (`/link`).
         QrCode => "qr_code",
+        /// The weekly picture's chart for staff, as an image.
+        WeeklyChart => "weekly_chart",
         /// A text to the client (a notice, a staff member's words).
         Client => "client",
         /// The bot's answer to whoever wrote (a client, or staff in their chat), with its buttons.

@@ -172,3 +172,99 @@ impl Db {
         })
     }
 }
+
+/// What happened between two instants, for the weekly picture.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Period {
+    /// Messages from clients.
+    pub messages: i64,
+    /// Clients who wrote.
+    pub clients: i64,
+    /// Reports opened: when, at which level, and when acknowledged.
+    pub reports: Vec<ReportTimes>,
+    /// The care timeline's messages sent, and those answered "All fine".
+    pub check_ins_sent: i64,
+    pub check_ins_fine: i64,
+    /// The questions no curated answer fitted, most frequent first (the same words, in lower case, count as
+    /// one), at most `limit`.
+    pub unanswered: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTimes {
+    pub opened_at: DateTime<Utc>,
+    pub level: String,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+impl Db {
+    /// What happened from `from` (inclusive) to `to` (exclusive).
+    pub async fn period(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        unanswered_limit: i64,
+    ) -> Result<Period, StoreError> {
+        use super::columns::{instant, optional_instant};
+        let (from, to) = (millis(from), millis(to));
+        let (counts, reports, care, unanswered) = on_pool!(self, pool => {
+            let counts: (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COUNT(DISTINCT client_id) FROM messages
+                 WHERE direction = 'in' AND created_at >= $1 AND created_at < $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await?;
+            let reports: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+                "SELECT opened_at, level, acknowledged_at FROM escalations
+                 WHERE opened_at >= $1 AND opened_at < $2 ORDER BY opened_at",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            let care: (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN answer = 'fine' THEN 1 ELSE 0 END), 0)
+                 FROM care_steps WHERE sent_at >= $1 AND sent_at < $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await?;
+            let unanswered: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT LOWER(TRIM(text)) AS question, COUNT(*) AS times FROM messages
+                 WHERE direction = 'in' AND category = $3 AND text IS NOT NULL
+                   AND created_at >= $1 AND created_at < $2
+                 GROUP BY LOWER(TRIM(text)) ORDER BY times DESC, question LIMIT $4",
+            )
+            .bind(from)
+            .bind(to)
+            .bind(super::messages::FALLBACK_CATEGORY)
+            .bind(unanswered_limit)
+            .fetch_all(pool)
+            .await?;
+            (counts, reports, care, unanswered)
+        });
+        Ok(Period {
+            messages: counts.0,
+            clients: counts.1,
+            reports: reports
+                .into_iter()
+                .map(|(opened, level, acknowledged)| {
+                    Ok(ReportTimes {
+                        opened_at: instant("escalations.opened_at", opened)?,
+                        level,
+                        acknowledged_at: optional_instant(
+                            "escalations.acknowledged_at",
+                            acknowledged,
+                        )?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+            check_ins_sent: care.0,
+            check_ins_fine: care.1,
+            unanswered,
+        })
+    }
+}

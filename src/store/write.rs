@@ -84,6 +84,26 @@ impl WriteTx {
         Ok(rows_affected == 1)
     }
 
+    /// Records that the weekly picture of the week starting on `monday` is queued, only if nobody has yet. False:
+    /// it was, and this transaction must queue nothing.
+    pub async fn note_weekly_report(
+        &mut self,
+        monday: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let rows_affected = on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO weekly_reports (week, queued_at) VALUES ($1, $2) ON CONFLICT (week) DO NOTHING",
+            )
+            .bind(super::columns::date_text(monday))
+            .bind(millis(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows_affected == 1)
+    }
+
     /// Marks a stored update handled, only if nobody has yet (a second attempt after a crash, or another
     /// instance). False: it was handled already, and this transaction must change nothing. Its content is
     /// emptied as it is marked (see [`Db::finish_updates`]). On PostgreSQL the row lock makes a racing attempt

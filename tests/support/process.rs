@@ -92,6 +92,8 @@ pub fn bot_command(
         .env("AFTERCARE_TIMEZONE", "UTC")
         // Many bots run at once here: the operator's endpoints only where a test asks for them (on a free port).
         .env("AFTERCARE_HTTP_LISTEN", "off")
+        // The staff chat's first message is what a test makes happen, not last week's picture.
+        .env("AFTERCARE_WEEKLY_REPORT", "off")
         .env("RUST_LOG", "warn,aftercare=info")
         .envs(extra.iter().copied())
         .stdout(Stdio::null())
