@@ -517,6 +517,11 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "0.97", "0.084", "0.98"),
         ),
         (
+            // Staff noise 0.056, above the bar, for the same reasons as blind36.
+            "tests/eval/blind37.jsonl",
+            at("1.0", "1.0", "0.98", "0.056", "0.96"),
+        ),
+        (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
             // held where it stands (0.167, above the bar; see the README), the emergencies at 1.0.
             "tests/eval/stress26.jsonl",

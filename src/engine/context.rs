@@ -283,6 +283,9 @@ const NEGATION_AFTER: &[&str] = &[
     "has gone",
     "are gone",
     "have gone",
+    "was gone",
+    "were gone",
+    "had gone",
     "is fine now",
 ];
 
@@ -296,6 +299,10 @@ const OTHER_PERSON: &[&str] = &[
     "friends",
     "colleague",
     "coworker",
+    "neighbour",
+    "neighbor",
+    "neighbours",
+    "neighbors",
     "someone",
     "somebody",
     "people",
@@ -717,6 +724,13 @@ const RESOLVED: &[&str] = &[
     "was okay after",
     "all good since",
     "fine ever since",
+    // "a bit of a temp that night but it was gone by morning and I've felt grand since"
+    "gone by morning",
+    "gone by the morning",
+    "gone by the next day",
+    "gone the next day",
+    "grand since",
+    "grand ever since",
 ];
 
 /// Negations of a verb: they do not reach past a comma.
@@ -727,6 +741,9 @@ const VERB_NEGATIONS: &[&str] = &[
 
 /// What gets better, negated in "not calming down", "isnt healing", "not getting any better".
 const IMPROVEMENT_VERBS: &[&str] = &[
+    // "wounds not closing, becoming bigger, yellow inside": not healing is itself a finding.
+    "closing",
+    "closed",
     "calming",
     "settling",
     "improving",
