@@ -129,6 +129,23 @@ fn an_emergency_answer_starts_with_the_emergency_number() {
     assert!(first_line.contains("112"), "first line: {first_line}");
 }
 
+/// Small talk answers only on its own words: a question that merely resembles one of its examples gets the
+/// fallback (or its real topic), never a goodbye.
+#[test]
+fn small_talk_answers_only_on_its_own_words() {
+    let e = engine();
+    for (text, expected) in [
+        ("bye for now!", Some("goodbye")),
+        ("ok great", Some("thanks")),
+        ("who am i talking to", Some("are-you-a-bot")),
+        ("can i go to the disco on saturday night", None),
+        ("see you at my next session", Some("goodbye")),
+    ] {
+        let t = e.analyse(text, None, None);
+        assert_eq!(t.intent.as_deref(), expected, "{text:?}: {:#?}", t.why);
+    }
+}
+
 #[test]
 fn out_of_scope_and_gibberish_get_the_fallback() {
     let e = engine();

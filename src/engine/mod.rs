@@ -695,8 +695,12 @@ impl Engine {
     ) -> Speakers {
         // An emergency answer ("while you wait for the ambulance…") fits only an affirmed emergency: for
         // "is bleeding normal? it stopped ages ago" the next best answer speaks.
+        // Small talk ("bye", "thanks") answers only when its own words are there: a question that merely resembles
+        // one of its examples ("can i go to the disco on saturday night" ~ "night night") is not a goodbye.
         let best = ranked.iter().filter(|c| c.score >= MIN_SCORE).find(|c| {
-            level == Level::Emergency || self.intents[c.intent].category != Category::Emergency
+            let category = self.intents[c.intent].category;
+            (level == Level::Emergency || category != Category::Emergency)
+                && (category != Category::SmallTalk || c.keywords > 0 || c.pattern_hit)
         });
         if let Some(c) = best {
             let intent = &self.intents[c.intent];
