@@ -269,6 +269,10 @@ pub async fn queue_once(
     monday: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    // Looked for every minute: the week's figures are read only while its picture is still to be sent.
+    if service.db.weekly_report_queued(monday).await? {
+        return Ok(false);
+    }
     let engine = service.engine();
     let picture = picture(&service.db, &engine, service.clinic.time_zone, monday).await?;
     let rows = sends(&picture, engine.texts(), service.staff_chat, None, now);

@@ -198,6 +198,20 @@ pub struct ReportTimes {
 }
 
 impl Db {
+    /// Whether the weekly picture of the week starting on `monday` was queued already.
+    pub async fn weekly_report_queued(
+        &self,
+        monday: chrono::NaiveDate,
+    ) -> Result<bool, StoreError> {
+        let queued: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM weekly_reports WHERE week = $1")
+                .bind(super::columns::date_text(monday))
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(queued > 0)
+    }
+
     /// What happened from `from` (inclusive) to `to` (exclusive).
     pub async fn period(
         &self,
