@@ -94,6 +94,10 @@ pub fn bot_command(
         .env("AFTERCARE_HTTP_LISTEN", "off")
         // The staff chat's first message is what a test makes happen, not last week's picture.
         .env("AFTERCARE_WEEKLY_REPORT", "off")
+        // The care timeline looks once at start (no client yet), then an hour later: a test that happens to run
+        // across 10:00 on the real clock gets no day-3 check-in in the middle of what it counts. The tests of the
+        // timeline set their own clock and look more often.
+        .env("AFTERCARE_CARE_LOOK_SECONDS", "3600")
         .env("RUST_LOG", "warn,aftercare=info")
         .envs(extra.iter().copied())
         .stdout(Stdio::null())
