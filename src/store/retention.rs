@@ -29,24 +29,21 @@ impl Db {
         limit: i64,
     ) -> Result<Deleted, StoreError> {
         let before = millis(before);
-        let reports = on_pool!(self, pool => {
-            sqlx::query(
+        let reports = self
+            .delete_batch(
                 "DELETE FROM escalations WHERE id IN (
                      SELECT id FROM escalations
                      WHERE status = 'resolved' AND resolved_at < $1 AND opened_at < $1
                      ORDER BY id LIMIT $2
                  )",
+                before,
+                limit,
             )
-            .bind(before)
-            .bind(limit)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
+            .await?;
         // A message of a report still standing stays: an open one, or one resolved since `before` (whose first
         // message it may be).
-        let messages = on_pool!(self, pool => {
-            sqlx::query(
+        let messages = self
+            .delete_batch(
                 "DELETE FROM messages WHERE id IN (
                      SELECT m.id FROM messages m
                      WHERE m.created_at < $1
@@ -54,13 +51,22 @@ impl Db {
                        AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.first_message_id = m.id)
                      ORDER BY m.id LIMIT $2
                  )",
+                before,
+                limit,
             )
-            .bind(before)
-            .bind(limit)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
+            .await?;
         Ok(Deleted { reports, messages })
+    }
+
+    /// One batch statement with `$1` an instant (milliseconds) and `$2` the batch's size; how many rows it deleted.
+    async fn delete_batch(&self, sql: &str, before: i64, limit: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(before)
+                .bind(limit)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 }
