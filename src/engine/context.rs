@@ -936,7 +936,10 @@ impl ContextRules {
                 .position(|w| matches!(*w, "." | "?" | "!" | ";" | ","))
                 .map_or(words.len(), |p| at + p);
             let clause = &words[at..end];
-            clause.iter().any(|w| matches!(*w, "today" | "tonight"))
+            // "she said her lip was tingling yesterday and now there's a cluster of blisters": told as now.
+            clause
+                .iter()
+                .any(|w| matches!(*w, "today" | "tonight" | "now" | "currently"))
                 || clause.windows(2).any(|w| {
                     matches!(
                         w,

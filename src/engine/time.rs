@@ -219,6 +219,14 @@ impl DayPhrases {
                 .chars()
                 .last()
                 .is_none_or(|ch| matches!(ch, '.' | ',' | '!' | '?' | ';'));
+            // "like after a day at the beach": a comparison, not the client's day.
+            let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+            if ["like", "as if", "as though"]
+                .iter()
+                .any(|word| before == *word || before.ends_with(&format!(" {word}")))
+            {
+                continue;
+            }
             let about_the_past = lead.is_some_and(|l| l != "about")
                 || matches!(trail, Some(t) if t != "in" && t != "on")
                 || (trail == Some("on") && opens_clause);
@@ -255,7 +263,13 @@ impl DayPhrases {
             {
                 continue;
             }
-            if let Some(m) = self.yesterday.find(sentence) {
+            // "itchy bumps since yesterday, just on the treated bits": since or from dates what followed.
+            if let Some(m) = self.yesterday.find(sentence).filter(|m| {
+                let before = sentence[..m.start()].trim_end();
+                !["since", "from"]
+                    .iter()
+                    .any(|word| before == *word || before.ends_with(&format!(" {word}")))
+            }) {
                 return Some((1, m.as_str().to_string()));
             }
             if let Some(m) = self.today_phrase.find(sentence) {
@@ -407,6 +421,18 @@ mod tests {
         assert_eq!(day("had my treatment this morning"), Some(0));
         assert_eq!(day("it was fine yesterday but now its worse"), None);
         assert_eq!(day("it has got hotter since yesterday"), None);
+        assert_eq!(
+            day("itchy red bumps since yesterday, just on the treated bits"),
+            None
+        );
+        assert_eq!(day("from yesterday the treated area is itchy"), None);
+    }
+
+    #[test]
+    fn a_comparison_does_not_date_the_message() {
+        assert_eq!(day("dusky and warm, like after a day at the beach"), None);
+        assert_eq!(day("feels as if after 2 days in the sun"), None);
+        assert_eq!(day("still red after 2 days"), Some(2));
         assert_eq!(day("got it done yesterday"), Some(1));
         assert_eq!(day("can i wash my face today"), None);
     }
