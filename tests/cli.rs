@@ -526,6 +526,12 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "1.0", "0.021", "0.99"),
         ),
         (
+            // False alarms 0.014 and staff noise 0.035: asking "is this an allergic reaction?", someone else's
+            // cold sore beside the writer's own history; isotretinoin and pigmentation by design.
+            "tests/eval/blind39.jsonl",
+            at("1.0", "0.98", "0.98", "0.035", "0.92"),
+        ),
+        (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
             // held where it stands (0.167, above the bar; see the README), the emergencies at 1.0.
             "tests/eval/stress26.jsonl",

@@ -854,8 +854,18 @@ impl ContextRules {
                         | "if")
                 )
             );
+        // "the redness is back and sore, just curious if that's normal": asks whether what it told is expected.
+        let curious_about_it = |p: &str| {
+            p == "just curious"
+                && words.windows(3).any(|w| {
+                    w[0] == "just"
+                        && w[1] == "curious"
+                        && matches!(w[2], "if" | "whether" | "is" | "as")
+                })
+        };
         if let Some(p) = self.in_general.find(words)
             && !((new_to_them || !asks) && p.contains("never had"))
+            && !curious_about_it(p)
         {
             return Some(p);
         }
@@ -1189,6 +1199,9 @@ impl ContextRules {
         // A comma, "and" or "or": the finding may be one item of a list.
         let mut crossed_list = false;
         let mut crossed_new_clause = false;
+        // "I use the inhaler 4 times and nothing, my lips are blue": a comma and a new subject start a clause
+        // that a negation before them does not reach.
+        let mut crossed_new_subject = false;
         while end > 0 && distance <= SCOPE {
             let position = end - 1;
             // "no fever no pus nothing like that, just feels tight": what follows ", just" is affirmed.
@@ -1198,6 +1211,21 @@ impl ContextRules {
                 return None;
             }
             crossed_comma |= words[position] == ",";
+            crossed_new_subject |= words[position] == ","
+                && position + 1 < first
+                && matches!(
+                    words[position + 1],
+                    "my" | "i"
+                        | "im"
+                        | "she"
+                        | "he"
+                        | "shes"
+                        | "hes"
+                        | "her"
+                        | "his"
+                        | "now"
+                        | "theres"
+                );
             crossed_list |= matches!(words[position], "," | "and" | "or" | "nor");
             // "i always get cold sores and my lip is tingly": the history ends where a new clause starts.
             crossed_new_clause |= words[position] == "and"
@@ -1259,7 +1287,8 @@ impl ContextRules {
                     // "cant see any difference, can i talk to someone": a negated verb ends at the comma
                     // (a "no" may run on through a list: "no pus, swelling or fever").
                     Trigger::Qualifies(Qualifier::Negated)
-                        if crossed_comma && VERB_NEGATIONS.contains(&phrase[0].as_str()) =>
+                        if crossed_new_subject
+                            || crossed_comma && VERB_NEGATIONS.contains(&phrase[0].as_str()) =>
                     {
                         continue;
                     }
@@ -1858,6 +1887,17 @@ mod tests {
 
     #[test]
     fn negations_in_scope() {
+        assert_eq!(
+            qualify(
+                "I use the inhaler 4 times and nothing, my lips are blue",
+                "blue"
+            ),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("no pus, swelling or fever", "fever"),
+            Qualifier::Negated
+        );
         assert_eq!(
             qualify("no pus or fever, just red", "fever"),
             Qualifier::Negated

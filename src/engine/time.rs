@@ -43,10 +43,10 @@ impl Default for DayPhrases {
             )),
             // "on the 3rd", "the 3rd of december": a day of the month, not "the 3rd day" or "my 3rd session".
             calendar_day: compile(
-                r"\b(?:on |the )(\d{1,2})(?:st|nd|rd|th)\b(?: (?:of )?(?:this month|last month|january|february|march|april|may|june|july|august|september|october|november|december))?(?: (day|days|session|sessions|treatment|week|weeks|time|appointment|one))?",
+                r"\b(?:on |the |(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )(\d{1,2})(?:st|nd|rd|th)\b(?: (?:of )?(?:this month|last month|january|february|march|april|may|june|july|august|september|october|november|december))?(?: (day|days|session|sessions|treatment|week|weeks|time|appointment|one))?",
             ),
             calendar_today: compile(
-                r"\b(?:today is|todays|today its|today s|today|its|it is) (?:the )?(\d{1,2})(?:st|nd|rd|th)\b(?: today)?",
+                r"\b(?:today is|todays|today its|today s|today|its|it is) (?:the )?(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )?(\d{1,2})(?:st|nd|rd|th)\b(?: today)?",
             ),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
@@ -350,6 +350,7 @@ mod tests {
     #[test]
     fn a_day_of_the_month_against_today() {
         assert_eq!(day("had it done on the 3rd, todays the 12th"), Some(9));
+        assert_eq!(day("had it done mon 3rd, its sat 8th"), Some(5));
         assert_eq!(
             day("done on the 3rd , todays the 12th and still peeling"),
             Some(9)
