@@ -1205,8 +1205,9 @@ impl ContextRules {
         while end > 0 && distance <= SCOPE {
             let position = end - 1;
             // "no fever no pus nothing like that, just feels tight": what follows ", just" is affirmed.
-            let just_after_comma =
-                words[position] == "just" && position > 0 && words[position - 1] == ",";
+            // "no pain no pus only red": "only" affirms what follows it.
+            let just_after_comma = words[position] == "only"
+                || words[position] == "just" && position > 0 && words[position - 1] == ",";
             if TERMINATORS.contains(&words[position]) || just_after_comma {
                 return None;
             }
@@ -1897,6 +1898,10 @@ mod tests {
         assert_eq!(
             qualify("no pus, swelling or fever", "fever"),
             Qualifier::Negated
+        );
+        assert_eq!(
+            qualify("no pain no pus only red", "red"),
+            Qualifier::Affirmed
         );
         assert_eq!(
             qualify("no pus or fever, just red", "fever"),
