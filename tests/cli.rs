@@ -529,7 +529,7 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             // False alarms 0.014 and staff noise 0.035: asking "is this an allergic reaction?", someone else's
             // cold sore beside the writer's own history; isotretinoin and pigmentation by design.
             "tests/eval/blind39.jsonl",
-            at("1.0", "0.98", "0.98", "0.035", "0.92"),
+            at("1.0", "0.99", "0.98", "0.035", "0.92"),
         ),
         (
             "tests/eval/blind40.jsonl",

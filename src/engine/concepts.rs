@@ -18,6 +18,8 @@ struct Entry {
 
 pub struct Concepts {
     names: Vec<String>,
+    /// By concept index: whether it names a cause (`causes` in concepts.toml).
+    causes: Vec<bool>,
     /// Entries keyed by their first token (exact).
     exact: FxHashMap<String, Vec<Entry>>,
     /// One-token prefix entries (`swell*`), by their first three letters (shorter ones under themselves).
@@ -34,7 +36,7 @@ impl Occurrences {
 }
 
 impl Concepts {
-    pub fn new(definitions: &BTreeMap<String, Vec<String>>) -> Concepts {
+    pub fn new(definitions: &BTreeMap<String, Vec<String>>, causes: &[String]) -> Concepts {
         let mut names = Vec::new();
         let mut exact: FxHashMap<String, Vec<Entry>> = FxHashMap::default();
         let mut prefixes: FxHashMap<String, Vec<(String, usize)>> = FxHashMap::default();
@@ -65,6 +67,7 @@ impl Concepts {
             }
         }
         Concepts {
+            causes: names.iter().map(|name| causes.contains(name)).collect(),
             names,
             exact,
             prefixes,
@@ -81,6 +84,11 @@ impl Concepts {
 
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
+    }
+
+    /// Whether the concept names a cause, which counts in a combination when told in the past.
+    pub fn is_cause(&self, index: usize) -> bool {
+        self.causes.get(index).copied().unwrap_or(false)
     }
 
     pub fn name(&self, index: usize) -> &str {
@@ -192,7 +200,7 @@ mod tests {
             "tight-throat".to_string(),
             vec!["throat tight*".into(), "tight throat".into()],
         );
-        Concepts::new(&defs)
+        Concepts::new(&defs, &[])
     }
 
     fn spans(text: &str, concept: &str) -> Vec<(usize, usize)> {

@@ -543,6 +543,15 @@ fn check_concepts_known(
     intents: &[(Source, IntentFile)],
     concepts: &ConceptsFile,
 ) {
+    for cause in &concepts.causes {
+        if !concepts.concepts.contains_key(cause) {
+            errors.push(CheckError {
+                file: CONCEPTS_FILE.into(),
+                line: 1,
+                message: format!("causes: unknown concept {cause:?}"),
+            });
+        }
+    }
     for (source, intent) in intents {
         for flag in &intent.red_flags {
             for name in flag.get_ref().concepts.iter().flatten() {
@@ -635,6 +644,22 @@ mod tests {
             errors
                 .iter()
                 .any(|e| e.line == 3 && e.message.contains("as if i got burnt badly")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_cause_that_is_not_a_concept_is_refused() {
+        let text = "causes = [\"after-product\"]\n[concepts]\nyellow = [\"yellow\"]\n";
+        let sources = [Source {
+            name: CONCEPTS_FILE.into(),
+            text: text.into(),
+        }];
+        let Err(CheckErrors(errors)) = parse(&sources) else {
+            panic!("an unknown cause passed the check");
+        };
+        assert!(
+            errors.iter().any(|e| e.message.contains("after-product")),
             "{errors:?}"
         );
     }

@@ -329,7 +329,7 @@ impl Engine {
         }
         let normalizer = Normalizer::new(&lexicon, &content.words, vocabulary);
 
-        let concepts = Concepts::new(&content.concepts.concepts);
+        let concepts = Concepts::new(&content.concepts.concepts, &content.concepts.causes);
         let contact = policy::ContactInstruction::default();
         let answer_of = |template: &str| Answer {
             text: clinic.render(template.trim()),
@@ -1067,8 +1067,12 @@ impl Engine {
                                         && (*qualifier == Qualifier::Historical
                                             || (*qualifier == Qualifier::Negated
                                                 && self.context.is_resolution(*trigger)));
+                                    // "last night I put the serum on, now it burns": the cause came first.
+                                    let cause_before = *qualifier == Qualifier::Historical
+                                        && self.concepts.is_cause(concept);
                                     let counts = *qualifier == Qualifier::Affirmed
                                         || happened
+                                        || cause_before
                                         || (flag.request && *qualifier != Qualifier::Negated)
                                         || (flag.whoever
                                             && !someone_elses_past

@@ -192,6 +192,11 @@ pub enum Scope {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ConceptsFile {
+    /// Concepts that name a cause (a product put on, sun on the skin): in a combination they count when told
+    /// in the past too, since a cause comes before what it causes ("last night I put the serum on, now it is
+    /// swollen and burning"). What they combine with must still be happening.
+    #[serde(default)]
+    pub causes: Vec<String>,
     /// Concept name → words and phrases; a trailing `*` matches any ending ("swell*": swells, swelling).
     #[serde(default)]
     pub concepts: std::collections::BTreeMap<String, Vec<String>>,
