@@ -249,15 +249,27 @@ impl Matcher {
             let mut score = example
                 + (0.12 * matched_keywords as f32).min(0.24)
                 + if pattern { 0.3 } else { 0.0 };
+            // A counter-example counts against the intent only for what it shares with the message beyond the
+            // closest example: "can i go to rugby training tomorrow" shares only "can i go … tomorrow" with "can i
+            // go swimming tomorrow", and the example "can i go to the gym tomorrow" has those words too.
+            let holds =
+                |term: u32, doc: u32| self.postings[term as usize].iter().any(|(d, _)| *d == doc);
+            let counter_tells = counter[intent].is_some_and(|(against_doc, _)| {
+                known.iter().any(|(term, _)| {
+                    holds(*term, against_doc)
+                        && !best[intent].is_some_and(|(example_doc, _)| holds(*term, example_doc))
+                })
+            });
             let against = counter[intent].map_or(0.0, |(_, s)| s);
-            if against > example {
+            let countered = against > example && counter_tells;
+            if countered {
                 score -= 0.25 + (against - example);
             }
             candidates.push(Candidate {
                 intent,
                 score,
                 example: best[intent],
-                counter: counter[intent].filter(|_| against > example),
+                counter: counter[intent].filter(|_| countered),
                 keywords: matched_keywords,
                 pattern_hit: false,
             });

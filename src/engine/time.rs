@@ -200,9 +200,16 @@ impl DayPhrases {
             let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
             let before = before.strip_suffix(" the").unwrap_or(before);
             let before = before.strip_suffix(" on").unwrap_or(before);
-            !["than", "like", "as"]
-                .iter()
-                .any(|word| before == *word || before.ends_with(&format!(" {word}")))
+            // "redder than it was on the first day": "than" or "like" a few words back compares too.
+            let compares_from_afar = before
+                .split_whitespace()
+                .rev()
+                .take(4)
+                .any(|w| w == "than" || w == "like");
+            !compares_from_afar
+                && !["as"]
+                    .iter()
+                    .any(|word| before == *word || before.ends_with(&format!(" {word}")))
         }) {
             let word = c.get(1).or(c.get(2))?.as_str();
             let n = number_value(word)?;
@@ -431,6 +438,10 @@ mod tests {
 
     #[test]
     fn a_comparison_does_not_date_the_message() {
+        assert_eq!(
+            day("the left side is redder than it was on the first day"),
+            None
+        );
         assert_eq!(day("dusky and warm, like after a day at the beach"), None);
         assert_eq!(day("feels as if after 2 days in the sun"), None);
         assert_eq!(day("still red after 2 days"), Some(2));
