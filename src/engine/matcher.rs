@@ -252,16 +252,21 @@ impl Matcher {
             // A counter-example counts against the intent only for what it shares with the message beyond the
             // closest example: "can i go to rugby training tomorrow" shares only "can i go … tomorrow" with "can i
             // go swimming tomorrow", and the example "can i go to the gym tomorrow" has those words too.
-            let holds =
-                |term: u32, doc: u32| self.postings[term as usize].iter().any(|(d, _)| *d == doc);
-            let counter_tells = counter[intent].is_some_and(|(against_doc, _)| {
+            // Postings are in document order.
+            let holds = |term: u32, doc: u32| {
+                self.postings[term as usize]
+                    .binary_search_by_key(&doc, |(d, _)| *d)
+                    .is_ok()
+            };
+            let counter_tells = |against_doc: u32| {
                 known.iter().any(|(term, _)| {
                     holds(*term, against_doc)
                         && !best[intent].is_some_and(|(example_doc, _)| holds(*term, example_doc))
                 })
-            });
+            };
             let against = counter[intent].map_or(0.0, |(_, s)| s);
-            let countered = against > example && counter_tells;
+            let countered =
+                against > example && counter[intent].is_some_and(|(doc, _)| counter_tells(doc));
             if countered {
                 score -= 0.25 + (against - example);
             }
