@@ -33,7 +33,7 @@ impl Default for DayPhrases {
                 r"\b(\d{1,2})(?:st|nd|rd|th) day\b|\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth) day\b",
             ),
             amount_ago: compile(&format!(
-                r"\b(?:(been|for|after|about|almost|nearly|over|like|its|now) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already))?\b"
+                r"\b(?:(been|for|after|about|almost|nearly|over|like|its|now|already) )?{NUMBER} (hours?|hrs?|days?|weeks?|wks?|months?|fortnight)(?: (ago|since|later|now|post|after|out|in|on|already|passed|gone by))?\b"
             )),
             and_a_half: compile(&format!(
                 r"\b(?:(in|wait|another|next|every|for) )?(?:{NUMBER} (weeks?|days?|months?) and a (?:half|bit)|{NUMBER} and a (?:half|bit) (weeks?|days?|months?))\b"
@@ -434,6 +434,12 @@ mod tests {
             None
         );
         assert_eq!(day("from yesterday the treated area is itchy"), None);
+    }
+
+    #[test]
+    fn a_learners_passed_and_already_date_the_message() {
+        assert_eq!(day("12 days passed from my treatment"), Some(12));
+        assert_eq!(day("the redness is staying already three weeks"), Some(21));
     }
 
     #[test]
