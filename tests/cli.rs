@@ -537,7 +537,11 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
         ),
         (
             "tests/eval/blind41.jsonl",
-            at("1.0", "1.0", "0.95", "0.007", "0.96"),
+            at("1.0", "1.0", "0.97", "0.007", "0.97"),
+        ),
+        (
+            "tests/eval/blind42.jsonl",
+            at("1.0", "1.0", "0.94", "0.014", "0.95"),
         ),
         (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
