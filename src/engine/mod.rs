@@ -1299,8 +1299,11 @@ struct PatternSet {
     patterns: Vec<(String, OnceLock<Option<meta::Regex>>)>,
     prefixes: aho_corasick::AhoCorasick,
     /// Literal index → the patterns that may start with it, and whether the pattern begins at a word
-    /// boundary (then a literal found inside a word does not make it a candidate: "hi" holds no "i").
-    prefix_owners: Vec<Vec<(usize, bool)>>,
+    /// boundary (then a literal found inside a word does not make it a candidate: "hi" holds no "i"):
+    /// literal i's owners are `owners[owner_starts[i]..owner_starts[i + 1]]`, each packed as
+    /// `pattern << 1 | at_word_start`. Flat, because tens of thousands of small lists cost about 1.5 MB more.
+    owner_starts: Vec<u32>,
+    owners: Vec<u32>,
     always: Vec<usize>,
 }
 
@@ -1336,13 +1339,26 @@ impl PatternSet {
             }
         }
         let prefixes = aho_corasick::AhoCorasick::new(&literals).map_err(|e| e.to_string())?;
+        let mut owner_starts = Vec::with_capacity(prefix_owners.len() + 1);
+        let mut owners = Vec::with_capacity(prefix_owners.iter().map(Vec::len).sum());
+        owner_starts.push(0);
+        // Consumed as it goes, so both forms are never held whole at once.
+        for list in prefix_owners {
+            owners.extend(
+                list.into_iter().map(|(pattern, at_word_start)| {
+                    (pattern as u32) << 1 | u32::from(at_word_start)
+                }),
+            );
+            owner_starts.push(owners.len() as u32);
+        }
         Ok(PatternSet {
             patterns: patterns
                 .into_iter()
                 .map(|pattern| (pattern, OnceLock::new()))
                 .collect(),
             prefixes,
-            prefix_owners,
+            owner_starts,
+            owners,
             always,
         })
     }
@@ -1356,9 +1372,13 @@ impl PatternSet {
             let inside_word = found.start() > 0
                 && bytes[found.start() - 1].is_ascii_alphanumeric()
                 && bytes[found.start()].is_ascii_alphanumeric();
-            for &(owner, at_word_start) in &self.prefix_owners[found.pattern().as_usize()] {
+            let literal = found.pattern().as_usize();
+            let range =
+                self.owner_starts[literal] as usize..self.owner_starts[literal + 1] as usize;
+            for &packed in &self.owners[range] {
+                let at_word_start = packed & 1 == 1;
                 if !(inside_word && at_word_start) {
-                    starts.push((owner, found.start()));
+                    starts.push(((packed >> 1) as usize, found.start()));
                 }
             }
         }
