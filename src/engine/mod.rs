@@ -1311,7 +1311,8 @@ impl PatternSet {
     fn new(patterns: Vec<String>) -> Result<PatternSet, String> {
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
         let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut prefix_owners: Vec<Vec<(usize, bool)>> = Vec::new();
+        // (literal index, owner packed as `pattern << 1 | at_word_start`), grouped by literal below.
+        let mut owned: Vec<(u32, u32)> = Vec::new();
         let mut index_of: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut always = Vec::new();
         for (index, pattern) in patterns.iter().enumerate() {
@@ -1329,28 +1330,25 @@ impl PatternSet {
                         let bytes = literal.as_bytes().to_vec();
                         let at = *index_of.entry(bytes.clone()).or_insert_with(|| {
                             literals.push(bytes);
-                            prefix_owners.push(Vec::new());
                             literals.len() - 1
                         });
-                        prefix_owners[at].push((index, at_word_start));
+                        owned.push((at as u32, (index as u32) << 1 | u32::from(at_word_start)));
                     }
                 }
                 _ => always.push(index),
             }
         }
         let prefixes = aho_corasick::AhoCorasick::new(&literals).map_err(|e| e.to_string())?;
-        let mut owner_starts = Vec::with_capacity(prefix_owners.len() + 1);
-        let mut owners = Vec::with_capacity(prefix_owners.iter().map(Vec::len).sum());
-        owner_starts.push(0);
-        // Consumed as it goes, so both forms are never held whole at once.
-        for list in prefix_owners {
-            owners.extend(
-                list.into_iter().map(|(pattern, at_word_start)| {
-                    (pattern as u32) << 1 | u32::from(at_word_start)
-                }),
-            );
-            owner_starts.push(owners.len() as u32);
+        // Stable: each literal keeps its owners in pattern order.
+        owned.sort_by_key(|&(literal, _)| literal);
+        let mut owner_starts = vec![0u32; literals.len() + 1];
+        for &(literal, _) in &owned {
+            owner_starts[literal as usize + 1] += 1;
         }
+        for i in 1..owner_starts.len() {
+            owner_starts[i] += owner_starts[i - 1];
+        }
+        let owners: Vec<u32> = owned.into_iter().map(|(_, packed)| packed).collect();
         Ok(PatternSet {
             patterns: patterns
                 .into_iter()

@@ -206,10 +206,7 @@ impl DayPhrases {
                 .rev()
                 .take(4)
                 .any(|w| w == "than" || w == "like");
-            !compares_from_afar
-                && !["as"]
-                    .iter()
-                    .any(|word| before == *word || before.ends_with(&format!(" {word}")))
+            !compares_from_afar && !ends_with_a_word_of(before, &["as"])
         }) {
             let word = c.get(1).or(c.get(2))?.as_str();
             let n = number_value(word)?;
@@ -221,17 +218,13 @@ impl DayPhrases {
             let trail = c.get(4).map(|m| m.as_str());
             // "in 2 weeks" and "wait a week" are the future or a rule, not the client's day.
             // "ten days on and still red": "on" speaks of the past when the phrase opens the clause.
-            let opens_clause = text[..c.get(0).map_or(0, |m| m.start())]
-                .trim_end()
+            let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
+            let opens_clause = before
                 .chars()
                 .last()
                 .is_none_or(|ch| matches!(ch, '.' | ',' | '!' | '?' | ';'));
             // "like after a day at the beach": a comparison, not the client's day.
-            let before = text[..c.get(0).map_or(0, |m| m.start())].trim_end();
-            if ["like", "as if", "as though"]
-                .iter()
-                .any(|word| before == *word || before.ends_with(&format!(" {word}")))
-            {
+            if ends_with_a_word_of(before, &["like", "as if", "as though"]) {
                 continue;
             }
             let about_the_past = lead.is_some_and(|l| l != "about")
@@ -272,10 +265,7 @@ impl DayPhrases {
             }
             // "itchy bumps since yesterday, just on the treated bits": since or from dates what followed.
             if let Some(m) = self.yesterday.find(sentence).filter(|m| {
-                let before = sentence[..m.start()].trim_end();
-                !["since", "from"]
-                    .iter()
-                    .any(|word| before == *word || before.ends_with(&format!(" {word}")))
+                !ends_with_a_word_of(sentence[..m.start()].trim_end(), &["since", "from"])
             }) {
                 return Some((1, m.as_str().to_string()));
             }
@@ -299,6 +289,14 @@ impl DayPhrases {
         }
         None
     }
+}
+
+/// Whether `text` ends with one of `words` (a word or a phrase), as whole words.
+fn ends_with_a_word_of(text: &str, words: &[&str]) -> bool {
+    words.iter().any(|word| {
+        text.strip_suffix(word)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with(' '))
+    })
 }
 
 impl DayPhrases {
