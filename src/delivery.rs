@@ -197,7 +197,30 @@ pub async fn deliver_due<M: Messenger>(
     let now = clock.now();
     let db = &service.db;
     let due = db.due_outbox(now, BATCH).await?;
-    let ids: Vec<OutboxId> = due.iter().map(|item| item.id).collect();
+    // Each chat is taken for this pass before its sends are claimed, never after: a pass that gave a chat back
+    // has recorded what it sent there, so the claim below cannot take a send that went while its lease ran out
+    // (a claim made before the chat was taken could, and the send would go twice).
+    let mut taken: HashMap<i64, ChatTaken> = HashMap::new();
+    let mut busy: HashSet<i64> = HashSet::new();
+    for item in &due {
+        if taken.contains_key(&item.chat_id) || busy.contains(&item.chat_id) {
+            continue;
+        }
+        match service.chats_in_flight.take(item.chat_id) {
+            Some(chat) => {
+                taken.insert(item.chat_id, chat);
+            }
+            // Another pass of this process is sending to it: its sends wait for that pass.
+            None => {
+                busy.insert(item.chat_id);
+            }
+        }
+    }
+    let ids: Vec<OutboxId> = due
+        .iter()
+        .filter(|item| taken.contains_key(&item.chat_id))
+        .map(|item| item.id)
+        .collect();
     let claimed: HashSet<OutboxId> = db
         .claim_outboxes(&ids, now, lease)
         .await?
@@ -205,18 +228,20 @@ pub async fn deliver_due<M: Messenger>(
         .collect();
     let mut chats: Vec<(ChatTaken, Vec<OutboxItem>)> = Vec::new();
     let mut chat_of: HashMap<i64, usize> = HashMap::new();
-    // A chat whose next send another worker holds, or another pass of this one is sending to, waits for it; what
-    // this pass got of that chat goes back.
+    // A chat whose next send another worker holds waits for it; what this pass got of that chat goes back.
     let mut held: HashSet<i64> = HashSet::new();
     let mut untried: Vec<OutboxId> = Vec::new();
     for item in due {
+        if busy.contains(&item.chat_id) {
+            continue;
+        }
         let place = if held.contains(&item.chat_id) || !claimed.contains(&item.id) {
             None
         } else if let Some(place) = chat_of.get(&item.chat_id) {
             Some(*place)
         } else {
-            service.chats_in_flight.take(item.chat_id).map(|taken| {
-                chats.push((taken, Vec::new()));
+            taken.remove(&item.chat_id).map(|chat| {
+                chats.push((chat, Vec::new()));
                 chat_of.insert(item.chat_id, chats.len() - 1);
                 chats.len() - 1
             })
@@ -231,6 +256,8 @@ pub async fn deliver_due<M: Messenger>(
             }
         }
     }
+    // The chats of which nothing was claimed are given back at once.
+    drop(taken);
     // The most pressing chats first, the others once those are done: an emergency answer does not race routine
     // sends to Telegram, it goes before them. If Telegram failed it, the others wait behind it (see `due_outbox`).
     let most_pressing = chats.iter().map(|(_, items)| pressing(items)).max();

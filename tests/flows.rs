@@ -1103,3 +1103,163 @@ async fn a_reply_undelivered_for_a_day_is_given_up_and_for_a_report_staff_are_to
     })
     .await;
 }
+
+/// Telegram that takes longer than a send's lease to answer (as when it is slow, or the process is starved):
+/// the clock moves past the lease during each send, so every send still in flight looks due again to the passes
+/// running beside it.
+struct SlowerThanTheLease {
+    clock: std::sync::Arc<support::scene::TestClock>,
+    lease: Duration,
+    sent: std::sync::Mutex<Vec<(i64, String)>>,
+    next_id: std::sync::atomic::AtomicI64,
+}
+
+impl SlowerThanTheLease {
+    async fn answer(&self, chat: i64, text: &str) -> Result<i64, SendError> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Passes overlap at varying points of each other's sends.
+        for _ in 0..id % 7 {
+            tokio::task::yield_now().await;
+        }
+        self.clock.advance(self.lease + Duration::seconds(1));
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((chat, text.to_string()));
+        Ok(id)
+    }
+}
+
+impl delivery::Messenger for SlowerThanTheLease {
+    async fn send_text(
+        &self,
+        chat: i64,
+        text: &str,
+        _buttons: &aftercare::flows::Buttons,
+        _reply_to: Option<i64>,
+    ) -> Result<i64, SendError> {
+        self.answer(chat, text).await
+    }
+    async fn send_photo(
+        &self,
+        chat: i64,
+        file_id: &str,
+        _caption: &str,
+        _reply_to: Option<i64>,
+    ) -> Result<i64, SendError> {
+        self.answer(chat, file_id).await
+    }
+    async fn send_image(&self, chat: i64, _png: Vec<u8>, caption: &str) -> Result<i64, SendError> {
+        self.answer(chat, caption).await
+    }
+    async fn edit_text(
+        &self,
+        _chat: i64,
+        _message_id: i64,
+        _text: &str,
+        _buttons: &aftercare::flows::Buttons,
+    ) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn remove_buttons(&self, _chat: i64, _message_id: i64) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn answer_callback(&self, _callback: &str, _text: Option<&str>) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+/// One process runs several delivery passes at once (a new one starts whenever something is queued). A send that
+/// outlasts its lease looks due again to the others: it still goes exactly once, each chat's sends in order.
+async fn a_send_that_outlasts_its_lease_goes_once_though_passes_overlap(scene: Scene) {
+    within(DEADLINE, async {
+        let lease = Duration::seconds(30);
+        let scene = std::sync::Arc::new(scene);
+        let clock = std::sync::Arc::new(support::scene::TestClock::at(scene.now()));
+        let telegram = std::sync::Arc::new(SlowerThanTheLease {
+            clock: clock.clone(),
+            lease,
+            sent: std::sync::Mutex::default(),
+            next_id: std::sync::atomic::AtomicI64::new(1),
+        });
+        let chats: Vec<i64> = (1..=300).collect();
+        let per_chat = 2;
+        for n in 0..per_chat {
+            for chat in &chats {
+                let text = format!("chat {chat} send {n}");
+                let item = aftercare::flows::outbound::Outbound::Client { text: text.clone() }
+                    .queue(*chat, None, None, text, scene.now());
+                scene.store().enqueue(&item).await.expect("queued");
+            }
+        }
+        let expected = chats.len() * per_chat;
+        // Four workers, each starting a pass as soon as its last one ends: their passes start at varying points
+        // of each other's sends, as the worker's do when something new is queued.
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (scene, telegram, clock) = (scene.clone(), telegram.clone(), clock.clone());
+                tokio::spawn(async move {
+                    for _ in 0..500 {
+                        delivery::deliver_due(
+                            &scene.service,
+                            telegram.as_ref(),
+                            clock.as_ref(),
+                            lease,
+                        )
+                        .await
+                        .expect("delivery");
+                        let pending = count(
+                            scene.store(),
+                            "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+                        )
+                        .await;
+                        if pending == 0 {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.expect("worker");
+        }
+        let sent = telegram
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for chat in &chats {
+            let to_chat: Vec<&str> = sent
+                .iter()
+                .filter(|(to, _)| to == chat)
+                .map(|(_, text)| text.as_str())
+                .collect();
+            let in_order: Vec<String> = (0..per_chat)
+                .map(|n| format!("chat {chat} send {n}"))
+                .collect();
+            assert_eq!(to_chat, in_order, "chat {chat}: each once, in order");
+        }
+        assert_eq!(sent.len(), expected, "{sent:#?}");
+    })
+    .await;
+}
+
+mod a_send_that_outlasts_its_lease_goes_once_though_passes_overlap {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_send_that_outlasts_its_lease_goes_once_though_passes_overlap(
+            super::Scene::sqlite().await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_send_that_outlasts_its_lease_goes_once_though_passes_overlap(
+            super::Scene::postgres().await,
+        )
+        .await;
+    }
+}
