@@ -541,7 +541,13 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
         ),
         (
             "tests/eval/blind42.jsonl",
-            at("1.0", "1.0", "0.94", "0.014", "0.95"),
+            at("1.0", "1.0", "0.97", "0.014", "0.95"),
+        ),
+        (
+            // Staff noise above the bar: questions about isotretinoin, cold sores and conditions the clinic decides
+            // on (7 of its 9), which page staff by design (see the README).
+            "tests/eval/blind43.jsonl",
+            at("1.0", "1.0", "1.0", "0.063", "0.96"),
         ),
         (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is

@@ -135,7 +135,7 @@ impl Normalizer {
     }
 
     pub fn normalize(&self, input: &str) -> Normalized {
-        let mut raw = split_raw(input);
+        let mut raw = split_raw(without_attachment_note(input));
         let mut words: Vec<String> = Vec::with_capacity(raw.len());
         let mut i = 0;
         'outer: while i < raw.len() {
@@ -290,6 +290,72 @@ impl WordList {
 }
 
 /// Lower-cases and splits into words and sentence punctuation; drops apostrophes, emoji and symbols.
+/// Words that say a picture comes with the message.
+const PICTURE_WORDS: &[&str] = &[
+    "photo",
+    "photos",
+    "pic",
+    "pics",
+    "picture",
+    "pictures",
+    "image",
+    "images",
+    "img",
+    "selfie",
+    "screenshot",
+];
+
+/// "[photo] is this normal?", "(pic attached) lines still there", "pic - redder today": a note that a picture comes
+/// with the message says nothing of what it asks, and its picture word would pull the answer towards the one about
+/// sending photos. The rest of the message is what is answered. A message that is only the note keeps it.
+fn without_attachment_note(input: &str) -> &str {
+    let text = input.trim_start();
+    let rest = match text.chars().next() {
+        Some(open @ ('[' | '(')) => {
+            let close = if open == '[' { ']' } else { ')' };
+            text.find(close)
+                .filter(|&end| end <= 40)
+                .filter(|&end| {
+                    text[1..end]
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|w| PICTURE_WORDS.contains(&w.to_lowercase().as_str()))
+                })
+                .map(|end| &text[end + 1..])
+        }
+        _ => {
+            // "pic - …", "photo: …", "photo attached. …": one picture word first ("photos: when do i take
+            // them" asks about photos), then at most "attached", "below" or "here", then a dash, colon or stop.
+            let word = text
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or_default();
+            let singular = PICTURE_WORDS
+                .iter()
+                .any(|w| !w.ends_with('s') && w.eq_ignore_ascii_case(word));
+            if singular {
+                let after = text[word.len()..].trim_start();
+                let after = ["attached", "below", "here"]
+                    .iter()
+                    .find_map(|w| {
+                        after
+                            .get(..w.len())
+                            .filter(|head| head.eq_ignore_ascii_case(w))
+                            .map(|_| &after[w.len()..])
+                    })
+                    .unwrap_or(after)
+                    .trim_start();
+                after.strip_prefix(['-', ':', '.', '–', '—'])
+            } else {
+                None
+            }
+        }
+    };
+    match rest {
+        Some(rest) if rest.chars().any(char::is_alphabetic) => rest,
+        _ => input,
+    }
+}
+
 fn split_raw(input: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     let mut word = String::new();
@@ -484,6 +550,35 @@ mod tests {
         assert_eq!(edit_distance("fevre", "fever"), 1);
         assert_eq!(edit_distance("sweling", "swelling"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn a_note_that_a_picture_is_attached_is_not_the_question() {
+        for (input, question) in [
+            (
+                "[pic] is this amount of red normal?",
+                " is this amount of red normal?",
+            ),
+            ("(photo attached) lines still there", " lines still there"),
+            (
+                "pic - lines in rows, still there",
+                " lines in rows, still there",
+            ),
+            ("Photo: redder today", " redder today"),
+            ("photo attached. is this pus", " is this pus"),
+        ] {
+            assert_eq!(without_attachment_note(input), question, "{input}");
+        }
+        for kept in [
+            "photos: when should i take them",
+            "can i send a photo",
+            "[photo]",
+            "pic",
+            "pictures of my face every day, is that ok",
+            "(my cheek) is red",
+        ] {
+            assert_eq!(without_attachment_note(kept), kept, "{kept}");
+        }
     }
 
     #[test]

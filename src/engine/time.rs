@@ -75,7 +75,9 @@ fn latest_number(pattern: &Regex, text: &str, not_after: &[&str]) -> Option<(u32
             // "day 1 was ok, now it's worse": a day told in the past tense is not today's.
             let after = text[c.get(0).map_or(0, |m| m.end())..].trim_start();
             let told_in_the_past = after.starts_with("was ") || after.starts_with("were ");
-            !(not_after.contains(&before.rsplit(' ').next().unwrap_or("")) || told_in_the_past)
+            !(not_after.contains(&before.rsplit(' ').next().unwrap_or(""))
+                || told_in_the_past
+                || compares_with_that_time(before))
         })
         .filter_map(|c| Some((number_value(&c[1])?, c[0].to_string())))
         .max_by_key(|(n, _)| *n)
@@ -291,6 +293,34 @@ impl DayPhrases {
     }
 }
 
+/// Whether the words before a day or week name compare with that time rather than date the message: "the same
+/// like day 2", "as bad as day 1", "compared to week 1", "like it was on day 2".
+fn compares_with_that_time(before: &str) -> bool {
+    let before = before.strip_suffix(" on").unwrap_or(before);
+    let before = before
+        .strip_suffix(" it was")
+        .or_else(|| before.strip_suffix(" they were"))
+        .unwrap_or(before);
+    if ends_with_a_word_of(
+        before,
+        &[
+            "same like",
+            "same as",
+            "same with",
+            "similar to",
+            "compared to",
+            "compared with",
+            "compare to",
+            "compare with",
+        ],
+    ) {
+        return true;
+    }
+    // "as red as day 1", "as bad like day 2": a comparison of equals.
+    let mut words = before.split_whitespace().rev();
+    matches!(words.next(), Some("as" | "like")) && words.take(3).any(|w| w == "as")
+}
+
 /// Whether `text` ends with one of `words` (a word or a phrase), as whole words.
 fn ends_with_a_word_of(text: &str, words: &[&str]) -> bool {
     words.iter().any(|word| {
@@ -408,6 +438,14 @@ mod tests {
         assert_eq!(day("got a cold sore two days after"), Some(2));
         assert_eq!(day("more red than the first day"), None);
         assert_eq!(day("still red like the first day"), None);
+        assert_eq!(
+            day("the redness is the same like day 2, not going down"),
+            None
+        );
+        assert_eq!(day("still as swollen as day 1"), None);
+        assert_eq!(day("it looks the same as it was on day 2"), None);
+        assert_eq!(day("compared to week 1 it is worse"), None);
+        assert_eq!(day("im like day 5 and still red"), Some(5));
         assert_eq!(day("as swollen as on the first day"), None);
         assert_eq!(day("on the first day it was red"), Some(0));
         assert_eq!(day("still flaking , two weeks and two days"), Some(16));
