@@ -140,10 +140,19 @@ fn small_talk_answers_only_on_its_own_words() {
         ("who am i talking to", Some("are-you-a-bot")),
         ("can i go to the disco on saturday night", None),
         ("see you at my next session", Some("goodbye")),
+        // How the skin is, typed instead of the check-in's button; "fine" also names a topic.
+        ("👍 All fine", Some("doing-well")),
+        ("fine thanks", Some("doing-well")),
+        ("no problems so far", Some("doing-well")),
+        ("fine, will do", Some("thanks")),
+        ("do you help with fine lines", Some("benefits")),
     ] {
         let t = e.analyse(text, None, None);
         assert_eq!(t.intent.as_deref(), expected, "{text:?}: {:#?}", t.why);
     }
+    // Fine but for one thing: the thing is read.
+    let t = e.analyse("all fine except a yellow crust on my chin", Some(3), None);
+    assert_eq!(t.escalation, Level::Urgent, "{t:#?}");
 }
 
 #[test]
