@@ -550,6 +550,11 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "1.0", "0.063", "0.96"),
         ),
         (
+            // The honest figure's set (its first score is in the README); its staff noise is the same class.
+            "tests/eval/blind44.jsonl",
+            at("1.0", "0.98", "1.0", "0.049", "0.99"),
+        ),
+        (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
             // held where it stands (0.167, above the bar; see the README), the emergencies at 1.0.
             "tests/eval/stress26.jsonl",

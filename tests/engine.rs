@@ -333,6 +333,41 @@ fn someone_elses_past_reaction_is_not_a_report() {
         None,
     );
     assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+    // The person named nearest the finding is the one who has it: "of mine" belongs to the friend.
+    let t = e.analyse(
+        "a friend of mine got a cold sore after hers at another salon, what should i look out for?",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+    let t = e.analyse(
+        "we both had it done yesterday, hers is fine but mine has gone all blistery around my lips",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+}
+
+#[test]
+fn signs_told_in_plain_words_are_read_and_asking_is_not_telling() {
+    let e = engine();
+    for text in [
+        "something got inside my eye during the treatment, now my eye is red and hurts",
+        "my lips went very big like a duck after the numbing cream, breathing is fine",
+        "my left eye imevimba mpaka siwezi kuifungua",
+    ] {
+        let t = e.analyse(text, Some(1), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
+    // "is it infected?!" about pinpoint specks asks what they mean; "I think it's infected" tells.
+    let t = e.analyse(
+        "little dried blood dots on my cheeks, is it infected?!",
+        Some(1),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+    let t = e.analyse("i think it infected, it is hot and sore", Some(4), None);
+    assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
 }
 
 #[test]
@@ -935,6 +970,8 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
         "my arm's gone heavy and weak and I can't grip my cup properly. My husband says my words are coming out funny",
         "My partner says I had a full shaking fit on the sofa ten minutes ago and I've bitten my tongue",
         "eyeball is pushing out little, moving eye is very pain, fever also 38.8",
+        "my friend fell at the gym and now she is shaking all the body with foam from her mouth",
+        "the spot by my ear is bleeding nonstop, pressed a towel on it for half an hour and it cannot stop",
     ] {
         let t = e.analyse(text, Some(1), None);
         assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);

@@ -1001,17 +1001,30 @@ impl ContextRules {
 
     /// Whether "she", "he" or another person comes before the finding at `first` in its sentence: in a message about someone
     /// else's past ("my sister had needling last year and she got a cold sore"), the finding is theirs.
+    /// The nearest person named decides: "hers is fine but mine's gone all blistery" is the writer's; "a friend
+    /// of mine got a cold sore" is the friend's.
     pub fn third_person_before(&self, words: &[&str], first: usize) -> bool {
-        words[..first]
+        let sentence_start = words[..first]
             .iter()
+            .rposition(|w| matches!(*w, "." | "?" | "!" | ";"))
+            .map_or(0, |p| p + 1);
+        (sentence_start..first)
             .rev()
-            .take_while(|w| !matches!(**w, "." | "?" | "!" | ";"))
-            .any(|w| {
-                matches!(
-                    *w,
-                    "she" | "he" | "shes" | "hes" | "mate" | "cousin" | "pal"
-                ) || OTHER_PERSON.contains(w)
+            .find_map(|at| {
+                let w = words[at];
+                if matches!(w, "she" | "he" | "shes" | "hes" | "mate" | "cousin" | "pal")
+                    || OTHER_PERSON.contains(&w)
+                {
+                    Some(true)
+                } else if matches!(w, "i" | "im" | "ive" | "myself")
+                    || (w == "mine" && (at == 0 || words[at - 1] != "of"))
+                {
+                    Some(false)
+                } else {
+                    None
+                }
             })
+            .unwrap_or(false)
     }
 
     /// Someone writing for the client: "my wife had it done yesterday and she has a temperature". Then a
