@@ -164,6 +164,9 @@ fn out_of_scope_and_gibberish_get_the_fallback() {
         "can you recommend a pizza place",
         "🙂",
         "",
+        // A number alone (a button's number typed, a stray digit): "day 1" in an example does not answer it.
+        "1",
+        "2 ?",
     ] {
         let t = e.analyse(text, None, None);
         assert_eq!(

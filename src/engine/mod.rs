@@ -652,6 +652,15 @@ impl Engine {
         text: &normalize::Normalized,
         negated: &[(usize, usize)],
     ) -> Vec<matcher::Candidate> {
+        // "1", "2 ?", "38.5": a number with no word says nothing an intent could answer; "day 1" in an example
+        // must not make it the answer about swelling.
+        if !text
+            .tokens
+            .iter()
+            .any(|t| t.text.chars().any(char::is_alphabetic))
+        {
+            return Vec::new();
+        }
         // "…when can I exercise again? thank you": in a message of some length, greetings and thanks are
         // manners, not the topic.
         let long = text.words().nth(COURTESY_IGNORED_AFTER_WORDS).is_some();
