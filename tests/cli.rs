@@ -550,9 +550,15 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "1.0", "0.063", "0.96"),
         ),
         (
-            // The honest figure's set (its first score is in the README); its staff noise is the same class.
+            // Its staff noise is the same class.
             "tests/eval/blind44.jsonl",
             at("1.0", "0.98", "1.0", "0.049", "0.99"),
+        ),
+        (
+            // The honest figure's set (its first score is in the README); 6 of its 11 `routine` answers to
+            // `none` messages are the clinic-decided class (cold sores, pregnancy).
+            "tests/eval/blind45.jsonl",
+            at("1.0", "1.0", "1.0", "0.077", "0.97"),
         ),
         (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is

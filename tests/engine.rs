@@ -371,6 +371,16 @@ fn signs_told_in_plain_words_are_read_and_asking_is_not_telling() {
     assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
     let t = e.analyse("i think it infected, it is hot and sore", Some(4), None);
     assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+    // A history told in the present is no cold sore now.
+    let t = e.analyse(
+        "my cold sores come often, should i take something before the next one?",
+        Some(10),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
+    // Redness as it was on day 1, on day 3: not settling.
+    let t = e.analyse("still no better than day 1, same redness", Some(3), None);
+    assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
 }
 
 #[test]
@@ -975,6 +985,9 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
         "eyeball is pushing out little, moving eye is very pain, fever also 38.8",
         "my friend fell at the gym and now she is shaking all the body with foam from her mouth",
         "the spot by my ear is bleeding nonstop, pressed a towel on it for half an hour and it cannot stop",
+        // Krio and Jamaican: a swollen lip with gasping; a fall with shaking, eyes rolled back, no answer.
+        "mi sista lip don swel big big an i no de brit fayn, i de gasp",
+        "mi bredda jus drop dung an a shake up, eye dem roll back, him naw ansa mi",
     ] {
         let t = e.analyse(text, Some(1), None);
         assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
