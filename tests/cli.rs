@@ -555,10 +555,14 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "0.98", "1.0", "0.049", "0.99"),
         ),
         (
-            // The honest figure's set (its first score is in the README); 6 of its 11 `routine` answers to
-            // `none` messages are the clinic-decided class (cold sores, pregnancy).
+            // 6 of its 11 `routine` answers to `none` messages are the clinic-decided class (cold sores,
+            // pregnancy).
             "tests/eval/blind45.jsonl",
             at("1.0", "1.0", "1.0", "0.077", "0.97"),
+        ),
+        (
+            "tests/eval/blind46.jsonl",
+            at("1.0", "1.0", "0.98", "0.028", "0.95"),
         ),
         (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is

@@ -381,6 +381,13 @@ fn signs_told_in_plain_words_are_read_and_asking_is_not_telling() {
     // Redness as it was on day 1, on day 3: not settling.
     let t = e.analyse("still no better than day 1, same redness", Some(3), None);
     assert_eq!(t.escalation, Level::Routine, "{:#?}", t.why);
+    // Pain in the face getting stronger every day (Bislama): worse, not better.
+    let t = e.analyse(
+        "pen long fes blong mi i kam strong moa evri dei",
+        Some(4),
+        None,
+    );
+    assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
 }
 
 #[test]
@@ -988,6 +995,8 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
         // Krio and Jamaican: a swollen lip with gasping; a fall with shaking, eyes rolled back, no answer.
         "mi sista lip don swel big big an i no de brit fayn, i de gasp",
         "mi bredda jus drop dung an a shake up, eye dem roll back, him naw ansa mi",
+        // A high fever with shaking, and the same question asked again and again: confusion.
+        "hes burning up 39.6 and shivering, he keeps asking me the same question",
     ] {
         let t = e.analyse(text, Some(1), None);
         assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);

@@ -56,7 +56,7 @@ impl Default for DayPhrases {
                 r"\b(treatment|treated|needling|microneedling|needled|session|appointment|procedure|skinpen|dermapen)\b|\b(had|got|did|have|get) (it|mine|my face|my skin) (done|needled)\b|\b(had|got) (it|mine) (yesterday|today|this morning|this afternoon)\b",
             ),
             weekday: compile(
-                r"\b(?:since|on|last|done) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                r"\b(?:since|on|last|done|was) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
             ),
             weekday_today: compile(
                 r"\b(?:today is|todays|today|its|it is|now its|now it is) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
@@ -271,14 +271,19 @@ impl DayPhrases {
             }) {
                 return Some((1, m.as_str().to_string()));
             }
-            if let Some(m) = self.today_phrase.find(sentence) {
-                return Some((0, m.as_str().to_string()));
-            }
             // Today's weekday: told in the message ("had it done tuesday, its friday now") or from the date.
             let told_today = self
                 .weekday_today
                 .captures(text)
                 .and_then(|c| c[1].parse::<Weekday>().ok());
+            // "treatment was Monday, today Sunday": "today" names the day of the message, not of the treatment.
+            if let Some(m) = self
+                .today_phrase
+                .find(sentence)
+                .filter(|_| told_today.is_none())
+            {
+                return Some((0, m.as_str().to_string()));
+            }
             if let (Some(c), Some(today)) = (
                 self.weekday.captures(sentence),
                 told_today.or(today.map(|t| t.weekday())),
@@ -445,6 +450,10 @@ mod tests {
         assert_eq!(day("still as swollen as day 1"), None);
         assert_eq!(day("it looks the same as it was on day 2"), None);
         assert_eq!(day("compared to week 1 it is worse"), None);
+        assert_eq!(
+            day("treatment was monday, today sunday and the swelling is still there"),
+            Some(6)
+        );
         assert_eq!(day("im like day 5 and still red"), Some(5));
         assert_eq!(day("as swollen as on the first day"), None);
         assert_eq!(day("on the first day it was red"), Some(0));
