@@ -371,6 +371,13 @@ fn signs_told_in_plain_words_are_read_and_asking_is_not_telling() {
     assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
     let t = e.analyse("i think it infected, it is hot and sore", Some(4), None);
     assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+    // Asking whether to keep using an inhaler is no asthma attack.
+    let t = e.analyse(
+        "can i keep using my steroid inhaler as normal? its for asthma",
+        Some(0),
+        None,
+    );
+    assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
     // A history told in the present is no cold sore now.
     let t = e.analyse(
         "my cold sores come often, should i take something before the next one?",
@@ -997,6 +1004,9 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
         "mi bredda jus drop dung an a shake up, eye dem roll back, him naw ansa mi",
         // A high fever with shaking, and the same question asked again and again: confusion.
         "hes burning up 39.6 and shivering, he keeps asking me the same question",
+        // The dropped g; a learner's stroke signs.
+        "nicked it shavin and it wont quit bleedin, been pressin a towel on it 20 min, soaked clean through",
+        "my wife the face on side left is falling down and she cannot to say the words correct",
     ] {
         let t = e.analyse(text, Some(1), None);
         assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
