@@ -371,6 +371,14 @@ fn signs_told_in_plain_words_are_read_and_asking_is_not_telling() {
     assert!(t.escalation < Level::Urgent, "{:#?}", t.why);
     let t = e.analyse("i think it infected, it is hot and sore", Some(4), None);
     assert!(t.escalation >= Level::Urgent, "{:#?}", t.why);
+    // Dictation's "pass" for pus; a bruise that got massive since the morning.
+    for text in [
+        "theres pass coming out of two of the little holes on my chin",
+        "the bruise under my eye got massive since this morning and its sore and tight",
+    ] {
+        let t = e.analyse(text, Some(2), None);
+        assert!(t.escalation >= Level::Urgent, "{text:?}: {:#?}", t.why);
+    }
     // Asking whether to keep using an inhaler is no asthma attack.
     let t = e.analyse(
         "can i keep using my steroid inhaler as normal? its for asthma",
@@ -1007,6 +1015,8 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
         // The dropped g; a learner's stroke signs.
         "nicked it shavin and it wont quit bleedin, been pressin a towel on it 20 min, soaked clean through",
         "my wife the face on side left is falling down and she cannot to say the words correct",
+        // A child gone floppy and sleepy, lips an odd colour.
+        "my little boy got into my bag and ate some numbing cream, hes gone all floppy and sleepy and his lips look a funny colour",
     ] {
         let t = e.analyse(text, Some(1), None);
         assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);
