@@ -80,6 +80,21 @@ async fn an_in_memory_sqlite_database_keeps_its_data_across_calls() {
     assert_eq!(db.client(client.id).await.expect("read"), Some(client));
 }
 
+#[tokio::test]
+async fn sqlite_busy_with_a_write_still_answers_that_it_is_there() {
+    let test_db = support::db::fresh_sqlite().await;
+    // The pool's one connection is held by a write, as during a burst of turns.
+    let write = test_db.db.write().await.expect("a write transaction");
+    let answered = tokio::time::timeout(
+        std::time::Duration::from_millis(700),
+        test_db.db.reachable(),
+    )
+    .await
+    .expect("asked without waiting for the writer");
+    assert!(answered, "busy is not away");
+    drop(write);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Handling an update: one transaction
 

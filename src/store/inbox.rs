@@ -153,9 +153,25 @@ impl Db {
         }))
     }
 
-    /// Whether the database answers now.
+    /// Whether the database answers now. SQLite's pool has one connection, which a burst of writes may hold for a
+    /// moment: that is the database busy, not away, so SQLite is asked on a connection of its own (a reader never
+    /// waits for the writer in WAL mode). Otherwise a slow turn under load looked like the database gone, and the
+    /// client got the answer from the intents as well as the real one.
     pub async fn reachable(&self) -> bool {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+        match self {
+            Db::Sqlite(pool) => {
+                use sqlx::{ConnectOptions, Connection};
+                match pool.connect_options().connect().await {
+                    Ok(mut probe) => {
+                        let answered = sqlx::query("SELECT 1").execute(&mut probe).await.is_ok();
+                        let _ = probe.close().await;
+                        answered
+                    }
+                    Err(_) => false,
+                }
+            }
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+        }
     }
 
     /// Forgets the handled updates finished before `before` and returns how many. Telegram keeps an unconfirmed
