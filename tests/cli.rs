@@ -571,10 +571,15 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "0.98", "0.056", "0.97"),
         ),
         (
-            // The honest figure's set (its first score is in the README); 5 of its 6 `routine` answers to
-            // `none` messages are the clinic-decided class.
+            // 5 of its 6 `routine` answers to `none` messages are the clinic-decided class.
             "tests/eval/blind48.jsonl",
             at("1.0", "0.98", "0.98", "0.042", "0.97"),
+        ),
+        (
+            // The honest figure's set (its first score is in the README); 6 of its 8 `routine` answers to
+            // `none` messages are the clinic-decided class.
+            "tests/eval/blind49.jsonl",
+            at("1.0", "1.0", "0.90", "0.056", "0.94"),
         ),
         (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is

@@ -1017,6 +1017,10 @@ fn emergencies_told_plainly_or_for_someone_present_get_the_emergency_number() {
         "my wife the face on side left is falling down and she cannot to say the words correct",
         // A child gone floppy and sleepy, lips an odd colour.
         "my little boy got into my bag and ate some numbing cream, hes gone all floppy and sleepy and his lips look a funny colour",
+        // A learner's stroke signs; a collapse at a party; a first fit told with question marks.
+        "mother is with me, suddenly her mouth going one side and she is not able to talk properly, left hand weak",
+        "she just went down on the kitchen floor and isnt really answering us",
+        "my bf just had like a fit?? he was shaking on the floor and now hes out of it. never had one before",
     ] {
         let t = e.analyse(text, Some(1), None);
         assert_eq!(t.escalation, Level::Emergency, "{text:?}: {:#?}", t.why);

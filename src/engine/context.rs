@@ -863,8 +863,11 @@ impl ContextRules {
                         && matches!(w[2], "if" | "whether" | "is" | "as")
                 })
         };
+        // "my bf just had like a fit?? … now hes really out of it. never had one before": told as happening now, a
+        // first time, whatever the question marks.
+        let told_now = words.contains(&"now") || words.windows(2).any(|w| w == ["just", "had"]);
         if let Some(p) = self.in_general.find(words)
-            && !((new_to_them || !asks) && p.contains("never had"))
+            && !((new_to_them || !asks || told_now) && p.contains("never had"))
             && !curious_about_it(p)
         {
             return Some(p);
@@ -1964,6 +1967,7 @@ mod tests {
         assert!(general("is a blister normal? never had one").is_some());
         assert!(general("can I get a cold sore, I've never had one").is_some());
         assert!(general("I had a fit ten minutes ago I've never had one").is_none());
+        assert!(general("he just had a fit?? now hes out of it, never had one before").is_none());
     }
 
     #[test]
