@@ -289,7 +289,6 @@ impl WordList {
     }
 }
 
-/// Lower-cases and splits into words and sentence punctuation; drops apostrophes, emoji and symbols.
 /// Words that say a picture comes with the message.
 const PICTURE_WORDS: &[&str] = &[
     "photo",
@@ -356,6 +355,7 @@ fn without_attachment_note(input: &str) -> &str {
     }
 }
 
+/// Lower-cases and splits into words and sentence punctuation; drops apostrophes, emoji and symbols.
 fn split_raw(input: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     let mut word = String::new();
