@@ -582,6 +582,12 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "0.90", "0.056", "0.94"),
         ),
         (
+            // Scored once at 16cb21e (0.896 / 0.979 / 0.931 / 0.000 / 0.028 / 0.957, in the README); a child who
+            // swallowed the kit's serum, three times, was most of what it found.
+            "tests/eval/blind50.jsonl",
+            at("1.0", "1.0", "0.97", "0.021", "0.96"),
+        ),
+        (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
             // held where it stands (0.167, above the bar; see the README), the emergencies at 1.0.
             "tests/eval/stress26.jsonl",

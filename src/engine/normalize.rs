@@ -33,6 +33,19 @@ pub struct Normalized {
 }
 
 impl Normalized {
+    fn push(&mut self, word: String) {
+        if !self.text.is_empty() {
+            self.text.push(' ');
+        }
+        let start = self.text.len();
+        self.text.push_str(&word);
+        self.tokens.push(Token {
+            text: word,
+            start,
+            end: self.text.len(),
+        });
+    }
+
     /// The index of the token that contains byte `offset` of the text (or the next one).
     pub fn token_at(&self, offset: usize) -> usize {
         self.tokens.partition_point(|t| t.end <= offset)
@@ -154,6 +167,13 @@ impl Normalizer {
 
         let mut out = Normalized::default();
         for word in words {
+            if let Some((tense, verb)) = self.prefixed_english_verb(&word) {
+                let verb = verb.to_string();
+                out.corrections.push((word, format!("{tense} {verb}")));
+                out.push(tense.to_string());
+                out.push(verb);
+                continue;
+            }
             let word = match self.correct(&word) {
                 Some(fixed) => {
                     out.corrections.push((word, fixed.clone()));
@@ -161,18 +181,23 @@ impl Normalizer {
                 }
                 None => word,
             };
-            if !out.text.is_empty() {
-                out.text.push(' ');
-            }
-            let start = out.text.len();
-            out.text.push_str(&word);
-            out.tokens.push(Token {
-                text: word,
-                start,
-                end: out.text.len(),
-            });
+            out.push(word);
         }
         out
+    }
+
+    /// Sheng and Swahili-speakers' English put a Swahili tense on an English word: "inaspread" (is spreading),
+    /// "imeswell" (has swollen), "anavomit". Read as the tense and the word, when the word is English.
+    fn prefixed_english_verb<'w>(&self, word: &'w str) -> Option<(&'static str, &'w str)> {
+        const TENSES: [(&str, &str); 4] =
+            [("ina", "is"), ("ana", "is"), ("ime", "has"), ("ame", "has")];
+        if !word.chars().all(|c| c.is_ascii_alphabetic()) || self.is_known(word) {
+            return None;
+        }
+        TENSES.iter().find_map(|&(prefix, tense)| {
+            let verb = word.strip_prefix(prefix)?;
+            (verb.len() >= 4 && self.english.contains(verb)).then_some((tense, verb))
+        })
     }
 
     /// The domain word an unknown word was most likely meant to be, if any is close enough.
@@ -180,6 +205,23 @@ impl Normalizer {
         let length = word.chars().count();
         if length < 4 || !word.chars().all(|c| c.is_ascii_alphabetic()) || self.is_known(word) {
             return None;
+        }
+        // Letters held for feeling ("itchyyy", "sooo swollen"): the word with each run of a letter cut to two
+        // or to one, when that is a word.
+        if let Some(held) = [2, 1]
+            .into_iter()
+            .map(|keep| without_held_letters(word, keep))
+            .find(|shorter| shorter.len() < word.len() && self.is_known(shorter))
+        {
+            return Some(held);
+        }
+        // The dropped g of many Englishes ("killin me", "it keeps comin back"): a word the lists do not know
+        // whose form with the g they do.
+        if length >= 5 && word.ends_with("in") {
+            let with_g = format!("{word}g");
+            if self.is_known(&with_g) {
+                return Some(with_g);
+            }
         }
         let max_distance = if length >= 6 { 2 } else { 1 };
         if length > self.longest_domain_word + max_distance {
@@ -237,6 +279,22 @@ impl Normalizer {
         }
         best.map(|(_, _, index)| self.domain[index].clone())
     }
+}
+
+/// `word` with every run of three or more of one letter cut to `keep` letters.
+fn without_held_letters(word: &str, keep: usize) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.peek() == Some(&c) {
+            chars.next();
+            run += 1;
+        }
+        let kept = if run >= 3 { keep } else { run };
+        out.extend(std::iter::repeat_n(c, kept));
+    }
+    out
 }
 
 /// The English word list as one string and sorted word ranges: 65,000 words in two allocations rather than
@@ -488,7 +546,7 @@ mod tests {
             ("cant breath".to_string(), "cant breathe".to_string()),
             ("ngl".to_string(), String::new()),
         ];
-        let english = "painted\nfewer\nface\nmy\nis\nthe\nswollen\nbreath\n";
+        let english = "painted\nfewer\nface\nmy\nis\nthe\nswollen\nbreath\nkilling\nraisin\nspread\ninactive\nso\nitchy\nsleep\n";
         let domain: HashMap<String, u32> = [
             ("swelling", 5),
             ("temperature", 3),
@@ -536,6 +594,35 @@ mod tests {
         assert_eq!(n.normalize("painted fewer").text, "painted fewer");
         // Gibberish is not forced onto the nearest word.
         assert_eq!(n.normalize("qwrtzy").text, "qwrtzy");
+    }
+
+    #[test]
+    fn gives_back_a_dropped_g_only_to_words_it_makes() {
+        let n = normalizer();
+        assert_eq!(n.normalize("its killin me").text, "its killing me");
+        assert_eq!(n.normalize("swellin").text, "swelling");
+        // A word that ends in "in" is left as it is; so is one whose g form is no word.
+        assert_eq!(n.normalize("raisin").text, "raisin");
+        assert_eq!(n.normalize("brazin").text, "brazin");
+    }
+
+    #[test]
+    fn letters_held_for_feeling_are_let_go() {
+        let n = normalizer();
+        assert_eq!(n.normalize("sooo itchyyy").text, "so itchy");
+        assert_eq!(n.normalize("sleeeeep").text, "sleep");
+        // Two of a letter is how words are spelt, not held.
+        assert_eq!(n.normalize("feverr").text, "fever");
+    }
+
+    #[test]
+    fn reads_a_swahili_tense_on_an_english_word() {
+        let n = normalizer();
+        assert_eq!(n.normalize("redness inaspread").text, "redness is spread");
+        assert_eq!(n.normalize("imespread").text, "has spread");
+        // An English word that starts the same way, and a Swahili word, are left alone.
+        assert_eq!(n.normalize("inactive").text, "inactive");
+        assert_eq!(n.normalize("inauma").text, "inauma");
     }
 
     #[test]
