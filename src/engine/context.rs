@@ -312,6 +312,19 @@ const OTHER_PERSON: &[&str] = &[
     "everyone",
     "a girl",
     "a lady",
+    "a woman",
+    "some woman",
+    "this woman",
+    "some lady",
+    "this lady",
+    "some girl",
+    "this girl",
+    "a guy",
+    "some guy",
+    "this guy",
+    "a man",
+    "some man",
+    "cousins",
     "my sister",
     "my cousin",
     "my mate",
@@ -370,6 +383,22 @@ const OTHER_PERSON: &[&str] = &[
     "horse",
     "their",
 ];
+
+/// Single words for someone outside the family, besides `OTHER_PERSON`.
+const OUTSIDER: &[&str] = &["mate", "cousin", "pal", "woman", "lady", "guy", "bloke"];
+
+/// Words for a person that name nobody in particular.
+const INDEFINITE_PERSON: &[&str] = &[
+    "someone", "somebody", "anyone", "anybody", "everyone", "people", "others", "their",
+];
+
+/// Where the sentence holding token `at` starts.
+fn sentence_start(words: &[&str], at: usize) -> usize {
+    words[..at]
+        .iter()
+        .rposition(|w| matches!(*w, "." | "?" | "!" | ";"))
+        .map_or(0, |p| p + 1)
+}
 
 const PSEUDO: &[&str] = &[
     // "prob nothing, its just a bit more red today": a minimiser, not a denial.
@@ -924,9 +953,18 @@ impl ContextRules {
                             "different" | "another" | "other",
                             "place" | "clinic" | "salon"
                         ]
+                        // "needled by some lady over in Freeport", "at some place in Turkey"
+                        | [
+                            "some",
+                            "lady" | "woman" | "place" | "salon" | "spa" | "beautician" | "clinic"
+                        ]
                         | ["somewhere", "else"]
                 )
             })
+            // "at a salon (not you guys)"
+            || words
+                .windows(3)
+                .any(|w| matches!(w, ["not", "you", "guys" | "lot"] | ["not", "with" | "at", "you" | "yours"]))
     }
 
     /// "my sister had needling last year … will it happen to me?", "a friend said she ended up in A&E":
@@ -993,7 +1031,7 @@ impl ContextRules {
                     // "will it happen to me?", "can that happen?"; not "just now happen!!" (it is happening).
                     | [
                         "happen" | "happens",
-                        "to" | "?" | "again" | "after" | "with" | "for"
+                        "to" | "?" | "again" | "after" | "with" | "for" | "from"
                     ]
                     | ["happened", "to"]
                     | ["said", "she" | "he" | "her" | "his" | "they"]
@@ -1002,20 +1040,39 @@ impl ContextRules {
         })
     }
 
+    /// Whether the nearest person named before `first` in its sentence is someone outside the family, a friend,
+    /// a colleague, a stranger: "my friend wants to know, she just finished her roaccutane" is the friend's, while
+    /// "my daughter finished her roaccutane, can she still come for her session" is the client's, and "can someone
+    /// call me" names nobody.
+    pub fn outsider_named_before(&self, words: &[&str], first: usize) -> bool {
+        (sentence_start(words, first)..first)
+            .rev()
+            .find_map(|at| {
+                let w = words[at];
+                if INDEFINITE_PERSON.contains(&w) {
+                    None
+                } else if CLOSE_PERSON.contains(&w) || matches!(w, "i" | "im" | "ive" | "myself") {
+                    Some(false)
+                } else if OUTSIDER.contains(&w) || OTHER_PERSON.contains(&w) {
+                    Some(true)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(false)
+    }
+
     /// Whether "she", "he" or another person comes before the finding at `first` in its sentence: in a message about someone
     /// else's past ("my sister had needling last year and she got a cold sore"), the finding is theirs.
     /// The nearest person named decides: "hers is fine but mine's gone all blistery" is the writer's; "a friend
     /// of mine got a cold sore" is the friend's.
     pub fn third_person_before(&self, words: &[&str], first: usize) -> bool {
-        let sentence_start = words[..first]
-            .iter()
-            .rposition(|w| matches!(*w, "." | "?" | "!" | ";"))
-            .map_or(0, |p| p + 1);
-        (sentence_start..first)
+        (sentence_start(words, first)..first)
             .rev()
             .find_map(|at| {
                 let w = words[at];
-                if matches!(w, "she" | "he" | "shes" | "hes" | "mate" | "cousin" | "pal")
+                if matches!(w, "she" | "he" | "shes" | "hes")
+                    || OUTSIDER.contains(&w)
                     || OTHER_PERSON.contains(&w)
                 {
                     Some(true)
@@ -2032,6 +2089,54 @@ mod tests {
         ));
         assert!(!past("blisters on her forehead, is it normal to happen?"));
         assert!(past("my sister got blisters after hers, can that happen?"));
+    }
+
+    #[test]
+    fn an_outsider_named_first_owns_what_follows_family_and_nobody_do_not() {
+        let rules = ContextRules::default();
+        let outsider = |message: &str, finding: &str| {
+            let normalizer = Normalizer::new(&[], "", Default::default());
+            let text = normalizer.normalize(message);
+            let at = text.token_at(text.text.find(finding).expect("finding in text"));
+            let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+            rules.outsider_named_before(&words, at)
+        };
+        assert!(outsider(
+            "my friend wants to know, she just finished her roaccutane",
+            "roaccutane"
+        ));
+        assert!(outsider(
+            "some lady at the salon got her face infected",
+            "infected"
+        ));
+        assert!(!outsider(
+            "my daughter finished her roaccutane, can she still come",
+            "roaccutane"
+        ));
+        assert!(!outsider(
+            "can someone call me about my roaccutane",
+            "roaccutane"
+        ));
+        assert!(!outsider(
+            "my friend was fine. i took roaccutane",
+            "roaccutane"
+        ));
+    }
+
+    #[test]
+    fn someone_treated_by_a_stranger_was_treated_elsewhere() {
+        let rules = ContextRules::default();
+        let elsewhere = |message: &str| {
+            let normalizer = Normalizer::new(&[], "", Default::default());
+            let text = normalizer.normalize(message);
+            let words: Vec<&str> = text.tokens.iter().map(|t| t.text.as_str()).collect();
+            rules.treated_elsewhere(&words)
+        };
+        assert!(elsewhere(
+            "my girl got her face needled by some lady in freeport"
+        ));
+        assert!(elsewhere("my friend had it at a salon ( not you guys )"));
+        assert!(!elsewhere("i had it done with you last week"));
     }
 
     #[test]

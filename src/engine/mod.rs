@@ -912,6 +912,11 @@ impl Engine {
             writer_apart: self.context.sets_the_writer_apart(words),
         };
         let someone_elses_past = reading.someone_elses_past;
+        // A request is the writer's unless it is said of someone named who is not the client ("my cousin wants to
+        // know, she just finished her roaccutane"); "can someone call me" still asks.
+        let someone_elses_request = |first: usize| {
+            !reading.for_the_client && self.context.outsider_named_before(words, first)
+        };
         let qualify = |first: usize, last: usize| self.qualify_in(&reading, words, first, last);
         let in_window = |flag: &CompiledFlag, why: &mut Vec<String>| {
             let counts = match day {
@@ -995,6 +1000,9 @@ impl Engine {
                 let first = text.token_at(matched.start());
                 let last = text.token_at(matched.end().saturating_sub(1)).max(first);
                 let (qualifier, trigger) = match qualify(first, last) {
+                    _ if flag.request && someone_elses_request(first) => {
+                        (Qualifier::OtherPerson, None)
+                    }
                     (Qualifier::OtherPerson, _) if flag.whoever && !someone_elses_past => {
                         self.context.qualify_for_anyone(words, first, last)
                     }
@@ -1079,18 +1087,20 @@ impl Engine {
                                     // "last night I put the serum on, now it burns": the cause came first.
                                     let cause_before = *qualifier == Qualifier::Historical
                                         && self.concepts.is_cause(concept);
-                                    let counts = *qualifier == Qualifier::Affirmed
-                                        || happened
-                                        || cause_before
-                                        || (flag.request && *qualifier != Qualifier::Negated)
-                                        || (flag.whoever
-                                            && !someone_elses_past
-                                            && *qualifier == Qualifier::OtherPerson
-                                            && self
-                                                .context
-                                                .qualify_for_anyone(words, span.0, span.1)
-                                                .0
-                                                == Qualifier::Affirmed);
+                                    let theirs = flag.request && someone_elses_request(span.0);
+                                    let counts = !theirs
+                                        && (*qualifier == Qualifier::Affirmed
+                                            || happened
+                                            || cause_before
+                                            || (flag.request && *qualifier != Qualifier::Negated)
+                                            || (flag.whoever
+                                                && !someone_elses_past
+                                                && *qualifier == Qualifier::OtherPerson
+                                                && self
+                                                    .context
+                                                    .qualify_for_anyone(words, span.0, span.1)
+                                                    .0
+                                                    == Qualifier::Affirmed));
                                     if !counts {
                                         not_counted.get_or_insert((*qualifier, *span));
                                     }
