@@ -1291,6 +1291,10 @@ impl ContextRules {
                     words[position + 1],
                     "my" | "i"
                         | "im"
+                        // "but she not talk, face is grey": a part of the body starts a new clause too
+                        | "face"
+                        | "skin"
+                        | "lips"
                         | "she"
                         | "he"
                         | "shes"
