@@ -195,6 +195,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode, String> {
+    crate::operations::memory::use_few_arenas();
     let source =
         configuration::Source::from_process(cli.config.as_deref()).map_err(|e| e.to_string())?;
     let mut settings = configuration::Settings::load(&source).map_err(|e| e.to_string())?;

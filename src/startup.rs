@@ -170,6 +170,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
         clock.clone(),
         stopped.clone(),
     ));
+    let memory = tokio::spawn(operations::memory::run(service.clone(), stopped.clone()));
     let care_timeline = tokio::spawn(crate::timeline::run(
         service.clone(),
         clock.clone(),
@@ -220,6 +221,7 @@ pub async fn serve(settings: Settings, engine: Engine) -> anyhow::Result<()> {
     let _ = outbox.await;
     let _ = reminders.await;
     let _ = care_timeline.await;
+    let _ = memory.await;
     let _ = reloading.await;
     let _ = retention.await;
     if let Some(weekly) = weekly {

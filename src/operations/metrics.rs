@@ -84,6 +84,9 @@ fn acknowledge_histogram() -> Histogram {
 /// Every metric of one process, registered once.
 pub struct Metrics {
     registry: Registry,
+    /// Decisions made since start, for `operations::memory` to see when work stops (not exported: the
+    /// histogram below counts them for Prometheus).
+    decisions: std::sync::atomic::AtomicU64,
     updates_received: Family<KindLabel, Counter>,
     sends: Family<KindLabel, Counter>,
     reports_opened: Family<LevelLabel, Counter>,
@@ -116,6 +119,7 @@ impl Metrics {
             telegram_errors: Family::default(),
             // 50 µs to about 1.6 s, doubling.
             decide_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            decisions: Default::default(),
             reports_unacknowledged: Gauge::default(),
             outbox_pending: Gauge::default(),
             outbox_oldest_seconds: Gauge::default(),
@@ -251,6 +255,13 @@ impl Metrics {
 
     pub fn decided(&self, took: Duration) {
         self.decide_seconds.observe(took.as_secs_f64());
+        self.decisions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many decisions were made since start.
+    pub fn decisions(&self) -> u64 {
+        self.decisions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The content now running: its intents and version (the version before it is no longer shown).

@@ -3,6 +3,7 @@
 
 pub mod chart;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod reload;
 pub mod retention;
