@@ -220,6 +220,22 @@ const HYPOTHETICAL: &[&str] = &[
     "is it common",
 ];
 
+/// Whether the signs told are something is asked, not told: "it stings a bit like sunburn. is this an allergic
+/// reaction?" (the signs themselves still count). Within the words up to a comma or an "and" only: "is this an
+/// infection, there is pus" tells the pus.
+const ASKS_WHETHER: &[&str] = &[
+    "is this an",
+    "is it an",
+    "is that an",
+    "could this be an",
+    "could it be an",
+    "am i having an",
+    "is she having an",
+    "is he having an",
+    "is this allergic",
+    "is it allergic",
+];
+
 const HISTORICAL: &[&str] = &[
     "history of",
     "prone to",
@@ -547,6 +563,7 @@ impl Default for ContextRules {
         };
         add(NEGATION, Trigger::Qualifies(Qualifier::Negated));
         add(HYPOTHETICAL, Trigger::Qualifies(Qualifier::Hypothetical));
+        add(ASKS_WHETHER, Trigger::Qualifies(Qualifier::Hypothetical));
         add(HISTORICAL, Trigger::Qualifies(Qualifier::Historical));
         add(OTHER_PERSON, Trigger::Qualifies(Qualifier::OtherPerson));
         add(PSEUDO, Trigger::Pseudo);
@@ -1389,6 +1406,11 @@ impl ContextRules {
                         continue;
                     }
                     Trigger::Qualifies(Qualifier::Historical) if crossed_new_clause => continue,
+                    Trigger::Qualifies(Qualifier::Hypothetical)
+                        if crossed_list && ASKS_WHETHER.contains(written) =>
+                    {
+                        continue;
+                    }
                     Trigger::Qualifies(qualifier) => return Some((qualifier, shown)),
                 }
             }
@@ -2310,6 +2332,27 @@ mod tests {
         );
         assert_eq!(
             qualify("my friend says my face is swollen", "swollen"),
+            Qualifier::Affirmed
+        );
+    }
+
+    #[test]
+    fn asking_whether_signs_are_a_reaction_asks_it() {
+        assert_eq!(
+            qualify("it stings a bit. is this an allergic reaction?", "reaction"),
+            Qualifier::Hypothetical
+        );
+        assert_eq!(
+            qualify("it stings a bit. is this an allergic reaction?", "stings"),
+            Qualifier::Affirmed
+        );
+        // Past a comma or an "and", what follows is told.
+        assert_eq!(
+            qualify("is it an infection, there is pus", "pus"),
+            Qualifier::Affirmed
+        );
+        assert_eq!(
+            qualify("is this an allergy and my lips are swollen", "swollen"),
             Qualifier::Affirmed
         );
     }

@@ -21,6 +21,9 @@ pub struct DayPhrases {
     weekday_today: Regex,
 }
 
+/// A month by name, as clients write dates: "3 june", "june 3rd", "the 3rd of sept".
+const MONTH: &str = r"(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)";
+
 const NUMBER: &str = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|a couple of|couple of|a couple|couple|a few|few)";
 
 impl Default for DayPhrases {
@@ -41,13 +44,14 @@ impl Default for DayPhrases {
             weeks_and_days: compile(&format!(
                 r"\b(?:(in|wait|another|next|every) )?{NUMBER} (weeks?|wks?|months?) and {NUMBER} (days?|weeks?|wks?)\b"
             )),
-            // "on the 3rd", "the 3rd of december": a day of the month, not "the 3rd day" or "my 3rd session".
-            calendar_day: compile(
-                r"\b(?:on |the |(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )(\d{1,2})(?:st|nd|rd|th)\b(?: (?:of )?(?:this month|last month|january|february|march|april|may|june|july|august|september|october|november|december))?(?: (day|days|session|sessions|treatment|week|weeks|time|appointment|one))?",
-            ),
-            calendar_today: compile(
-                r"\b(?:today is|todays|today its|today s|today|its|it is) (?:the )?(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )?(\d{1,2})(?:st|nd|rd|th)\b(?: today)?",
-            ),
+            // "on the 3rd", "the 3rd of december", "3 june", "june 3": a day of the month, not "the 3rd day" or
+            // "my 3rd session".
+            calendar_day: compile(&format!(
+                r"\b(?:(?:on |the |(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )(\d{{1,2}})(?:st|nd|rd|th)\b(?: (?:of )?(?:this month|last month|{MONTH}))?|(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}|{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?)\b(?: (day|days|session|sessions|treatment|week|weeks|time|appointment|one))?"
+            )),
+            calendar_today: compile(&format!(
+                r"\b(?:today is|todays|today its|today s|today|its|it is|now) (?:the )?(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )?(?:(\d{{1,2}})(?:st|nd|rd|th)\b(?: today)?|(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}\b|{MONTH} (\d{{1,2}})\b)"
+            )),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
             ),
@@ -347,15 +351,21 @@ impl DayPhrases {
         if !sentence.bytes().any(|b| b.is_ascii_digit()) {
             return None;
         }
+        // Which group holds the day depends on how the date is written: "the 3rd", "3 june", "june 3".
+        let day_of = |c: &regex::Captures| {
+            (1..=3)
+                .find_map(|group| c.get(group))
+                .and_then(|m| m.as_str().parse::<u32>().ok())
+        };
         let treated = self
             .calendar_day
             .captures_iter(sentence)
-            .find(|c| c.get(2).is_none())?;
-        let treated_on: u32 = treated[1].parse().ok().filter(|d| (1..=31).contains(d))?;
+            .find(|c| c.get(4).is_none())?;
+        let treated_on: u32 = day_of(&treated).filter(|d| (1..=31).contains(d))?;
         let told_today = self
             .calendar_today
             .captures_iter(text)
-            .filter_map(|c| c[1].parse::<u32>().ok())
+            .filter_map(|c| day_of(&c))
             .find(|&d| (1..=31).contains(&d) && d != treated_on);
         let days = match (told_today, today) {
             (Some(now), _) if now >= treated_on => now - treated_on,
@@ -401,6 +411,24 @@ mod tests {
         assert_eq!(on("had my session on the 28th, still peeling"), Some(6));
         assert_eq!(on("my 3rd session was great"), None);
         assert_eq!(day("had my treatment on the 3rd"), None);
+    }
+
+    #[test]
+    fn dates_written_with_the_month() {
+        assert_eq!(
+            day("treatment was 3 june today 13 june and still red"),
+            Some(10)
+        );
+        assert_eq!(day("had it done june 3rd, its june 9 now"), Some(6));
+        assert_eq!(
+            day("needling on the 2nd of march, today is the 5th"),
+            Some(3)
+        );
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4);
+        let on = |text: &str| DayPhrases::default().find(text, today).map(|(d, _)| d);
+        assert_eq!(on("my treatment was 1 december and its still red"), Some(3));
+        // A number before a month's name that is not a date: "2 may be" is not in it, "3 sessions" is not.
+        assert_eq!(on("had 3 sessions and may book another"), None);
     }
 
     #[test]
