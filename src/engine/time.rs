@@ -50,7 +50,7 @@ impl Default for DayPhrases {
                 r"\b(?:(?:on |the |(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )(\d{{1,2}})(?:st|nd|rd|th)\b(?: (?:of )?(?:this month|last month|{MONTH}))?|(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}|{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?)\b(?: (day|days|session|sessions|treatment|week|weeks|time|appointment|one))?"
             )),
             calendar_today: compile(&format!(
-                r"\b(?:today is|todays|today its|today s|today|its|it is|now) (?:the )?(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )?(?:(\d{{1,2}})(?:st|nd|rd|th)\b(?: today)?|(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}\b|{MONTH} (\d{{1,2}})\b)"
+                r"\b(?:today is|todays|today its|today s|today|its|it is|now) (?:the )?(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)? )?(?:(\d{{1,2}})(?:st|nd|rd|th)\b(?: today)?|(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}\b|{MONTH} (\d{{1,2}})\b)|\b(?:today is|todays|today s) (?:the )?(\d{{1,2}})\b(?: (day|days|week|weeks|hour|hours|degrees|c|f|percent))?"
             )),
             today_phrase: compile(
                 r"\b(this morning|this afternoon|earlier today|today|few hours ago|couple of hours ago|hours ago|just had|just got back|just come back|just came back)\b",
@@ -212,7 +212,10 @@ impl DayPhrases {
                 .rev()
                 .take(4)
                 .any(|w| w == "than" || w == "like");
-            !compares_from_afar && !ends_with_a_word_of(before, &["as"])
+            // "wearing spf every day since the second day": a day after these words is in the past.
+            let dates_the_past =
+                ends_with_a_word_of(before, &["since", "from", "by", "until", "till", "after"]);
+            !compares_from_afar && !dates_the_past && !ends_with_a_word_of(before, &["as"])
         }) {
             let word = c.get(1).or(c.get(2))?.as_str();
             let n = number_value(word)?;
@@ -362,10 +365,16 @@ impl DayPhrases {
             .captures_iter(sentence)
             .find(|c| c.get(4).is_none())?;
         let treated_on: u32 = day_of(&treated).filter(|d| (1..=31).contains(d))?;
+        // "today is 17": a bare number is today's date only with no unit after it ("today is 17 degrees").
         let told_today = self
             .calendar_today
             .captures_iter(text)
-            .filter_map(|c| day_of(&c))
+            .filter(|c| c.get(5).is_none())
+            .filter_map(|c| {
+                (1..=4)
+                    .find_map(|group| c.get(group))
+                    .and_then(|m| m.as_str().parse::<u32>().ok())
+            })
             .find(|&d| (1..=31).contains(&d) && d != treated_on);
         let days = match (told_today, today) {
             (Some(now), _) if now >= treated_on => now - treated_on,
@@ -427,8 +436,22 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 12, 4);
         let on = |text: &str| DayPhrases::default().find(text, today).map(|(d, _)| d);
         assert_eq!(on("my treatment was 1 december and its still red"), Some(3));
+        assert_eq!(
+            day("treatment on 3 march, today is 17. still red"),
+            Some(14)
+        );
+        assert_ne!(day("treatment on 3 march, today is 17 degrees"), Some(14));
         // A number before a month's name that is not a date: "2 may be" is not in it, "3 sessions" is not.
         assert_eq!(on("had 3 sessions and may book another"), None);
+    }
+
+    #[test]
+    fn a_day_since_which_something_was_done_is_past() {
+        assert_eq!(
+            day("had the needling 3 weeks ago and wearing spf every day since the second day"),
+            Some(21)
+        );
+        assert_eq!(day("its the third day and still red"), Some(2));
     }
 
     #[test]
