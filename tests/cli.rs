@@ -615,6 +615,14 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             at("1.0", "1.0", "1.0", "0.0", "0.98"),
         ),
         (
+            // Scored once at 622490c (0.979 / 0.958 / 0.931 / 0.014 / 0.028 / 0.945, in the README).
+            "tests/eval/blind56.jsonl",
+            Floors {
+                false_alarms: "0.007",
+                ..at("1.0", "0.99", "0.97", "0.021", "0.94")
+            },
+        ),
+        (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
             // held where it stands (0.167, above the bar; see the README), the emergencies at 1.0.
             "tests/eval/stress26.jsonl",

@@ -16,6 +16,47 @@ struct Entry {
     last_is_prefix: bool,
 }
 
+/// Words that only strengthen what they stand in: inside a phrase they are skipped, so "talk not clear" is
+/// also "talk also not clear" and "hand weak" is "hand very weak".
+const INTENSIFIERS: &[&str] = &[
+    "very", "really", "so", "also", "too", "quite", "super", "well", "proper",
+];
+
+/// At most this many of them inside one phrase.
+const MOST_SKIPPED: usize = 2;
+
+impl Entry {
+    /// Where the phrase starting at `position` ends, if the words after it are the phrase's other tokens, with
+    /// intensifiers between them skipped.
+    fn match_rest(&self, words: &[&str], position: usize) -> Option<usize> {
+        let mut at = position;
+        let mut skipped = 0;
+        for (offset, token) in self.rest.iter().enumerate() {
+            at += 1;
+            let is_last = offset + 1 == self.rest.len();
+            let fits = |word: &str| {
+                if self.last_is_prefix && is_last {
+                    word.starts_with(token.as_str())
+                } else {
+                    word == token
+                }
+            };
+            while let Some(word) = words.get(at) {
+                if fits(word) {
+                    break;
+                }
+                if !INTENSIFIERS.contains(word) || skipped == MOST_SKIPPED {
+                    return None;
+                }
+                skipped += 1;
+                at += 1;
+            }
+            words.get(at)?;
+        }
+        Some(at)
+    }
+}
+
 pub struct Concepts {
     names: Vec<String>,
     /// By concept index: whether it names a cause (`causes` in concepts.toml).
@@ -116,20 +157,11 @@ impl Concepts {
                 continue;
             };
             for entry in entries {
-                let end = position + entry.rest.len();
-                if end >= words.len() && !entry.rest.is_empty() {
+                let single_prefix_ok = !entry.rest.is_empty() || !entry.last_is_prefix;
+                if !single_prefix_ok {
                     continue;
                 }
-                let matches = entry.rest.iter().enumerate().all(|(offset, token)| {
-                    let word = words[position + 1 + offset];
-                    if entry.last_is_prefix && offset + 1 == entry.rest.len() {
-                        word.starts_with(token.as_str())
-                    } else {
-                        word == token
-                    }
-                });
-                let single_prefix_ok = !entry.rest.is_empty() || !entry.last_is_prefix;
-                if matches && single_prefix_ok {
+                if let Some(end) = entry.match_rest(words, position) {
                     found[entry.concept].push((position, end));
                 }
             }
@@ -225,6 +257,21 @@ mod tests {
         );
         assert_eq!(spans("a tight throat", "tight-throat"), vec![(1, 2)]);
         assert!(spans("my throat", "tight-throat").is_empty());
+    }
+
+    #[test]
+    fn intensifiers_inside_a_phrase_are_skipped() {
+        assert_eq!(
+            spans("my throat very tight now", "tight-throat"),
+            vec![(1, 3)]
+        );
+        assert_eq!(
+            spans("throat really so tight", "tight-throat"),
+            vec![(0, 3)]
+        );
+        // Only intensifiers, and only inside: "throat is tight" is another phrase's business.
+        assert!(spans("throat is tight", "tight-throat").is_empty());
+        assert!(spans("throat very", "tight-throat").is_empty());
     }
 
     #[test]

@@ -871,6 +871,33 @@ pub fn surroundings_before(words: &[&str], first: usize) -> Option<&'static str>
         .find_map(|w| SURROUNDINGS.iter().copied().find(|s| s == w))
 }
 
+/// The place named just after the span ending at `last`: "its 38 degrees here in dubai", "35 degrees outside".
+pub fn surroundings_after(words: &[&str], last: usize) -> Option<&'static str> {
+    const PLACES: &[&str] = &[
+        "here",
+        "outside",
+        "out",
+        "in the shade",
+        "in the sun",
+        "this week",
+    ];
+    let clause: Vec<&str> = words[(last + 1).min(words.len())..]
+        .iter()
+        .take(3)
+        .take_while(|w| !matches!(**w, "." | "?" | "!" | ";" | "," | "but" | "and"))
+        .copied()
+        .collect();
+    PLACES
+        .iter()
+        .copied()
+        .find(|place| clause.starts_with(&place.split(' ').collect::<Vec<_>>()))
+        .or_else(|| {
+            clause
+                .iter()
+                .find_map(|w| SURROUNDINGS.iter().copied().find(|s| s == w))
+        })
+}
+
 impl ContextRules {
     /// The phrase that makes the whole message a question in general, if any.
     pub fn asks_in_general(&self, words: &[&str]) -> Option<&'static str> {
@@ -1536,7 +1563,7 @@ fn says_it_writes_for_someone(pair: &[&str]) -> bool {
         pair,
         ["on", "behalf"]
             | ["pa" | "assistant" | "secretary" | "carer", "here"]
-            | ["writing", "for"]
+            | ["writing" | "write" | "wrote", "for"]
             | ["messaging", "for"]
             | ["texting", "for"]
             | ["asked", "me"]
@@ -1558,7 +1585,10 @@ fn says_outright_it_writes_for_someone(pair: &[&str]) -> bool {
         pair,
         ["on", "behalf"]
             | ["pa" | "assistant" | "secretary" | "carer", "here"]
-            | ["writing" | "messaging" | "texting", "for"]
+            | [
+                "writing" | "write" | "wrote" | "messaging" | "texting",
+                "for"
+            ]
             | ["asked" | "wanted", "me"]
     )
 }
@@ -1684,7 +1714,12 @@ impl ContextRules {
         let earlier = window[at.saturating_sub(3)..at]
             .iter()
             .any(|w| matches!(*w, "had" | "after"));
-        (!other_subject && !earlier).then_some(phrase)
+        // "itching not stop already 6 day": a resolution denied is the finding going on.
+        let denied = at
+            .checked_sub(1)
+            .and_then(|i| window.get(i))
+            .is_some_and(|w| NEGATED_AFTER_BLOCKERS.contains(w));
+        (!other_subject && !earlier && !denied).then_some(phrase)
     }
 }
 
@@ -2334,6 +2369,20 @@ mod tests {
             qualify("my friend says my face is swollen", "swollen"),
             Qualifier::Affirmed
         );
+    }
+
+    #[test]
+    fn a_temperature_of_a_place_is_not_the_bodys() {
+        let after = |message: &str| {
+            let words: Vec<&str> = message.split(' ').collect();
+            let last = words.iter().position(|w| *w == "degrees").expect("degrees");
+            surroundings_after(&words, last)
+        };
+        assert_eq!(after("its 38 degrees here in dubai"), Some("here"));
+        assert_eq!(after("38 degrees outside today"), Some("outside"));
+        assert_eq!(after("38 degrees in the shade"), Some("in the shade"));
+        assert_eq!(after("i have 38 degrees and shivering"), None);
+        assert_eq!(after("temp 38 degrees , here is a photo"), None);
     }
 
     #[test]

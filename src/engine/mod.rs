@@ -327,6 +327,15 @@ impl Engine {
         for (_, to) in &lexicon {
             count(to);
         }
+        // A word a concept names on its own is known as written: "eliquis" is a blood thinner, not a typo of
+        // "liquid". (Words inside phrases stay open to correction: "talkin stupidness" must not make "talkin" a
+        // word, or "talkin nonsense" would no longer read as "talking nonsense"; prefixes name no word.)
+        for words in content.concepts.concepts.values() {
+            words
+                .iter()
+                .filter(|w| !w.ends_with('*') && !w.contains(' '))
+                .for_each(|w| count(w));
+        }
         let normalizer = Normalizer::new(&lexicon, &content.words, vocabulary);
 
         let concepts = Concepts::new(&content.concepts.concepts, &content.concepts.causes);
@@ -970,7 +979,10 @@ impl Engine {
             }
             let place = flag
                 .of_the_body
-                .then(|| context::surroundings_before(words, first))
+                .then(|| {
+                    context::surroundings_before(words, first)
+                        .or_else(|| context::surroundings_after(words, last))
+                })
                 .flatten();
             if let Some(place) = place {
                 why.push(format!(

@@ -284,10 +284,11 @@ impl DayPhrases {
                 .captures(text)
                 .and_then(|c| c[1].parse::<Weekday>().ok());
             // "treatment was Monday, today Sunday": "today" names the day of the message, not of the treatment.
+            // "had it done Friday and today my face is puffier": a weekday dates the treatment, "today" the message.
             if let Some(m) = self
                 .today_phrase
                 .find(sentence)
-                .filter(|_| told_today.is_none())
+                .filter(|_| told_today.is_none() && !self.weekday.is_match(sentence))
             {
                 return Some((0, m.as_str().to_string()));
             }
@@ -443,6 +444,21 @@ mod tests {
         assert_ne!(day("treatment on 3 march, today is 17 degrees"), Some(14));
         // A number before a month's name that is not a date: "2 may be" is not in it, "3 sessions" is not.
         assert_eq!(on("had 3 sessions and may book another"), None);
+    }
+
+    #[test]
+    fn a_weekday_dates_the_treatment_and_today_the_message() {
+        assert_eq!(
+            day("had it done friday and today my whole face is puffier"),
+            None
+        );
+        let saturday = NaiveDate::from_ymd_opt(2026, 12, 5);
+        assert_eq!(
+            DayPhrases::default()
+                .find("had it done friday and today my face is puffier", saturday)
+                .map(|(d, _)| d),
+            Some(1)
+        );
     }
 
     #[test]
