@@ -623,6 +623,15 @@ fn eval_meets_the_quality_bar_on_the_labelled_sets() {
             },
         ),
         (
+            // The honest figure's set: scored once at abbbab7, after every fix of the sets before it (0.979 /
+            // 0.993 / 0.986 / 0.007 / 0.028 / 0.945, in the README).
+            "tests/eval/blind57.jsonl",
+            Floors {
+                false_alarms: "0.0",
+                ..at("1.0", "1.0", "0.98", "0.028", "0.96")
+            },
+        ),
+        (
             // Emergencies only (180) and 60 alarming messages that report nothing now: the false-alarm figure is
             // held where it stands (0.167, above the bar; see the README), the emergencies at 1.0.
             "tests/eval/stress26.jsonl",

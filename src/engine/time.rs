@@ -236,6 +236,46 @@ impl DayPhrases {
             if ends_with_a_word_of(before, &["like", "as if", "as though"]) {
                 continue;
             }
+            // "going to spain next friday for a week": a stay being planned, not the time since treatment.
+            let sentence_before = before.rsplit(['.', '!', '?', ';']).next().unwrap_or(before);
+            let plans_a_stay = lead == Some("for")
+                && ["next", "going to", "gonna", "booked", "will be"]
+                    .iter()
+                    .any(|word| sentence_before.contains(word));
+            // "the redness went after a couple of days": when something ended, not the time since treatment.
+            // ("still hasnt gone after 17 days" is the day: the ending is denied.)
+            let denied = before.split_whitespace().rev().take(3).any(|w| {
+                matches!(
+                    w,
+                    "hasnt" | "havent" | "hadnt" | "not" | "never" | "didnt" | "isnt" | "wasnt"
+                )
+            });
+            let when_it_ended = lead == Some("after")
+                && !denied
+                && ends_with_a_word_of(
+                    before,
+                    &[
+                        "went",
+                        "gone",
+                        "went away",
+                        "gone away",
+                        "went down",
+                        "gone down",
+                        "settled",
+                        "faded",
+                        "cleared",
+                        "cleared up",
+                        "stopped",
+                        "calmed",
+                        "calmed down",
+                        "disappeared",
+                        "healed",
+                        "eased",
+                    ],
+                );
+            if plans_a_stay || when_it_ended {
+                continue;
+            }
             let about_the_past = lead.is_some_and(|l| l != "about")
                 || matches!(trail, Some(t) if t != "in" && t != "on")
                 || (trail == Some("on") && opens_clause);
@@ -444,6 +484,24 @@ mod tests {
         assert_ne!(day("treatment on 3 march, today is 17 degrees"), Some(14));
         // A number before a month's name that is not a date: "2 may be" is not in it, "3 sessions" is not.
         assert_eq!(on("had 3 sessions and may book another"), None);
+    }
+
+    #[test]
+    fn a_stay_being_planned_is_not_the_day() {
+        assert_eq!(day("going to spain next friday for a week"), None);
+        assert_eq!(
+            day("the redness went after a couple of days and now there are brown patches"),
+            None
+        );
+        assert_eq!(
+            day("bruise under my eye still hasnt gone after 17 days"),
+            Some(17)
+        );
+        assert_eq!(day("had it done and its been red for a week"), Some(7));
+        assert_eq!(
+            day("my next session is booked. its been red for a week"),
+            Some(7)
+        );
     }
 
     #[test]
