@@ -1058,6 +1058,27 @@ impl ContextRules {
                         | "okay"
                 )
         };
+        // "my friend just collapsed in the kitchen, she came round but shes really pale … said her face was
+        // getting hot": what is happening now is no story, whoever tells what was said.
+        let happening_now = words.windows(2).any(|pair| {
+            matches!(
+                pair,
+                ["right", "now"]
+                    | [
+                        "just",
+                        "collapsed"
+                            | "fainted"
+                            | "fell"
+                            | "passed"
+                            | "dropped"
+                            | "keeled"
+                            | "blacked"
+                    ]
+            )
+        }) || words.contains(&"currently");
+        if happening_now {
+            return false;
+        }
         words.windows(2).enumerate().any(|(at, pair)| {
             if pair[0] == "said" && (says_it_now(at) || of_today(at)) {
                 return false;
@@ -2150,6 +2171,11 @@ mod tests {
         ));
         assert!(!past("blisters on her forehead, is it normal to happen?"));
         assert!(past("my sister got blisters after hers, can that happen?"));
+        // Happening now is no story, whatever was said before.
+        assert!(!past(
+            "my friend just collapsed, she came round but shes pale. she said her face was hot"
+        ));
+        assert!(past("my friend said her face was hot after hers"));
     }
 
     #[test]
