@@ -374,6 +374,14 @@ fn compares_with_that_time(before: &str) -> bool {
     matches!(words.next(), Some("as" | "like")) && words.take(3).any(|w| w == "as")
 }
 
+/// The day of the month in the first of groups 1 to `groups` that matched: which one holds it depends on how the
+/// date is written ("the 3rd", "3 june", "june 3").
+fn day_in(captures: &regex::Captures, groups: usize) -> Option<u32> {
+    (1..=groups)
+        .find_map(|group| captures.get(group))
+        .and_then(|m| m.as_str().parse().ok())
+}
+
 /// Whether `text` ends with one of `words` (a word or a phrase), as whole words.
 fn ends_with_a_word_of(text: &str, words: &[&str]) -> bool {
     words.iter().any(|word| {
@@ -395,27 +403,17 @@ impl DayPhrases {
         if !sentence.bytes().any(|b| b.is_ascii_digit()) {
             return None;
         }
-        // Which group holds the day depends on how the date is written: "the 3rd", "3 june", "june 3".
-        let day_of = |c: &regex::Captures| {
-            (1..=3)
-                .find_map(|group| c.get(group))
-                .and_then(|m| m.as_str().parse::<u32>().ok())
-        };
         let treated = self
             .calendar_day
             .captures_iter(sentence)
             .find(|c| c.get(4).is_none())?;
-        let treated_on: u32 = day_of(&treated).filter(|d| (1..=31).contains(d))?;
+        let treated_on: u32 = day_in(&treated, 3).filter(|d| (1..=31).contains(d))?;
         // "today is 17": a bare number is today's date only with no unit after it ("today is 17 degrees").
         let told_today = self
             .calendar_today
             .captures_iter(text)
             .filter(|c| c.get(5).is_none())
-            .filter_map(|c| {
-                (1..=4)
-                    .find_map(|group| c.get(group))
-                    .and_then(|m| m.as_str().parse::<u32>().ok())
-            })
+            .filter_map(|c| day_in(&c, 4))
             .find(|&d| (1..=31).contains(&d) && d != treated_on);
         let days = match (told_today, today) {
             (Some(now), _) if now >= treated_on => now - treated_on,
