@@ -305,8 +305,9 @@ const NEGATION_AFTER: &[&str] = &[
     "is fine now",
 ];
 
-/// A post-negation preceded by one of these is itself negated: "it hasnt stopped", "not gone away".
-const NEGATED_AFTER_BLOCKERS: &[&str] = &[
+/// A post-negation preceded by one of these is itself negated: "it hasnt stopped", "not gone away"; the day
+/// module reads "still hasnt gone after 17 days" by the same words.
+pub(crate) const NEGATED_AFTER_BLOCKERS: &[&str] = &[
     "hasnt", "havent", "hadnt", "not", "isnt", "arent", "wont", "didnt", "never", "doesnt", "wasnt",
 ];
 

@@ -1,6 +1,7 @@
 //! The day since treatment, read from what the client wrote: "day 10", "2 weeks ago", "had it done
 //! yesterday". The current date is an argument (only "since monday" needs it): the engine reads no clock.
 
+use super::context::NEGATED_AFTER_BLOCKERS;
 use chrono::{Datelike, NaiveDate, Weekday};
 use regex::Regex;
 
@@ -244,12 +245,11 @@ impl DayPhrases {
                     .any(|word| sentence_before.contains(word));
             // "the redness went after a couple of days": when something ended, not the time since treatment.
             // ("still hasnt gone after 17 days" is the day: the ending is denied.)
-            let denied = before.split_whitespace().rev().take(3).any(|w| {
-                matches!(
-                    w,
-                    "hasnt" | "havent" | "hadnt" | "not" | "never" | "didnt" | "isnt" | "wasnt"
-                )
-            });
+            let denied = before
+                .split_whitespace()
+                .rev()
+                .take(3)
+                .any(|w| NEGATED_AFTER_BLOCKERS.contains(&w));
             let when_it_ended = lead == Some("after")
                 && !denied
                 && ends_with_a_word_of(
